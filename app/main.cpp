@@ -1,0 +1,89 @@
+// kvdesk: parses the command line and runs the server (headless until the desktop window exists).
+#include "auth/authsettings.h"
+#include "config/configloader.h"
+#include "http/accesslog.h"
+#include "kvserver.h"
+#include "store/clock.h"
+#include "util/signalwatcher.h"
+
+#include <QCoreApplication>
+#include <QProcessEnvironment>
+
+#include <cstdio>
+
+using namespace Qt::StringLiterals;
+
+namespace {
+
+QString tr(const char *text)
+{
+    return QCoreApplication::translate("main", text);
+}
+
+void printBanner(const kvdesk::KvServer &server)
+{
+    const kvdesk::Config &c = server.config();
+    const QString url = server.url();
+    const QString kv = url + kvdesk::EndpointPaths::join(c.endpoints.basePath, c.endpoints.kv.value_or(u"/v1/kv"_s));
+    QString text = tr("KV Desk %1 listening on %2\n").arg(QStringLiteral(KVDESK_VERSION), url);
+    text += tr("Database: %1\n").arg(c.databasePath);
+    const kvdesk::AuthSettings &auth = c.auth;
+    if (!auth.anyEnabled()) {
+        text += tr("No credentials are configured, so every kv and admin request is answered 401.\n"
+                   "Set one, for example:  KV_API_KEY=$(openssl rand -hex 32) kvdesk --no-gui\n");
+    }
+    if (auth.apiKeyEnabled())
+        text += tr("Authenticate with the API key from %1:\n  curl -H \"Authorization: Bearer $%1\" %2/hello\n")
+                    .arg(c.authEnv.apiKey.value_or(u"KV_API_KEY"_s), kv);
+    if (auth.basicEnabled())
+        text += tr("Authenticate with Basic credentials from %1 and %2:\n  curl -u \"$%1:$%2\" %3/hello\n")
+                    .arg(c.authEnv.username.value_or(QString()), c.authEnv.password.value_or(QString()), kv);
+    if (auth.jwtSecretEnabled())
+        text += tr("Authenticate with a JWT signed with %1 (HS256/384/512), sent as \"Authorization: Bearer <jwt>\".\n")
+                    .arg(c.authEnv.secret);
+    if (auth.jwksEnabled())
+        text += tr("Authenticate with a JWT signed by a key of the JWKS at %1, sent as \"Authorization: Bearer <jwt>\".\n")
+                    .arg(auth.jwksUrl);
+    fputs(qPrintable(text), stdout);
+    fflush(stdout);
+}
+
+} // namespace
+
+int main(int argc, char *argv[])
+{
+    qSetMessagePattern(u"%{if-category}%{category}: %{endif}%{message}"_s);
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(u"kvdesk"_s);
+    QCoreApplication::setApplicationVersion(QStringLiteral(KVDESK_VERSION));
+
+    kvdesk::Config config;
+    try {
+        const auto outcome = kvdesk::ConfigLoader::load(QCoreApplication::arguments(),
+                                                        QProcessEnvironment::systemEnvironment(), &config);
+        if (outcome != kvdesk::ConfigLoader::Outcome::Run)
+            return 0;
+    } catch (const kvdesk::ConfigError &e) {
+        fprintf(stderr, "kvdesk: %s\n", qPrintable(e.message()));
+        return 2;
+    }
+
+    kvdesk::Clock clock;
+    kvdesk::KvServer server(config, clock);
+    server.accessLog().setOutput(stdout);
+    try {
+        server.start();
+    } catch (const std::exception &e) {
+        fprintf(stderr, "kvdesk: %s\n", e.what());
+        return 1;
+    }
+    printBanner(server);
+
+    kvdesk::SignalWatcher signals;
+    QObject::connect(&signals, &kvdesk::SignalWatcher::terminationRequested, &app, [&server](int) {
+        fputs(qPrintable(tr("Shutting down...\n")), stdout);
+        server.stop();
+        QCoreApplication::quit();
+    });
+    return app.exec();
+}

@@ -1,0 +1,52 @@
+#pragma once
+
+#include "authsettings.h"
+
+#include <QMutex>
+#include <QObject>
+
+#include <functional>
+#include <memory>
+
+namespace kvdesk {
+
+class Clock;
+class JwksCache;
+
+// Decides whether a request's Authorization header passes one of the enabled strategies (API key,
+// Basic, JWT with a secret or a JWKS). Lives on the main thread; check() is thread-safe, and the
+// settings can be replaced while the server runs.
+class Authenticator final : public QObject
+{
+    Q_OBJECT
+
+public:
+    enum class Verdict { Allowed, Denied, NeedsKeys };
+
+    Authenticator(const Clock &clock, QObject *parent = nullptr);
+    ~Authenticator() override;
+
+    void setSettings(const AuthSettings &settings);
+    AuthSettings settings() const;
+
+    Verdict check(QByteArrayView authorization) const;
+    // For NeedsKeys: fetches the JWKS again and calls done(allowed) on context's thread.
+    void checkAfterRefresh(const QByteArray &authorization, QObject *context, std::function<void(bool)> done);
+    // The WWW-Authenticate value of a 401.
+    QByteArray challenge() const;
+
+private:
+    struct State
+    {
+        AuthSettings settings;
+        std::shared_ptr<JwksCache> jwks;
+    };
+    std::shared_ptr<const State> state() const;
+    Verdict checkJwt(const State &state, QByteArrayView token, bool allowRefresh) const;
+
+    const Clock &m_clock;
+    mutable QMutex m_mutex;
+    std::shared_ptr<const State> m_state;
+};
+
+} // namespace kvdesk

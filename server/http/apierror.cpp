@@ -1,0 +1,85 @@
+#include "apierror.h"
+
+#include <QCoreApplication>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+using namespace Qt::StringLiterals;
+
+namespace kvdesk {
+
+namespace {
+
+QString tr(const char *text)
+{
+    return QCoreApplication::translate("kvdesk::ApiError", text);
+}
+
+// The original's X-Workertown-Hint: one human sentence for the statuses it hints on.
+QByteArray hintFor(int status)
+{
+    switch (status) {
+    case 401:
+        return "Send valid credentials in the Authorization header: an API key or a JWT as a Bearer "
+               "token, or Basic credentials.";
+    case 403:
+        return "These credentials are not allowed to do this.";
+    case 404:
+        return "Check the path: nothing is served here, or the key does not exist.";
+    case 500:
+        return "Something went wrong on the server; its log says what.";
+    default:
+        return {};
+    }
+}
+
+} // namespace
+
+ApiError ApiError::validation(const QString &location, const QJsonArray &path, const QString &message)
+{
+    ApiError error(400, tr("Bad Request"));
+    error.m_errors.append({location, path, message});
+    return error;
+}
+
+ApiError ApiError::notFound()
+{
+    return ApiError(404, tr("Not found"));
+}
+
+ApiError ApiError::unauthorized()
+{
+    return ApiError(401, tr("Unauthorized"));
+}
+
+ApiError ApiError::methodNotAllowed(const QByteArray &allow)
+{
+    return ApiError(405, tr("Method not allowed")).header("Allow", allow);
+}
+
+ApiError ApiError::internal()
+{
+    return ApiError(500, tr("Internal server error"));
+}
+
+Reply ApiError::toReply() const
+{
+    QJsonObject body{{u"status"_s, m_status}, {u"success"_s, false}, {u"data"_s, QJsonValue::Null},
+                     {u"error"_s, m_message}};
+    if (!m_errors.isEmpty()) {
+        QJsonArray errors;
+        for (const auto &e : m_errors)
+            errors.append(QJsonObject{{u"location"_s, e.location}, {u"path"_s, e.path}, {u"message"_s, e.message}});
+        body.insert(u"errors"_s, errors);
+    }
+    Reply reply;
+    reply.status = m_status;
+    reply.body = QJsonDocument(body).toJson(QJsonDocument::Compact);
+    reply.headers = m_headers;
+    const QByteArray hint = hintFor(m_status);
+    if (!hint.isEmpty())
+        reply.header("X-Workertown-Hint", hint);
+    return reply;
+}
+
+} // namespace kvdesk

@@ -1,0 +1,97 @@
+#pragma once
+
+#include "httpframer.h"
+#include "request.h"
+
+#include <QPointer>
+#include <QTcpServer>
+#include <QTimer>
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <unordered_map>
+
+class QAbstractHttpServer;
+class QTcpSocket;
+
+namespace kvdesk {
+
+class AccessLog;
+
+// The guard's and the server's shared view of one client connection.
+struct GuardedConnection
+{
+    explicit GuardedConnection(HttpFramer::Limits limits) : framer(limits) {}
+
+    HttpFramer framer;
+    qint64 unreadAfterServer = 0;         // bytes QHttpServer left unread (already framed)
+    std::optional<Request> reading;       // head framed, body still arriving
+    std::deque<Request> framed;           // complete, not yet handed over by QHttpServer
+    std::optional<HttpFramer::Violation> deferredViolation; // answered after the framed ones
+    qint64 lastActivityMs = 0;            // steady clock
+    qint64 requestStartedMs = -1;         // first byte of the request being read, or -1
+    qint64 lastWriteProgressMs = 0;
+
+    // Server side: a request whose answer is being prepared asynchronously holds the connection;
+    // later pipelined requests wait so that answers leave in order.
+    bool busy = false;
+    std::deque<Request> waiting;
+    bool closing = false;
+};
+
+// The QTcpServer that QHttpServer accepts connections from. It reads every byte before
+// QHttpServer does and enforces what QHttpServer 6.4 does not: body and header limits, timeouts
+// for slow or idle clients, a cap on open connections, 100-continue, and unambiguous framing.
+class ConnectionGuard final : public QTcpServer
+{
+    Q_OBJECT
+
+public:
+    struct Options
+    {
+        HttpFramer::Limits limits;
+        int requestTimeoutMs = 30000; // a request must arrive completely within this
+        int idleTimeoutMs = 30000;    // an idle keep-alive connection is closed after this
+        int maxConnections = 1024;    // across every guard sharing openConnections
+        std::shared_ptr<std::atomic<int>> openConnections;
+    };
+
+    ConnectionGuard(Options options, AccessLog *accessLog, QObject *parent = nullptr);
+    ~ConnectionGuard() override;
+
+    // Hands this guard's connections to server.
+    void attach(QAbstractHttpServer *server);
+
+    GuardedConnection *connectionFor(QTcpSocket *socket) const;
+    // Answers with an error envelope and closes the connection; QHttpServer reads nothing more from it.
+    void reject(QTcpSocket *socket, const Request *request, int status, const QByteArray &message);
+    // Closes the connection once everything written has been sent.
+    void closeAfterWrite(QTcpSocket *socket);
+    // Called by the server after each answer: answers a violation deferred behind it.
+    void answered(QTcpSocket *socket);
+
+    void stopAccepting();
+    int busyConnections() const;
+    void closeIdleConnections();
+    int connectionCount() const { return int(m_connections.size()); }
+
+protected:
+    void incomingConnection(qintptr socketDescriptor) override;
+
+private:
+    void readBeforeServer(QTcpSocket *socket);
+    void afterServer(QTcpSocket *socket);
+    void checkTimeouts();
+    void forget(QObject *socket);
+
+    Options m_options;
+    AccessLog *m_accessLog;
+    QAbstractHttpServer *m_server = nullptr;
+    std::unordered_map<QObject *, std::unique_ptr<GuardedConnection>> m_connections;
+    QList<QPointer<QTcpSocket>> m_justAccepted;
+    QTimer m_timeoutTimer;
+};
+
+} // namespace kvdesk

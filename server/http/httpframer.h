@@ -1,0 +1,79 @@
+#pragma once
+
+#include <QByteArray>
+#include <QList>
+#include <QPair>
+
+#include <optional>
+
+namespace kvdesk {
+
+// What the framer read from a request's header block.
+struct RequestHead
+{
+    QByteArray method;
+    QByteArray target; // the request-target exactly as sent
+    int minorVersion = 1;
+    QList<QPair<QByteArray, QByteArray>> headers; // names in lower case, values trimmed
+    qint64 contentLength = 0;
+    bool chunked = false;
+    bool expectContinue = false;
+    bool keepAlive = true;
+
+    QByteArray header(QByteArrayView lowerCaseName) const;
+};
+
+// A strict, incremental reader of HTTP/1.x message boundaries. The connection guard runs it over
+// every byte before QHttpServer parses them, so the two agree on where each request ends, and
+// anything ambiguous (bare LF, both Content-Length and chunked, oversized headers...) is refused
+// instead of being interpreted differently by the two parsers.
+class HttpFramer final
+{
+public:
+    struct Limits
+    {
+        int maxHeaderBytes = 64 * 1024;
+        int maxHeaderCount = 100;
+        qint64 maxBodyBytes = 26 * 1024 * 1024;
+    };
+
+    struct Violation
+    {
+        int status = 400;
+        QByteArray message;
+    };
+
+    struct Event
+    {
+        enum class Type { Head, Complete, Violation };
+        Type type;
+        RequestHead head;    // Head
+        Violation violation; // Violation
+    };
+
+    explicit HttpFramer(Limits limits) : m_limits(limits) {}
+
+    // Reads the next bytes of the stream and returns what they completed. After a violation the
+    // framer reads nothing more.
+    QList<Event> feed(QByteArrayView data);
+
+    // A request has started (its first byte arrived) and has not been read completely.
+    bool inRequest() const { return m_state != State::Idle || !m_line.isEmpty(); }
+    bool failed() const { return m_state == State::Failed; }
+
+private:
+    enum class State { Idle, Head, Body, ChunkSize, ChunkData, ChunkDataEnd, Trailer, Failed };
+
+    std::optional<Violation> parseHead(RequestHead *head) const;
+    void fail(QList<Event> &events, int status, const char *message);
+
+    Limits m_limits;
+    State m_state = State::Idle;
+    QByteArray m_line;     // the header block, or the current chunk-size / trailer line
+    qint64 m_remaining = 0; // body or chunk bytes still to come
+    qint64 m_bodyTotal = 0;
+    int m_trailerBytes = 0;
+    char m_previous = 0;
+};
+
+} // namespace kvdesk

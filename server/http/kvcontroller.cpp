@@ -1,0 +1,244 @@
+#include "kvcontroller.h"
+
+#include "apierror.h"
+#include "percentcodec.h"
+
+#include "../store/clock.h"
+#include "../store/storeconnection.h"
+#include "../util/jsonscanner.h"
+
+#include <QCoreApplication>
+#include <QDateTime>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLocale>
+
+#include <cmath>
+
+using namespace Qt::StringLiterals;
+
+namespace kvdesk {
+
+namespace {
+
+constexpr int maxKeyBytes = 512;
+constexpr int maxListLimit = 1000;
+constexpr double maxTtlSeconds = 100.0 * 365 * 24 * 3600;
+
+QString tr(const char *text)
+{
+    return QCoreApplication::translate("kvdesk::KvController", text);
+}
+
+QByteArray httpDate(qint64 ms)
+{
+    return QLocale::c()
+        .toString(QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC), u"ddd, dd MMM yyyy hh:mm:ss 'GMT'"_s)
+        .toLatin1();
+}
+
+// Splits an If-Match / If-None-Match value into its entity tags; "*" yields {"*"}.
+QList<QByteArray> entityTags(const QByteArray &value)
+{
+    QList<QByteArray> tags;
+    for (const QByteArray &part : value.split(',')) {
+        const QByteArray tag = part.trimmed();
+        if (!tag.isEmpty())
+            tags.append(tag);
+    }
+    return tags;
+}
+
+QString decodeKey(QByteArrayView raw)
+{
+    QString error;
+    const auto bytes = PercentCodec::decode(raw, false, &error);
+    if (!bytes)
+        throw ApiError::validation(u"path"_s, {u"key"_s}, tr("The key has a bad percent-escape: %1").arg(error));
+    if (bytes->isEmpty())
+        throw ApiError::validation(u"path"_s, {u"key"_s}, tr("The key is empty"));
+    if (bytes->size() > maxKeyBytes)
+        throw ApiError::validation(u"path"_s, {u"key"_s},
+                                   tr("The key is %1 bytes long; at most %2 bytes are allowed")
+                                       .arg(bytes->size())
+                                       .arg(maxKeyBytes));
+    if (!PercentCodec::isValidUtf8(*bytes))
+        throw ApiError::validation(u"path"_s, {u"key"_s}, tr("The key is not valid UTF-8"));
+    return QString::fromUtf8(*bytes);
+}
+
+Precondition preconditionOf(const Request &request, bool isPut)
+{
+    Precondition condition;
+    const QByteArray ifMatch = request.header("if-match");
+    const QByteArray ifNoneMatch = request.header("if-none-match");
+    if (!ifMatch.isEmpty() && !ifNoneMatch.isEmpty())
+        throw ApiError(400, tr("If-Match and If-None-Match cannot be combined"));
+    if (!ifMatch.isEmpty()) {
+        const auto tags = entityTags(ifMatch);
+        condition.kind = tags.contains("*") ? Precondition::Kind::IfMatchAny : Precondition::Kind::IfMatch;
+        condition.etags = tags;
+    } else if (!ifNoneMatch.isEmpty()) {
+        if (!isPut || ifNoneMatch.trimmed() != "*")
+            throw ApiError(400, tr("If-None-Match on a write supports only \"*\" (create if absent)"));
+        condition.kind = Precondition::Kind::IfNoneMatchAny;
+    }
+    return condition;
+}
+
+ApiError preconditionFailed()
+{
+    return ApiError(412, tr("Precondition failed: the key has changed or does not exist"));
+}
+
+} // namespace
+
+KvController::KvController(StoreConnection &store, const Clock &clock, qint64 maxValueBytes)
+    : m_store(store), m_clock(clock), m_maxValueBytes(maxValueBytes)
+{
+}
+
+Reply KvController::handle(const Request &request, QByteArrayView rest)
+{
+    const QByteArray &method = request.head.method;
+    if (rest.isEmpty() || rest == "/") {
+        if (method == "GET" || method == "HEAD")
+            return list(request);
+        if (method == "PUT" || method == "DELETE")
+            throw ApiError::validation(u"path"_s, {u"key"_s}, tr("The key is empty"));
+        throw ApiError::methodNotAllowed("GET, HEAD");
+    }
+    const bool known = method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE";
+    if (!known)
+        throw ApiError::methodNotAllowed("GET, HEAD, PUT, DELETE");
+    const QString key = decodeKey(rest.sliced(1));
+    if (method == "PUT")
+        return put(request, key);
+    if (method == "DELETE")
+        return remove(request, key);
+    return get(request, key);
+}
+
+Reply KvController::get(const Request &request, const QString &key)
+{
+    const auto value = m_store.get(key);
+    if (!value) {
+        Reply reply = envelopeReply(404, "null");
+        reply.header("X-Workertown-Hint", "The key does not exist or has expired.");
+        return reply;
+    }
+    Reply reply;
+    const QByteArray ifNoneMatch = request.header("if-none-match");
+    if (!ifNoneMatch.isEmpty() && (ifNoneMatch.trimmed() == "*" || entityTags(ifNoneMatch).contains(value->etag))) {
+        reply.status = 304;
+    } else {
+        reply = envelopeReply(200, value->json);
+    }
+    reply.header("ETag", value->etag);
+    reply.header("Last-Modified", httpDate(value->updatedAtMs));
+    if (value->expiresAtMs)
+        reply.header("Expires", httpDate(*value->expiresAtMs));
+    return reply;
+}
+
+Reply KvController::put(const Request &request, const QString &key)
+{
+    const Precondition condition = preconditionOf(request, true);
+    JsonScanner::Error error;
+    const auto members = JsonScanner::objectMembers(request.body, &error);
+    if (!members) {
+        const QString message = request.body.trimmed().isEmpty()
+                                    ? tr("The body is empty; send a JSON object {\"value\": ..., \"ttl\"?: seconds}")
+                                    : tr("The body is not a JSON object: %1").arg(error.describe());
+        throw ApiError::validation(u"body"_s, {}, message);
+    }
+    std::optional<QByteArrayView> value;
+    std::optional<QByteArrayView> ttl;
+    for (const auto &m : *members) {
+        if (m.name == "value"_L1)
+            value = m.value;
+        else if (m.name == "ttl"_L1)
+            ttl = m.value;
+    }
+    if (!value || *value == "null")
+        throw ApiError::validation(u"body"_s, {u"value"_s},
+                                   value ? tr("value must not be null") : tr("value is required"));
+    if (value->size() > m_maxValueBytes)
+        throw ApiError(413, tr("The value is %1 bytes of JSON; at most %2 bytes are allowed")
+                                .arg(value->size())
+                                .arg(m_maxValueBytes));
+    std::optional<qint64> expiresAtMs;
+    if (ttl && *ttl != "null") {
+        bool ok = false;
+        const double seconds = QByteArray(ttl->data(), ttl->size()).toDouble(&ok);
+        const bool number = !ttl->isEmpty() && (ttl->front() == '-' || std::isdigit(static_cast<unsigned char>(ttl->front())));
+        if (!number || !ok || !std::isfinite(seconds) || seconds != std::floor(seconds) || seconds < 1 ||
+            seconds > maxTtlSeconds)
+            throw ApiError::validation(u"body"_s, {u"ttl"_s},
+                                       tr("ttl must be a whole number of seconds, at least 1 (or null for no expiry)"));
+        expiresAtMs = m_clock.nowMs() + qint64(seconds) * 1000;
+    }
+    const QByteArray json(value->data(), value->size());
+    const PutResult result = m_store.put(key, json, expiresAtMs, condition);
+    if (result.outcome == WriteOutcome::PreconditionFailed)
+        throw preconditionFailed();
+    Reply reply = envelopeReply(200, json);
+    reply.header("ETag", result.etag);
+    if (expiresAtMs)
+        reply.header("Expires", httpDate(*expiresAtMs));
+    return reply;
+}
+
+Reply KvController::remove(const Request &request, const QString &key)
+{
+    const Precondition condition = preconditionOf(request, false);
+    if (m_store.remove(key, condition) == WriteOutcome::PreconditionFailed)
+        throw preconditionFailed();
+    return envelopeReply(200, "true");
+}
+
+Reply KvController::list(const Request &request)
+{
+    QString error;
+    const auto query = PercentCodec::decodeQuery(request.query(), &error);
+    if (!query)
+        throw ApiError::validation(u"query"_s, {}, error);
+    QString prefix;
+    QString after;
+    int limit = maxListLimit;
+    for (const auto &[name, value] : *query) {
+        if (name == "prefix"_L1) {
+            prefix = value;
+        } else if (name == "cursor"_L1) {
+            if (value.isEmpty())
+                continue;
+            const auto decoded = QByteArray::fromBase64Encoding(value.toLatin1(), QByteArray::Base64UrlEncoding |
+                                                                                      QByteArray::AbortOnBase64DecodingErrors);
+            if (!decoded || decoded.decoded.isEmpty() || !PercentCodec::isValidUtf8(decoded.decoded))
+                throw ApiError::validation(u"query"_s, {u"cursor"_s}, tr("cursor is not one this server returned"));
+            after = QString::fromUtf8(decoded.decoded);
+        } else if (name == "limit"_L1) {
+            bool ok = false;
+            limit = value.toInt(&ok);
+            if (!ok || limit < 1 || limit > maxListLimit)
+                throw ApiError::validation(u"query"_s, {u"limit"_s},
+                                           tr("limit must be a whole number from 1 to %1").arg(maxListLimit));
+        }
+    }
+    const KeyPage page = m_store.list(prefix, after, limit);
+    QJsonArray keys;
+    for (const auto &k : page.keys) {
+        keys.append(QJsonObject{
+            {u"name"_s, k.name},
+            {u"expiration"_s, k.expiresAtMs ? QJsonValue(double((*k.expiresAtMs + 999) / 1000)) : QJsonValue(QJsonValue::Null)}});
+    }
+    QJsonValue cursor = QJsonValue::Null;
+    if (!page.complete && !page.keys.isEmpty())
+        cursor = QString::fromLatin1(page.keys.last().name.toUtf8().toBase64(QByteArray::Base64UrlEncoding |
+                                                                             QByteArray::OmitTrailingEquals));
+    const QJsonObject data{{u"keys"_s, keys}, {u"list_complete"_s, page.complete}, {u"cursor"_s, cursor}};
+    return envelopeReply(200, QJsonDocument(data).toJson(QJsonDocument::Compact));
+}
+
+} // namespace kvdesk

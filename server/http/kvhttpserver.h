@@ -1,0 +1,49 @@
+#pragma once
+
+#include "reply.h"
+#include "request.h"
+
+#include <QAbstractHttpServer>
+#include <QPointer>
+
+namespace kvdesk {
+
+class AccessLog;
+class ConnectionGuard;
+class Router;
+struct GuardedConnection;
+
+// QHttpServer's request parsing, with every request handed to the router and every answer
+// written by hand: in pipelined order, never to a client that has left.
+class KvHttpServer final : public QAbstractHttpServer
+{
+    Q_OBJECT
+
+public:
+    KvHttpServer(ConnectionGuard &guard, Router &router, AccessLog *accessLog, QObject *parent = nullptr);
+
+protected:
+    bool handleRequest(const QHttpServerRequest &request, QTcpSocket *socket) override;
+    void missingHandler(const QHttpServerRequest &request, QTcpSocket *socket) override;
+
+private:
+    struct Answering
+    {
+        QByteArray method;
+        QByteArray path;
+        QString client;
+        qint64 startedNs = 0;
+        bool head = false;
+        bool keepAlive = true;
+        int minorVersion = 1;
+    };
+
+    void process(QTcpSocket *socket, GuardedConnection *connection, Request &&request);
+    void finish(const QPointer<QTcpSocket> &socket, const Answering &answering, const Reply &reply);
+
+    ConnectionGuard &m_guard;
+    Router &m_router;
+    AccessLog *m_accessLog;
+};
+
+} // namespace kvdesk

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <QByteArray>
+#include <QList>
+#include <QPair>
+
+namespace kvdesk {
+
+// An HTTP answer before it is written to a socket.
+struct Reply
+{
+    int status = 200;
+    QByteArray body;
+    QByteArray contentType = "application/json; charset=utf-8";
+    QList<QPair<QByteArray, QByteArray>> headers;
+    bool close = false; // close the connection once this answer is written
+
+    Reply &header(QByteArray name, QByteArray value)
+    {
+        headers.append({std::move(name), std::move(value)});
+        return *this;
+    }
+
+    // The whole answer as bytes; without the body for HEAD (Content-Length still says its size).
+    QByteArray serialize(bool withBody, bool keepAlive, int minorVersion) const;
+};
+
+// The success envelope: {"status": s, "success": true, "data": <dataJson>}.
+Reply envelopeReply(int status, QByteArrayView dataJson);
+
+} // namespace kvdesk

@@ -1,0 +1,40 @@
+#pragma once
+
+#include "httpframer.h"
+
+#include <QString>
+
+#include <chrono>
+
+namespace kvdesk {
+
+inline qint64 steadyNowNs()
+{
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+// A complete request as the router sees it: the head the guard framed, and the body.
+struct Request
+{
+    RequestHead head;
+    QByteArray body;
+    QString client;
+    qint64 startedNs = 0;
+
+    QByteArray path() const // raw, still percent-encoded
+    {
+        const qsizetype q = head.target.indexOf('?');
+        return q < 0 ? head.target : head.target.left(q);
+    }
+    QByteArray query() const
+    {
+        const qsizetype q = head.target.indexOf('?');
+        return q < 0 ? QByteArray() : head.target.mid(q + 1);
+    }
+    QByteArray header(QByteArrayView lowerCaseName) const { return head.header(lowerCaseName); }
+    bool isHead() const { return head.method == "HEAD"; }
+};
+
+} // namespace kvdesk

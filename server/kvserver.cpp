@@ -1,0 +1,151 @@
+#include "kvserver.h"
+
+#include "auth/authenticator.h"
+#include "http/accesslog.h"
+#include "serverworker.h"
+#include "store/clock.h"
+#include "store/store.h"
+#include "store/storeerror.h"
+#include "store/sweeper.h"
+
+#include <QCoreApplication>
+#include <QHostAddress>
+#include <QLoggingCategory>
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
+#include <netinet/in.h>
+#include <stdexcept>
+#include <sys/socket.h>
+#include <unistd.h>
+
+using namespace Qt::StringLiterals;
+
+Q_DECLARE_LOGGING_CATEGORY(lcHttp)
+
+namespace kvdesk {
+
+KvServer::KvServer(Config config, Clock &clock, QObject *parent)
+    : QObject(parent), m_config(std::move(config)), m_clock(clock),
+      m_store(std::make_unique<Store>(StoreOptions{m_config.databasePath, m_config.autoMigrate}, clock)),
+      m_authenticator(std::make_unique<Authenticator>(clock)), m_accessLog(std::make_unique<AccessLog>()),
+      m_sweeper(std::make_unique<Sweeper>(*m_store, m_config.sweepIntervalMs))
+{
+    m_authenticator->setSettings(m_config.auth);
+}
+
+KvServer::~KvServer()
+{
+    stop(0);
+}
+
+QString KvServer::url() const
+{
+    const QHostAddress address(m_config.host == "localhost"_L1 ? u"127.0.0.1"_s : m_config.host);
+    const QString host = address.protocol() == QAbstractSocket::IPv6Protocol ? u'[' + address.toString() + u']'
+                                                                               : address.toString();
+    return u"http://%1:%2"_s.arg(host).arg(m_port);
+}
+
+std::vector<int> KvServer::openListeningSockets()
+{
+    const QHostAddress address(m_config.host == "localhost"_L1 ? u"127.0.0.1"_s : m_config.host);
+    const bool v6 = address.protocol() == QAbstractSocket::IPv6Protocol;
+    std::vector<int> fds;
+    quint16 port = m_config.port;
+    for (int i = 0; i < m_config.threads; ++i) {
+        const int fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        const int one = 1;
+        sockaddr_storage storage{};
+        socklen_t length = 0;
+        if (v6) {
+            auto *a = reinterpret_cast<sockaddr_in6 *>(&storage);
+            a->sin6_family = AF_INET6;
+            a->sin6_port = htons(port);
+            const Q_IPV6ADDR ip = address.toIPv6Address();
+            memcpy(&a->sin6_addr, &ip, sizeof ip);
+            length = sizeof *a;
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+        } else {
+            auto *a = reinterpret_cast<sockaddr_in *>(&storage);
+            a->sin_family = AF_INET;
+            a->sin_port = htons(port);
+            a->sin_addr.s_addr = htonl(address.toIPv4Address());
+            length = sizeof *a;
+        }
+        if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+            setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
+            ::bind(fd, reinterpret_cast<sockaddr *>(&storage), length) != 0 || ::listen(fd, 1024) != 0) {
+            const QString reason = QString::fromLocal8Bit(strerror(errno));
+            if (fd >= 0)
+                ::close(fd);
+            for (int open : fds)
+                ::close(open);
+            throw std::runtime_error(tr("cannot listen on %1 port %2: %3")
+                                         .arg(m_config.host)
+                                         .arg(port)
+                                         .arg(reason)
+                                         .toStdString());
+        }
+        if (port == 0) {
+            getsockname(fd, reinterpret_cast<sockaddr *>(&storage), &length);
+            port = ntohs(v6 ? reinterpret_cast<sockaddr_in6 *>(&storage)->sin6_port
+                            : reinterpret_cast<sockaddr_in *>(&storage)->sin_port);
+        }
+        fds.push_back(fd);
+    }
+    m_port = port;
+    return fds;
+}
+
+void KvServer::start()
+{
+    try {
+        m_store->open();
+    } catch (const StoreError &e) {
+        throw std::runtime_error(e.message().toStdString());
+    }
+    if (!m_authenticator->settings().anyEnabled()) {
+        qCWarning(lcHttp).noquote()
+            << "NO CREDENTIALS ARE CONFIGURED: every kv and admin request will be answered 401. Set KV_API_KEY "
+               "(or KV_USERNAME and KV_PASSWORD, KV_JWT_SECRET, KV_JWKS_URL) and restart.";
+    }
+    const std::vector<int> fds = openListeningSockets();
+    auto openConnections = std::make_shared<std::atomic<int>>(0);
+    QString failure;
+    for (int fd : fds) {
+        auto worker = std::make_unique<ServerWorker>(fd, m_config, *m_store, *m_authenticator, *m_accessLog,
+                                                     openConnections);
+        worker->setObjectName(u"kvdesk-http-%1"_s.arg(m_workers.size()));
+        worker->start();
+        const QString error = worker->waitUntilStarted();
+        m_workers.push_back(std::move(worker));
+        if (!error.isEmpty()) {
+            failure = error;
+            break;
+        }
+    }
+    if (!failure.isEmpty()) {
+        stop(0);
+        throw std::runtime_error(tr("cannot start the server: %1").arg(failure).toStdString());
+    }
+    m_sweeper->sweepNow();
+    m_sweeper->start();
+    qCInfo(lcHttp).noquote() << "listening on" << url() << "with" << m_workers.size() << "threads";
+}
+
+void KvServer::stop(int graceMs)
+{
+    if (m_workers.empty())
+        return;
+    for (auto &worker : m_workers)
+        worker->requestStop(graceMs);
+    for (auto &worker : m_workers)
+        worker->wait();
+    m_workers.clear();
+    m_accessLog->flush();
+    qCInfo(lcHttp) << "stopped";
+}
+
+} // namespace kvdesk

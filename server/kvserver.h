@@ -1,0 +1,56 @@
+#pragma once
+
+#include "config/config.h"
+
+#include <QObject>
+
+#include <memory>
+#include <vector>
+
+namespace kvdesk {
+
+class AccessLog;
+class Authenticator;
+class Clock;
+class ServerWorker;
+class Store;
+class Sweeper;
+
+// The whole server: the store, the authenticator, the request log and the worker threads that
+// serve HTTP. The desktop window and the headless entry point both drive one of these.
+class KvServer final : public QObject
+{
+    Q_OBJECT
+
+public:
+    KvServer(Config config, Clock &clock, QObject *parent = nullptr);
+    ~KvServer() override;
+
+    // Opens the store and starts listening. Throws std::runtime_error with a one-line reason.
+    void start();
+    // Stops accepting, lets requests in flight finish (up to graceMs), then closes everything.
+    void stop(int graceMs = 5000);
+    bool isRunning() const { return !m_workers.empty(); }
+
+    quint16 port() const { return m_port; }
+    QString url() const;
+    const Config &config() const { return m_config; }
+    Store &store() { return *m_store; }
+    Authenticator &authenticator() { return *m_authenticator; }
+    AccessLog &accessLog() { return *m_accessLog; }
+    Sweeper &sweeper() { return *m_sweeper; }
+
+private:
+    std::vector<int> openListeningSockets();
+
+    Config m_config;
+    Clock &m_clock;
+    std::unique_ptr<Store> m_store;
+    std::unique_ptr<Authenticator> m_authenticator;
+    std::unique_ptr<AccessLog> m_accessLog;
+    std::unique_ptr<Sweeper> m_sweeper;
+    std::vector<std::unique_ptr<ServerWorker>> m_workers;
+    quint16 m_port = 0;
+};
+
+} // namespace kvdesk

@@ -1,0 +1,110 @@
+#include "serverworker.h"
+
+#include "auth/authenticator.h"
+#include "config/config.h"
+#include "http/accesslog.h"
+#include "http/admincontroller.h"
+#include "http/connectionguard.h"
+#include "http/kvcontroller.h"
+#include "http/kvhttpserver.h"
+#include "http/publiccontroller.h"
+#include "http/router.h"
+#include "store/store.h"
+#include "store/storeconnection.h"
+#include "store/storeerror.h"
+
+#include <QElapsedTimer>
+#include <QTimer>
+
+#include <unistd.h>
+
+namespace kvdesk {
+
+ServerWorker::ServerWorker(int listenFd, const Config &config, Store &store, Authenticator &authenticator,
+                           AccessLog &accessLog, std::shared_ptr<std::atomic<int>> openConnections, QObject *parent)
+    : QThread(parent), m_listenFd(listenFd), m_config(config), m_store(store), m_authenticator(authenticator),
+      m_accessLog(accessLog), m_openConnections(std::move(openConnections))
+{
+}
+
+ServerWorker::~ServerWorker()
+{
+    if (isRunning()) {
+        requestStop(0);
+        wait();
+    }
+}
+
+QString ServerWorker::waitUntilStarted()
+{
+    return m_started.get_future().get();
+}
+
+void ServerWorker::run()
+{
+    std::unique_ptr<StoreConnection> connection;
+    try {
+        connection = m_store.connect();
+    } catch (const StoreError &e) {
+        ::close(m_listenFd);
+        m_started.set_value(e.message());
+        return;
+    }
+    KvController kv(*connection, m_store.clock(), m_config.maxValueBytes);
+    AdminController admin(m_config, m_store, m_authenticator);
+    PublicController publicController(m_config.endpoints);
+    Router router(m_config.endpoints, m_authenticator, kv, admin, publicController);
+
+    ConnectionGuard::Options options;
+    // The body holds the value plus the envelope around it ({"value": ..., "ttl": ...}).
+    options.limits.maxBodyBytes = m_config.maxValueBytes + 64 * 1024;
+    options.requestTimeoutMs = m_config.requestTimeoutMs;
+    options.idleTimeoutMs = m_config.idleTimeoutMs;
+    options.maxConnections = m_config.maxConnections;
+    options.openConnections = m_openConnections;
+    auto *guard = new ConnectionGuard(options, &m_accessLog);
+    if (!guard->setSocketDescriptor(m_listenFd)) {
+        const QString error = guard->errorString();
+        delete guard;
+        ::close(m_listenFd);
+        m_started.set_value(error.isEmpty() ? QStringLiteral("cannot listen") : error);
+        return;
+    }
+    // bind() makes the server the guard's parent.
+    KvHttpServer server(*guard, router, &m_accessLog);
+    QObject context;
+    m_guard = guard;
+    m_context = &context;
+    m_started.set_value(QString());
+    exec();
+    m_context = nullptr;
+    m_guard = nullptr;
+}
+
+void ServerWorker::requestStop(int graceMs)
+{
+    QObject *context = m_context.load();
+    if (!context) {
+        quit();
+        return;
+    }
+    QMetaObject::invokeMethod(context, [this, graceMs] {
+        ConnectionGuard *guard = m_guard.load();
+        guard->stopAccepting();
+        auto *poll = new QTimer(m_context.load());
+        auto elapsed = std::make_shared<QElapsedTimer>();
+        elapsed->start();
+        auto check = [this, guard, poll, elapsed, graceMs] {
+            if (guard->busyConnections() > 0 && elapsed->elapsed() < graceMs)
+                return;
+            poll->stop();
+            guard->closeIdleConnections();
+            quit();
+        };
+        QObject::connect(poll, &QTimer::timeout, poll, check);
+        poll->start(10);
+        check();
+    });
+}
+
+} // namespace kvdesk

@@ -1,0 +1,50 @@
+#pragma once
+
+#include <QThread>
+
+#include <atomic>
+#include <future>
+#include <memory>
+
+namespace kvdesk {
+
+class AccessLog;
+class ConnectionGuard;
+class Authenticator;
+class Store;
+struct Config;
+
+// One server thread: its own QHttpServer behind its own connection guard, on a listening socket
+// shared with the other workers (SO_REUSEPORT), with its own store connection.
+class ServerWorker final : public QThread
+{
+    Q_OBJECT
+
+public:
+    ServerWorker(int listenFd, const Config &config, Store &store, Authenticator &authenticator, AccessLog &accessLog,
+                 std::shared_ptr<std::atomic<int>> openConnections, QObject *parent = nullptr);
+    ~ServerWorker() override;
+
+    // Stops accepting, lets the requests in flight finish (up to graceMs), closes the connections
+    // and ends the thread.
+    void requestStop(int graceMs);
+
+    // Blocks until the worker serves (empty) or failed to start (the reason).
+    QString waitUntilStarted();
+
+protected:
+    void run() override;
+
+private:
+    int m_listenFd;
+    const Config &m_config;
+    Store &m_store;
+    Authenticator &m_authenticator;
+    AccessLog &m_accessLog;
+    std::shared_ptr<std::atomic<int>> m_openConnections;
+    std::promise<QString> m_started;
+    std::atomic<QObject *> m_context{nullptr};  // lives in the worker thread while it serves
+    std::atomic<ConnectionGuard *> m_guard{nullptr};
+};
+
+} // namespace kvdesk

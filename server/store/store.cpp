@@ -1,0 +1,78 @@
+#include "store.h"
+
+#include "storeconnection.h"
+#include "storeerror.h"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QLoggingCategory>
+#include <QSqlError>
+#include <QSqlQuery>
+
+using namespace Qt::StringLiterals;
+
+Q_LOGGING_CATEGORY(lcStore, "kvdesk.store")
+
+namespace kvdesk {
+
+Store::Store(StoreOptions options, const Clock &clock, QObject *parent)
+    : QObject(parent), m_options(std::move(options)), m_clock(clock)
+{
+}
+
+Store::~Store() = default;
+
+void Store::open()
+{
+    const QFileInfo info(m_options.sqlitePath);
+    if (!QDir().mkpath(info.absolutePath()))
+        throw StoreError(tr("Cannot create the folder %1").arg(info.absolutePath()));
+
+    auto connection = connect();
+    QSqlDatabase &db = connection->database();
+    QSqlQuery q(db);
+    if (!q.exec(u"PRAGMA journal_mode=WAL"_s) || !q.next() || q.value(0).toString() != "wal"_L1)
+        throw StoreError(tr("Cannot switch %1 to WAL mode: %2").arg(m_options.sqlitePath, q.lastError().text()));
+    q.finish();
+
+    QMutexLocker lock(&m_migrateMutex);
+    QStringList pending = Migrations::pending(db);
+    if (!pending.isEmpty() && m_options.autoMigrate) {
+        QString error;
+        Migrations::runPending(db, &error);
+        if (!error.isEmpty())
+            throw StoreError(error);
+        pending.clear();
+    }
+    if (!pending.isEmpty()) {
+        qCWarning(lcStore).noquote() << "the database needs migrations" << pending.join(u", "_s)
+                                     << "- run POST {admin}/migrate";
+    }
+    m_schemaReady.store(pending.isEmpty(), std::memory_order_release);
+    qCInfo(lcStore).noquote() << "opened" << m_options.sqlitePath;
+}
+
+std::unique_ptr<StoreConnection> Store::connect() const
+{
+    return std::make_unique<StoreConnection>(*this, m_options.sqlitePath);
+}
+
+QList<MigrationResult> Store::migrate(QString *errorMessage)
+{
+    QMutexLocker lock(&m_migrateMutex);
+    auto connection = connect();
+    auto results = Migrations::runPending(connection->database(), errorMessage);
+    if (errorMessage->isEmpty())
+        m_schemaReady.store(true, std::memory_order_release);
+    return results;
+}
+
+qint64 Store::sizeOnDiskBytes() const
+{
+    qint64 total = 0;
+    for (const auto &suffix : {""_L1, "-wal"_L1, "-shm"_L1})
+        total += QFileInfo(m_options.sqlitePath + suffix).size();
+    return total;
+}
+
+} // namespace kvdesk

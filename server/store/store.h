@@ -1,0 +1,57 @@
+#pragma once
+
+#include "migrations.h"
+
+#include <QMutex>
+#include <QObject>
+#include <QString>
+
+#include <atomic>
+#include <memory>
+
+namespace kvdesk {
+
+class Clock;
+class StoreConnection;
+
+struct StoreOptions
+{
+    QString sqlitePath;      // the database file; created when missing
+    bool autoMigrate = true; // apply pending migrations when the store opens
+};
+
+// The key/value store: one SQLite database shared by every thread of the process. Each thread
+// that reads or writes opens its own StoreConnection (a QSqlDatabase belongs to the thread
+// that opened it).
+class Store final : public QObject
+{
+    Q_OBJECT
+
+public:
+    Store(StoreOptions options, const Clock &clock, QObject *parent = nullptr);
+    ~Store() override;
+
+    // Creates the database when missing, switches it to WAL and, with autoMigrate, applies the
+    // pending migrations. Throws StoreError.
+    void open();
+
+    // A new connection for the calling thread, which must also destroy it.
+    std::unique_ptr<StoreConnection> connect() const;
+
+    // Applies pending migrations (POST /admin/migrate). Safe to call from any thread.
+    QList<MigrationResult> migrate(QString *errorMessage);
+    bool schemaReady() const { return m_schemaReady.load(std::memory_order_acquire); }
+
+    QString driverName() const { return QStringLiteral("sqlite"); }
+    QString location() const { return m_options.sqlitePath; }
+    qint64 sizeOnDiskBytes() const;
+    const Clock &clock() const { return m_clock; }
+
+private:
+    StoreOptions m_options;
+    const Clock &m_clock;
+    std::atomic_bool m_schemaReady{false};
+    QMutex m_migrateMutex;
+};
+
+} // namespace kvdesk

@@ -1,0 +1,87 @@
+#pragma once
+
+#include <QByteArray>
+#include <QList>
+#include <QSqlDatabase>
+#include <QString>
+
+#include <memory>
+#include <optional>
+
+namespace kvdesk {
+
+class Store;
+
+struct StoredValue
+{
+    QByteArray json; // the value's JSON text, as written
+    qint64 updatedAtMs = 0;
+    std::optional<qint64> expiresAtMs;
+    QByteArray etag; // quoted, as sent in the ETag header
+};
+
+struct KeyInfo
+{
+    QString name;
+    std::optional<qint64> expiresAtMs;
+};
+
+struct KeyPage
+{
+    QList<KeyInfo> keys;
+    bool complete = true; // no key after the last one listed
+};
+
+// A write's condition: If-Match (a list of ETags, or any existing key) or If-None-Match: *.
+struct Precondition
+{
+    enum class Kind { None, IfMatch, IfMatchAny, IfNoneMatchAny };
+    Kind kind = Kind::None;
+    QList<QByteArray> etags; // for IfMatch, quoted
+};
+
+enum class WriteOutcome { Written, PreconditionFailed };
+
+struct PutResult
+{
+    WriteOutcome outcome = WriteOutcome::Written;
+    QByteArray etag;
+};
+
+// One thread's connection to the store, with its prepared statements. Created by Store::connect()
+// and used and destroyed on that thread only. Every method throws StoreError when the database fails.
+class StoreConnection final
+{
+public:
+    StoreConnection(const Store &store, const QString &path);
+    ~StoreConnection();
+    StoreConnection(const StoreConnection &) = delete;
+    StoreConnection &operator=(const StoreConnection &) = delete;
+
+    // The value of key, unless absent or expired.
+    std::optional<StoredValue> get(const QString &key);
+    // Writes key (replacing its value and TTL); expiresAtMs empty means it never expires.
+    PutResult put(const QString &key, const QByteArray &json, std::optional<qint64> expiresAtMs,
+                  const Precondition &condition = {});
+    WriteOutcome remove(const QString &key, const Precondition &condition = {});
+    // Live keys that start with prefix and sort after `after` (empty: from the first), in byte order.
+    KeyPage list(const QString &prefix, const QString &after, int limit);
+    // Deletes up to batch expired rows; returns how many it deleted.
+    int sweepExpired(int batch);
+    qint64 countLiveKeys();
+
+    QSqlDatabase &database() { return m_db; }
+
+    static QByteArray etagFor(std::optional<qint64> version, qint64 updatedAtMs);
+
+private:
+    struct Statements;
+    Statements &statements();
+
+    const Store &m_store;
+    QString m_connectionName;
+    QSqlDatabase m_db;
+    std::unique_ptr<Statements> m_statements;
+};
+
+} // namespace kvdesk

@@ -1,0 +1,48 @@
+#include "sweeper.h"
+
+#include "store.h"
+#include "storeconnection.h"
+#include "storeerror.h"
+
+#include <QLoggingCategory>
+
+Q_DECLARE_LOGGING_CATEGORY(lcStore)
+
+namespace kvdesk {
+
+Sweeper::Sweeper(Store &store, int intervalMs, QObject *parent) : QObject(parent), m_store(store)
+{
+    m_timer.setInterval(intervalMs);
+    QObject::connect(&m_timer, &QTimer::timeout, this, &Sweeper::sweepNow);
+}
+
+Sweeper::~Sweeper() = default;
+
+void Sweeper::start()
+{
+    m_timer.start();
+}
+
+int Sweeper::sweepNow()
+{
+    constexpr int batch = 500;
+    int total = 0;
+    try {
+        if (!m_store.schemaReady())
+            return 0;
+        if (!m_connection)
+            m_connection = m_store.connect();
+        int removed = 0;
+        do {
+            removed = m_connection->sweepExpired(batch);
+            total += removed;
+        } while (removed == batch);
+    } catch (const StoreError &e) {
+        qCWarning(lcStore).noquote() << "sweeping expired keys failed:" << e.message();
+    }
+    if (total > 0)
+        qCDebug(lcStore) << "swept" << total << "expired keys";
+    return total;
+}
+
+} // namespace kvdesk
