@@ -26,6 +26,27 @@ Q_DECLARE_LOGGING_CATEGORY(lcHttp)
 
 namespace kvdesk {
 
+namespace {
+
+socklen_t fillAddress(const QHostAddress &address, quint16 port, sockaddr_storage *storage)
+{
+    if (address.protocol() == QAbstractSocket::IPv6Protocol) {
+        auto *a = reinterpret_cast<sockaddr_in6 *>(storage);
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons(port);
+        const Q_IPV6ADDR ip = address.toIPv6Address();
+        memcpy(&a->sin6_addr, &ip, sizeof ip);
+        return sizeof *a;
+    }
+    auto *a = reinterpret_cast<sockaddr_in *>(storage);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(port);
+    a->sin_addr.s_addr = htonl(address.toIPv4Address());
+    return sizeof *a;
+}
+
+} // namespace
+
 KvServer::KvServer(Config config, Clock &clock, QObject *parent)
     : QObject(parent), m_config(std::move(config)), m_clock(clock),
       m_store(std::make_unique<Store>(StoreOptions{m_config.databasePath, m_config.autoMigrate}, clock)),
@@ -54,26 +75,35 @@ std::vector<int> KvServer::openListeningSockets()
     const bool v6 = address.protocol() == QAbstractSocket::IPv6Protocol;
     std::vector<int> fds;
     quint16 port = m_config.port;
+    // SO_REUSEPORT would let a second process share a port in use; a plain bind first makes sure
+    // nobody holds it (and picks the free port when 0 was asked for).
+    {
+        const int probe = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_storage storage{};
+        socklen_t length = fillAddress(address, port, &storage);
+        const int one = 1;
+        if (v6)
+            setsockopt(probe, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+        setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (probe < 0 || ::bind(probe, reinterpret_cast<sockaddr *>(&storage), length) != 0) {
+            const QString reason = QString::fromLocal8Bit(strerror(errno));
+            if (probe >= 0)
+                ::close(probe);
+            throw std::runtime_error(
+                tr("cannot listen on %1 port %2: %3").arg(m_config.host).arg(port).arg(reason).toStdString());
+        }
+        getsockname(probe, reinterpret_cast<sockaddr *>(&storage), &length);
+        port = ntohs(v6 ? reinterpret_cast<sockaddr_in6 *>(&storage)->sin6_port
+                        : reinterpret_cast<sockaddr_in *>(&storage)->sin_port);
+        ::close(probe);
+    }
     for (int i = 0; i < m_config.threads; ++i) {
         const int fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         const int one = 1;
         sockaddr_storage storage{};
-        socklen_t length = 0;
-        if (v6) {
-            auto *a = reinterpret_cast<sockaddr_in6 *>(&storage);
-            a->sin6_family = AF_INET6;
-            a->sin6_port = htons(port);
-            const Q_IPV6ADDR ip = address.toIPv6Address();
-            memcpy(&a->sin6_addr, &ip, sizeof ip);
-            length = sizeof *a;
+        const socklen_t length = fillAddress(address, port, &storage);
+        if (v6)
             setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-        } else {
-            auto *a = reinterpret_cast<sockaddr_in *>(&storage);
-            a->sin_family = AF_INET;
-            a->sin_port = htons(port);
-            a->sin_addr.s_addr = htonl(address.toIPv4Address());
-            length = sizeof *a;
-        }
         if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
             setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
             ::bind(fd, reinterpret_cast<sockaddr *>(&storage), length) != 0 || ::listen(fd, 1024) != 0) {
@@ -87,11 +117,6 @@ std::vector<int> KvServer::openListeningSockets()
                                          .arg(port)
                                          .arg(reason)
                                          .toStdString());
-        }
-        if (port == 0) {
-            getsockname(fd, reinterpret_cast<sockaddr *>(&storage), &length);
-            port = ntohs(v6 ? reinterpret_cast<sockaddr_in6 *>(&storage)->sin6_port
-                            : reinterpret_cast<sockaddr_in *>(&storage)->sin_port);
         }
         fds.push_back(fd);
     }

@@ -8,6 +8,7 @@
 #include <QLoggingCategory>
 #include <QTcpSocket>
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 Q_LOGGING_CATEGORY(lcGuard, "kvdesk.http.guard")
@@ -20,6 +21,8 @@ qint64 nowMs()
 {
     return steadyNowNs() / 1000000;
 }
+
+constexpr qint64 lingerMs = 2000;
 
 } // namespace
 
@@ -107,8 +110,17 @@ GuardedConnection *ConnectionGuard::connectionFor(QTcpSocket *socket) const
 void ConnectionGuard::readBeforeServer(QTcpSocket *socket)
 {
     GuardedConnection *conn = connectionFor(socket);
-    if (!conn || conn->closing)
+    if (!conn)
         return;
+    if (conn->closing) {
+        if (conn->lingerUntilMs >= 0) {
+            // Lingering after an error answer: what the client still sends is read and dropped.
+            if (socket->isTransactionStarted())
+                socket->commitTransaction();
+            socket->skip(socket->bytesAvailable());
+        }
+        return;
+    }
     const qint64 available = socket->bytesAvailable();
     const qint64 fresh = available - conn->unreadAfterServer;
     conn->unreadAfterServer = available;
@@ -186,7 +198,28 @@ void ConnectionGuard::reject(QTcpSocket *socket, const Request *request, int sta
         m_accessLog->record(std::move(entry));
     }
     qCDebug(lcGuard) << "rejected a request:" << status << message;
-    socket->disconnectFromHost();
+    if (conn)
+        lingeringClose(socket, conn);
+    else
+        socket->disconnectFromHost();
+}
+
+void ConnectionGuard::lingeringClose(QTcpSocket *socket, GuardedConnection *conn)
+{
+    // Closing at once while the client is still sending would make the kernel reset the
+    // connection, and the client could lose the answer. Instead: send it, shut down the write
+    // side, drop whatever still arrives, and close when the client does (or after a while).
+    conn->lingerUntilMs = nowMs() + std::min<qint64>(lingerMs, m_options.requestTimeoutMs);
+    auto shutdownWrite = [socket] {
+        if (socket->bytesToWrite() == 0 && socket->state() == QAbstractSocket::ConnectedState)
+            ::shutdown(int(socket->socketDescriptor()), SHUT_WR);
+    };
+    QObject::connect(socket, &QIODevice::bytesWritten, socket, shutdownWrite);
+    socket->flush();
+    shutdownWrite();
+    if (socket->isTransactionStarted())
+        socket->commitTransaction();
+    socket->skip(socket->bytesAvailable());
 }
 
 void ConnectionGuard::closeAfterWrite(QTcpSocket *socket)
@@ -245,13 +278,15 @@ void ConnectionGuard::checkTimeouts()
             stalled.append(socket); // the client stopped reading its answers
             continue;
         }
-        if (conn->busy || !conn->waiting.empty() || !conn->framed.empty())
-            continue;
         if (conn->closing) {
-            if (now - conn->lastActivityMs > m_options.requestTimeoutMs)
+            const qint64 deadline = conn->lingerUntilMs >= 0 ? conn->lingerUntilMs
+                                                             : conn->lastActivityMs + m_options.requestTimeoutMs;
+            if (now > deadline)
                 stalled.append(socket);
             continue;
         }
+        if (conn->busy || !conn->waiting.empty() || !conn->framed.empty())
+            continue;
         if (conn->requestStartedMs >= 0 && now - conn->requestStartedMs > m_options.requestTimeoutMs)
             expired.append(socket);
         else if (conn->requestStartedMs < 0 && now - conn->lastActivityMs > m_options.idleTimeoutMs)

@@ -39,6 +39,7 @@ struct GuardedConnection
     bool busy = false;
     std::deque<Request> waiting;
     bool closing = false;
+    qint64 lingerUntilMs = -1; // after an error answer: input is discarded until then
 };
 
 // The QTcpServer that QHttpServer accepts connections from. It reads every byte before
@@ -85,6 +86,7 @@ private:
     void afterServer(QTcpSocket *socket);
     void checkTimeouts();
     void forget(QObject *socket);
+    void lingeringClose(QTcpSocket *socket, GuardedConnection *conn);
 
     Options m_options;
     AccessLog *m_accessLog;

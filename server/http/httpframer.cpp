@@ -178,8 +178,8 @@ QList<HttpFramer::Event> HttpFramer::feed(QByteArrayView data)
                 return fail(events, 400, "Bare LF in the request"), events;
             if (m_previous == '\r' && c != '\n')
                 return fail(events, 400, "Bare CR in the request"), events;
-            if (c == '\0')
-                return fail(events, 400, "NUL byte in the request"), events;
+            if ((static_cast<unsigned char>(c) < 0x20 && c != '\r' && c != '\n' && c != '\t') || c == 0x7F)
+                return fail(events, 400, "Control character in the request"), events;
             m_previous = c;
             m_line += c;
             if (m_state == State::Head) {

@@ -1,0 +1,32 @@
+#include "testserver.h"
+
+#include <QTest>
+
+namespace kvdesk::test {
+
+TestServer::TestServer(const std::function<void(Config &)> &tweak)
+{
+    m_config.host = QStringLiteral("127.0.0.1");
+    m_config.port = 0;
+    m_config.threads = 1;
+    m_config.databasePath = m_dir.filePath(QStringLiteral("kv.sqlite"));
+    m_config.auth.apiKey = QString::fromLatin1(apiKey);
+    if (tweak)
+        tweak(m_config);
+    m_server = std::make_unique<KvServer>(m_config, m_clock);
+    m_server->start();
+}
+
+TestServer::~TestServer()
+{
+    m_server->stop(1000);
+}
+
+void TestServer::restart()
+{
+    m_server->stop(1000);
+    m_server = std::make_unique<KvServer>(m_config, m_clock);
+    m_server->start();
+}
+
+} // namespace kvdesk::test

@@ -1,0 +1,194 @@
+#include "httpclient.h"
+
+#include <QFile>
+#include <QProcess>
+#include <QRegularExpression>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <csignal>
+
+using namespace Qt::StringLiterals;
+using namespace kvdesk::test;
+
+namespace {
+
+const QList<QPair<QByteArray, QByteArray>> auth = {{"Authorization", "Bearer process-key"}};
+
+// kvdesk --no-gui as a child process on a free port.
+class Child
+{
+public:
+    explicit Child(const QString &dir, const QStringList &extra = {}, bool withKey = true)
+    {
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.remove(u"KV_API_KEY"_s);
+        env.remove(u"KV_DB"_s);
+        if (withKey)
+            env.insert(u"KV_API_KEY"_s, u"process-key"_s);
+        env.insert(u"HOME"_s, dir);
+        process.setProcessEnvironment(env);
+        process.start(QStringLiteral(KVDESK_BINARY), QStringList{u"--no-gui"_s, u"--port"_s, u"0"_s, u"--db"_s,
+                                                                 dir + u"/kv.sqlite"_s} + extra);
+    }
+    ~Child()
+    {
+        if (process.state() != QProcess::NotRunning) {
+            process.kill();
+            process.waitForFinished();
+        }
+    }
+
+    // The port from the banner, or 0.
+    quint16 waitForPort()
+    {
+        const QRegularExpression re(u"listening on http://127\\.0\\.0\\.1:(\\d+)"_s);
+        for (int i = 0; i < 100; ++i) {
+            output += process.readAllStandardOutput();
+            const auto m = re.match(QString::fromUtf8(output));
+            if (m.hasMatch())
+                return quint16(m.captured(1).toUInt());
+            if (!process.waitForReadyRead(100) && process.state() == QProcess::NotRunning)
+                break;
+        }
+        return 0;
+    }
+
+    QProcess process;
+    QByteArray output;
+};
+
+int runToEnd(const QStringList &args, QByteArray *out, QByteArray *err)
+{
+    QProcess p;
+    p.start(QStringLiteral(KVDESK_BINARY), args);
+    p.waitForFinished(10000);
+    *out = p.readAllStandardOutput();
+    *err = p.readAllStandardError();
+    return p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
+}
+
+} // namespace
+
+class TestProcess : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void versionAndHelp()
+    {
+        QByteArray out, err;
+        QCOMPARE(runToEnd({u"--version"_s}, &out, &err), 0);
+        QCOMPARE(out.trimmed(), QByteArray("kvdesk " KVDESK_VERSION));
+        QCOMPARE(runToEnd({u"--help"_s}, &out, &err), 0);
+        for (const char *flag : {"--no-gui", "--host", "--port", "--db", "--config", "--base-path", "--kv-endpoint",
+                                 "--admin-endpoint", "--public-endpoint", "KV_API_KEY"})
+            QVERIFY2(out.contains(flag), flag);
+    }
+
+    void badFlagsAndConfigsExitWithStatus2()
+    {
+        QTemporaryDir dir;
+        QFile bad(dir.filePath(u"bad.json"_s));
+        bad.open(QIODevice::WriteOnly);
+        bad.write(R"({"endpoints": {"v1": {"kv": 5}}})");
+        bad.close();
+        const QList<QStringList> cases = {{u"--nope"_s},
+                                          {u"--port"_s, u"x"_s},
+                                          {u"--config"_s, dir.filePath(u"missing.json"_s)},
+                                          {u"--config"_s, bad.fileName()}};
+        for (const auto &args : cases) {
+            QByteArray out, err;
+            QCOMPARE(runToEnd(QStringList{u"--no-gui"_s} + args, &out, &err), 2);
+            QCOMPARE(err.count('\n'), 1);
+            QVERIFY(err.startsWith("kvdesk: "));
+        }
+    }
+
+    void portInUseIsAClearError()
+    {
+        QTemporaryDir dir;
+        Child first(dir.path());
+        const quint16 port = first.waitForPort();
+        QVERIFY(port);
+        QByteArray out, err;
+        QCOMPARE(runToEnd({u"--no-gui"_s, u"--port"_s, QString::number(port), u"--db"_s, dir.filePath(u"other.sqlite"_s)}, &out, &err), 1);
+        QVERIFY2(err.contains("cannot listen"), err.constData());
+    }
+
+    void bannerSaysHowToAuthenticateAndLogsRequests()
+    {
+        QTemporaryDir dir;
+        Child child(dir.path());
+        const quint16 port = child.waitForPort();
+        QVERIFY(port);
+        QVERIFY(child.output.contains("Authorization: Bearer $KV_API_KEY"));
+        QVERIFY(!child.output.contains("process-key"));
+        HttpClient client(port);
+        QCOMPARE(client.request("PUT", "/v1/kv/x", R"({"value":1})", auth).status, 200);
+        QTRY_VERIFY((child.output += child.process.readAllStandardOutput()).contains("PUT /v1/kv/x 200 "));
+    }
+
+    void withoutCredentialsItWarnsLoudlyAndAnswers401()
+    {
+        QTemporaryDir dir;
+        Child child(dir.path(), {}, false);
+        const quint16 port = child.waitForPort();
+        QVERIFY(port);
+        QByteArray err;
+        QTRY_VERIFY((err += child.process.readAllStandardError()).contains("NO CREDENTIALS ARE CONFIGURED"));
+        HttpClient client(port);
+        QCOMPARE(client.request("GET", "/v1/kv/x").status, 401);
+        QCOMPARE(client.request("GET", "/health").status, 200);
+    }
+
+    void acknowledgedWritesSurviveKillDashNine()
+    {
+        QTemporaryDir dir;
+        {
+            Child child(dir.path());
+            const quint16 port = child.waitForPort();
+            QVERIFY(port);
+            HttpClient client(port);
+            for (int i = 0; i < 300; ++i) {
+                const QByteArray body = "{\"value\":{\"n\":" + QByteArray::number(i) + "}}";
+                QCOMPARE(client.request("PUT", "/v1/kv/d" + QByteArray::number(i), body, auth).status, 200);
+            }
+            QCOMPARE(client.request("DELETE", "/v1/kv/d7", {}, auth).status, 200);
+            ::kill(pid_t(child.process.processId()), SIGKILL);
+            QVERIFY(child.process.waitForFinished());
+            QCOMPARE(child.process.exitStatus(), QProcess::CrashExit);
+        }
+        Child again(dir.path());
+        const quint16 port = again.waitForPort();
+        QVERIFY(port);
+        HttpClient client(port);
+        for (int i = 0; i < 300; ++i) {
+            const HttpResponse r = client.request("GET", "/v1/kv/d" + QByteArray::number(i), {}, auth);
+            QCOMPARE(r.status, i == 7 ? 404 : 200);
+            if (i != 7)
+                QCOMPARE(r.json().value(u"data").toObject().value(u"n").toInt(), i);
+        }
+    }
+
+    void sigtermShutsDownGracefully()
+    {
+        QTemporaryDir dir;
+        Child child(dir.path());
+        const quint16 port = child.waitForPort();
+        QVERIFY(port);
+        HttpClient idle(port);
+        QCOMPARE(idle.request("GET", "/health").status, 200);
+        child.process.terminate();
+        QVERIFY(child.process.waitForFinished(10000));
+        QCOMPARE(child.process.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(child.process.exitCode(), 0);
+        QVERIFY(idle.waitForClose(2000));
+        // The database was closed cleanly: it opens again with its data.
+        Child again(dir.path());
+        QVERIFY(again.waitForPort());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestProcess)
+#include "tst_process.moc"

@@ -1,0 +1,323 @@
+#include "testserver.h"
+
+#include <QElapsedTimer>
+#include <QRandomGenerator>
+#include <QTest>
+
+using namespace Qt::StringLiterals;
+using namespace kvdesk;
+using namespace kvdesk::test;
+
+namespace {
+
+QByteArray authLine()
+{
+    return "Authorization: " + TestServer::bearer() + "\r\n";
+}
+
+} // namespace
+
+class TestRobustness : public QObject
+{
+    Q_OBJECT
+
+private:
+    std::unique_ptr<TestServer> m_server;
+
+    void verifyStillServing()
+    {
+        // Connections just closed by their clients may take a moment to leave the server's count.
+        QTRY_COMPARE_WITH_TIMEOUT(HttpClient(m_server->port()).request("GET", "/health").status, 200, 3000);
+    }
+
+    int getStatus(const QByteArray &key)
+    {
+        HttpClient client(m_server->port());
+        return client.request("GET", "/v1/kv/" + key, {}, TestServer::auth()).status;
+    }
+
+private Q_SLOTS:
+    void init()
+    {
+        m_server = std::make_unique<TestServer>([](Config &c) {
+            c.requestTimeoutMs = 400;
+            c.idleTimeoutMs = 400;
+            c.maxConnections = 8;
+        });
+    }
+    void cleanup() { m_server.reset(); }
+
+    void oversizedBodyIs413BeforeItIsSent()
+    {
+        HttpClient client(m_server->port());
+        client.sendRaw("PUT /v1/kv/big HTTP/1.1\r\nHost: x\r\n" + authLine() + "Content-Length: 30000000\r\n\r\n");
+        const auto r = client.readResponse();
+        QVERIFY(r);
+        QCOMPARE(r->status, 413);
+        QCOMPARE(r->json().value(u"status").toInt(), 413);
+        QVERIFY(client.waitForClose());
+        verifyStillServing();
+    }
+
+    void oversizedChunkedBodyIs413()
+    {
+        HttpClient client(m_server->port());
+        client.sendRaw("PUT /v1/kv/big HTTP/1.1\r\nHost: x\r\n" + authLine() + "Transfer-Encoding: chunked\r\n\r\n");
+        const QByteArray chunk = QByteArray::number(8 * 1024 * 1024, 16) + "\r\n" + QByteArray(8 * 1024 * 1024, 'a') + "\r\n";
+        std::optional<HttpResponse> r;
+        for (int i = 0; i < 5 && client.isConnected(); ++i)
+            client.sendRaw(chunk);
+        r = client.readResponse();
+        QVERIFY(r);
+        QCOMPARE(r->status, 413);
+        QVERIFY(client.waitForClose());
+        QCOMPARE(getStatus("big"), 404);
+    }
+
+    void chunkedBodiesAreAccepted()
+    {
+        HttpClient client(m_server->port());
+        client.sendRaw("PUT /v1/kv/chunked HTTP/1.1\r\nHost: x\r\n" + authLine() +
+                       "Transfer-Encoding: chunked\r\n\r\n5\r\n{\"val\r\n8\r\nue\": 42}\r\n0\r\n\r\n");
+        const auto r = client.readResponse();
+        QVERIFY(r);
+        QCOMPARE(r->status, 200);
+        QCOMPARE(r->json().value(u"data").toInt(), 42);
+    }
+
+    void tooManyHeadersAre431AndNothingHiddenInTheBodyIsParsed()
+    {
+        // More than 100 header fields make QHttpServer 6.4 drop Content-Length and parse the body as
+        // a second request; the guard answers 431 and closes first.
+        HttpClient client(m_server->port());
+        QByteArray head = "PUT /v1/kv/victim HTTP/1.1\r\nHost: x\r\n" + authLine();
+        for (int i = 0; i < 120; ++i)
+            head += "X-Filler-" + QByteArray::number(i) + ": y\r\n";
+        const QByteArray smuggled = "PUT /v1/kv/smuggled HTTP/1.1\r\nHost: x\r\n" + authLine() +
+                                    "Content-Length: 11\r\n\r\n{\"value\":1}";
+        client.sendRaw(head + "Content-Length: " + QByteArray::number(smuggled.size()) + "\r\n\r\n" + smuggled);
+        const auto r = client.readResponse();
+        QVERIFY(r);
+        QCOMPARE(r->status, 431);
+        QVERIFY(client.waitForClose());
+        QVERIFY(!client.pending().contains("HTTP/1.1 200"));
+        QCOMPARE(getStatus("smuggled"), 404);
+        QCOMPARE(getStatus("victim"), 404);
+    }
+
+    void hugeHeaderBlockIs431()
+    {
+        HttpClient client(m_server->port());
+        client.sendRaw("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + QByteArray(200 * 1024, 'a') + "\r\n\r\n");
+        const auto r = client.readResponse();
+        QVERIFY(r);
+        QCOMPARE(r->status, 431);
+        QVERIFY(client.waitForClose());
+    }
+
+    void slowClientGets408AndIsClosed()
+    {
+        HttpClient client(m_server->port());
+        QElapsedTimer timer;
+        timer.start();
+        client.sendRaw("GET /health HTTP/1.1\r\nHost: x\r\n");
+        const auto r = client.readResponse(5000);
+        QVERIFY(r);
+        QCOMPARE(r->status, 408);
+        QVERIFY(client.waitForClose());
+        QVERIFY(timer.elapsed() >= 350);
+        QVERIFY(timer.elapsed() < 4000);
+    }
+
+    void slowBodyGets408()
+    {
+        HttpClient client(m_server->port());
+        client.sendRaw("PUT /v1/kv/slow HTTP/1.1\r\nHost: x\r\n" + authLine() + "Content-Length: 100\r\n\r\n{\"value\":");
+        const auto r = client.readResponse(5000);
+        QVERIFY(r);
+        QCOMPARE(r->status, 408);
+        QVERIFY(client.waitForClose());
+        QCOMPARE(getStatus("slow"), 404);
+    }
+
+    void idleConnectionsAreClosed()
+    {
+        HttpClient client(m_server->port());
+        QCOMPARE(client.request("GET", "/health").status, 200);
+        QVERIFY(client.waitForClose(5000));
+        QVERIFY(client.pending().isEmpty());
+    }
+
+    void connectionCapRefusesExtraClients()
+    {
+        QList<HttpClient *> clients;
+        for (int i = 0; i < 8; ++i) {
+            clients << new HttpClient(m_server->port());
+            QCOMPARE(clients.last()->request("GET", "/health").status, 200);
+        }
+        HttpClient extra(m_server->port());
+        const auto r = extra.readResponse();
+        QVERIFY(r);
+        QCOMPARE(r->status, 503);
+        QVERIFY(extra.waitForClose());
+        delete clients.takeFirst();
+        QTRY_VERIFY_WITH_TIMEOUT(HttpClient(m_server->port()).request("GET", "/health").status == 200, 10000);
+        qDeleteAll(clients);
+    }
+
+    void expectContinueIsAnsweredAtOnce()
+    {
+        HttpClient client(m_server->port());
+        const QByteArray body = R"({"value":"continued"})";
+        client.sendRaw("PUT /v1/kv/cont HTTP/1.1\r\nHost: x\r\n" + authLine() + "Expect: 100-continue\r\nContent-Length: " +
+                       QByteArray::number(body.size()) + "\r\n\r\n");
+        const auto interim = client.readResponse(2000, false, true);
+        QVERIFY(interim);
+        QCOMPARE(interim->status, 100);
+        client.sendRaw(body);
+        const auto r = client.readResponse();
+        QVERIFY(r);
+        QCOMPARE(r->status, 200);
+    }
+
+    void expectContinueWithOversizedBodyIs413Without100()
+    {
+        HttpClient client(m_server->port());
+        client.sendRaw("PUT /v1/kv/x HTTP/1.1\r\nHost: x\r\n" + authLine() +
+                       "Expect: 100-continue\r\nContent-Length: 90000000\r\n\r\n");
+        const auto r = client.readResponse(2000, false, true);
+        QVERIFY(r);
+        QCOMPARE(r->status, 413);
+    }
+
+    void connectionCloseIsHonoured()
+    {
+        HttpClient client(m_server->port());
+        client.sendRaw("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        const auto r = client.readResponse();
+        QVERIFY(r);
+        QCOMPARE(r->status, 200);
+        QCOMPARE(r->header("connection"), QByteArray("close"));
+        QVERIFY(client.waitForClose(1000));
+    }
+
+    void http10ClosesUnlessKeepAlive()
+    {
+        HttpClient plain(m_server->port());
+        plain.sendRaw("GET /health HTTP/1.0\r\n\r\n");
+        QCOMPARE(plain.readResponse()->status, 200);
+        QVERIFY(plain.waitForClose(1000));
+
+        HttpClient keep(m_server->port());
+        keep.sendRaw("GET /health HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+        const auto first = keep.readResponse();
+        QCOMPARE(first->header("connection"), QByteArray("keep-alive"));
+        keep.sendRaw("GET /health HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+        QCOMPARE(keep.readResponse()->status, 200);
+    }
+
+    void pipelinedRequestsAreAnsweredInOrder()
+    {
+        HttpClient client(m_server->port());
+        QByteArray batch;
+        for (int i = 0; i < 5; ++i) {
+            const QByteArray body = "{\"value\":" + QByteArray::number(i) + "}";
+            batch += "PUT /v1/kv/p" + QByteArray::number(i) + " HTTP/1.1\r\nHost: x\r\n" + authLine() +
+                     "Content-Length: " + QByteArray::number(body.size()) + "\r\n\r\n" + body;
+            batch += "GET /v1/kv/p" + QByteArray::number(i) + " HTTP/1.1\r\nHost: x\r\n" + authLine() + "\r\n";
+        }
+        client.sendRaw(batch);
+        for (int i = 0; i < 5; ++i) {
+            for (int j = 0; j < 2; ++j) {
+                const auto r = client.readResponse();
+                QVERIFY(r);
+                QCOMPARE(r->status, 200);
+                QCOMPARE(r->json().value(u"data").toInt(), i);
+            }
+        }
+    }
+
+    void violationAfterPipelinedRequestsIsAnsweredAfterThem()
+    {
+        HttpClient client(m_server->port());
+        client.sendRaw("GET /health HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+                       "PUT /v1/kv/x HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n");
+        QCOMPARE(client.readResponse()->status, 200);
+        QCOMPARE(client.readResponse()->status, 200);
+        QCOMPARE(client.readResponse()->status, 413);
+        QVERIFY(client.waitForClose());
+    }
+
+    void ambiguousFramingIsRefused_data()
+    {
+        QTest::addColumn<QByteArray>("raw");
+        QTest::addColumn<int>("status");
+        QTest::newRow("bare LF") << QByteArray("GET /health HTTP/1.1\nHost: x\n\n") << 400;
+        QTest::newRow("CL and TE") << QByteArray("PUT /v1/kv/a HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n") << 400;
+        QTest::newRow("two lengths") << QByteArray("PUT /v1/kv/a HTTP/1.1\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde") << 400;
+        QTest::newRow("garbage") << QByteArray("\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n") << 400;
+        QTest::newRow("unknown method") << QByteArray("BREW /pot HTTP/1.1\r\n\r\n") << 501;
+        QTest::newRow("http/2 preface") << QByteArray("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") << 501;
+    }
+    void ambiguousFramingIsRefused()
+    {
+        QFETCH(QByteArray, raw);
+        QFETCH(int, status);
+        HttpClient client(m_server->port());
+        client.sendRaw(raw);
+        const auto r = client.readResponse();
+        QVERIFY(r);
+        QCOMPARE(r->status, status);
+        QVERIFY(client.waitForClose());
+        verifyStillServing();
+    }
+
+    void clientsThatLeaveEarlyDoNotHurt()
+    {
+        for (int i = 0; i < 20; ++i) {
+            HttpClient client(m_server->port());
+            client.sendRaw("PUT /v1/kv/left HTTP/1.1\r\nHost: x\r\n" + authLine() + "Content-Length: 13\r\n\r\n{\"value\":" +
+                           QByteArray::number(i % 10) + "}");
+            client.socket().abort();
+        }
+        HttpClient half(m_server->port());
+        half.sendRaw("GET /v1/kv/left HTTP/1.1\r\nHost");
+        half.socket().abort();
+        verifyStillServing();
+    }
+
+    void randomBytesNeverCrashTheServer()
+    {
+        auto *rng = QRandomGenerator::global();
+        for (int i = 0; i < 60; ++i) {
+            HttpClient client(m_server->port());
+            QByteArray noise(int(rng->bounded(1, 4096)), Qt::Uninitialized);
+            for (auto &c : noise)
+                c = char(rng->bounded(256));
+            if (i % 3 == 0)
+                noise.prepend("GET /v1/kv/");
+            else if (i % 3 == 1)
+                noise.prepend("PUT /v1/kv/x HTTP/1.1\r\nContent-Length: 5\r\n");
+            client.sendRaw(noise);
+            client.waitForClose(i % 10 == 0 ? 600 : 20);
+        }
+        verifyStillServing();
+    }
+
+    void headersAreReadWhenTheyArriveInPieces()
+    {
+        HttpClient client(m_server->port());
+        const QByteArray request = "PUT /v1/kv/pieces HTTP/1.1\r\nHost: x\r\n" + authLine() +
+                                   "Content-Length: 11\r\n\r\n{\"value\":5}";
+        for (char c : request) {
+            client.sendRaw(QByteArray(1, c));
+            QTest::qWait(0);
+        }
+        const auto r = client.readResponse();
+        QVERIFY(r);
+        QCOMPARE(r->status, 200);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestRobustness)
+#include "tst_robustness.moc"

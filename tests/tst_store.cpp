@@ -1,0 +1,280 @@
+#include "store/clock.h"
+#include "store/store.h"
+#include "store/storeconnection.h"
+#include "store/storeerror.h"
+#include "store/sweeper.h"
+
+#include <QFile>
+#include <QSqlDatabase>
+#include <QSqlQuery>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace kvdesk;
+
+namespace {
+
+QStringList column(const QString &path, const QString &sql)
+{
+    QStringList values;
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("inspect"));
+        db.setDatabaseName(path);
+        db.open();
+        QSqlQuery q(db);
+        q.exec(sql);
+        while (q.next())
+            values << q.value(0).toString();
+    }
+    QSqlDatabase::removeDatabase(QStringLiteral("inspect"));
+    return values;
+}
+
+void loadFixture(const QString &path)
+{
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("fixture"));
+        db.setDatabaseName(path);
+        QVERIFY(db.open());
+        QFile file(QStringLiteral(KVDESK_FIXTURES "/original-sqlite.sql"));
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        const QString text = QString::fromUtf8(file.readAll());
+        for (QString statement : text.split(u';')) {
+            QStringList lines;
+            for (const QString &line : statement.split(u'\n')) {
+                if (!line.trimmed().startsWith(QStringLiteral("--")))
+                    lines << line;
+            }
+            statement = lines.join(u'\n').trimmed();
+            if (statement.isEmpty())
+                continue;
+            QSqlQuery q(db);
+            QVERIFY2(q.exec(statement), qPrintable(statement));
+        }
+    }
+    QSqlDatabase::removeDatabase(QStringLiteral("fixture"));
+}
+
+} // namespace
+
+class TestStore : public QObject
+{
+    Q_OBJECT
+
+private:
+    QTemporaryDir m_dir;
+    Clock m_clock;
+    std::unique_ptr<Store> m_store;
+    std::unique_ptr<StoreConnection> m_db;
+    QString m_path;
+
+private Q_SLOTS:
+    void init()
+    {
+        static int n = 0;
+        m_path = m_dir.filePath(QStringLiteral("s%1.sqlite").arg(++n));
+        m_store = std::make_unique<Store>(StoreOptions{m_path, true}, m_clock);
+        m_store->open();
+        m_db = m_store->connect();
+    }
+    void cleanup()
+    {
+        m_db.reset();
+        m_store.reset();
+    }
+
+    void putThenGetReturnsTheSameJsonText()
+    {
+        const QByteArray json = R"({"n": 12345678901234567890, "s": "é"})";
+        const PutResult r = m_db->put(QStringLiteral("a/b"), json, std::nullopt);
+        QCOMPARE(r.outcome, WriteOutcome::Written);
+        const auto v = m_db->get(QStringLiteral("a/b"));
+        QVERIFY(v);
+        QCOMPARE(v->json, json);
+        QCOMPARE(v->etag, r.etag);
+        QVERIFY(!v->expiresAtMs);
+        QVERIFY(!m_db->get(QStringLiteral("missing")));
+    }
+
+    void everyWriteChangesTheEtag()
+    {
+        const QByteArray first = m_db->put(QStringLiteral("k"), "1", std::nullopt).etag;
+        const QByteArray second = m_db->put(QStringLiteral("k"), "1", std::nullopt).etag;
+        QVERIFY(first != second);
+        m_db->remove(QStringLiteral("k"));
+        const QByteArray third = m_db->put(QStringLiteral("k"), "1", std::nullopt).etag;
+        QVERIFY(third != first && third != second);
+    }
+
+    void expiredKeysVanishAtOnceAndAreSweptLater()
+    {
+        m_db->put(QStringLiteral("ttl"), "true", m_clock.nowMs() + 10000);
+        m_db->put(QStringLiteral("forever"), "true", std::nullopt);
+        QVERIFY(m_db->get(QStringLiteral("ttl")));
+        QCOMPARE(m_db->list({}, {}, 10).keys.size(), 2);
+        m_clock.advance(10001);
+        QVERIFY(!m_db->get(QStringLiteral("ttl")));
+        QCOMPARE(m_db->list({}, {}, 10).keys.size(), 1);
+        QCOMPARE(m_db->countLiveKeys(), 1);
+        QCOMPARE(column(m_path, QStringLiteral("select count(*) from wt_kv_key_values")).value(0), QStringLiteral("2"));
+        Sweeper sweeper(*m_store, 60000);
+        QCOMPARE(sweeper.sweepNow(), 1);
+        QCOMPARE(column(m_path, QStringLiteral("select name from wt_kv_key_values")), QStringList{QStringLiteral("forever")});
+    }
+
+    void sweeperRemovesManyInBatches()
+    {
+        for (int i = 0; i < 1200; ++i)
+            m_db->put(QStringLiteral("k%1").arg(i), "1", m_clock.nowMs() + 1000);
+        m_clock.advance(2000);
+        Sweeper sweeper(*m_store, 60000);
+        QCOMPARE(sweeper.sweepNow(), 1200);
+    }
+
+    void rewritingReplacesTheTtl()
+    {
+        m_db->put(QStringLiteral("k"), "1", m_clock.nowMs() + 1000);
+        m_db->put(QStringLiteral("k"), "2", std::nullopt);
+        m_clock.advance(5000);
+        QCOMPARE(m_db->get(QStringLiteral("k"))->json, QByteArray("2"));
+    }
+
+    void ifMatchWritesOnlyTheSameVersion()
+    {
+        const QByteArray etag = m_db->put(QStringLiteral("k"), "1", std::nullopt).etag;
+        Precondition stale{Precondition::Kind::IfMatch, {"\"nope\""}};
+        QCOMPARE(m_db->put(QStringLiteral("k"), "2", std::nullopt, stale).outcome, WriteOutcome::PreconditionFailed);
+        Precondition current{Precondition::Kind::IfMatch, {"\"x\"", etag}};
+        const PutResult r = m_db->put(QStringLiteral("k"), "3", std::nullopt, current);
+        QCOMPARE(r.outcome, WriteOutcome::Written);
+        QCOMPARE(m_db->get(QStringLiteral("k"))->json, QByteArray("3"));
+        // The old ETag no longer matches, for a write or a delete.
+        QCOMPARE(m_db->put(QStringLiteral("k"), "4", std::nullopt, current).outcome, WriteOutcome::PreconditionFailed);
+        QCOMPARE(m_db->remove(QStringLiteral("k"), current), WriteOutcome::PreconditionFailed);
+        QCOMPARE(m_db->remove(QStringLiteral("k"), {Precondition::Kind::IfMatch, {r.etag}}), WriteOutcome::Written);
+        QVERIFY(!m_db->get(QStringLiteral("k")));
+    }
+
+    void ifMatchAnyNeedsALiveKey()
+    {
+        const Precondition any{Precondition::Kind::IfMatchAny, {"*"}};
+        QCOMPARE(m_db->put(QStringLiteral("k"), "1", std::nullopt, any).outcome, WriteOutcome::PreconditionFailed);
+        m_db->put(QStringLiteral("k"), "1", m_clock.nowMs() + 1000);
+        QCOMPARE(m_db->put(QStringLiteral("k"), "2", std::nullopt, any).outcome, WriteOutcome::Written);
+    }
+
+    void ifNoneMatchCreatesOnlyWhenAbsentOrExpired()
+    {
+        const Precondition absent{Precondition::Kind::IfNoneMatchAny, {}};
+        QCOMPARE(m_db->put(QStringLiteral("k"), "1", m_clock.nowMs() + 1000, absent).outcome, WriteOutcome::Written);
+        QCOMPARE(m_db->put(QStringLiteral("k"), "2", std::nullopt, absent).outcome, WriteOutcome::PreconditionFailed);
+        QCOMPARE(m_db->get(QStringLiteral("k"))->json, QByteArray("1"));
+        m_clock.advance(1001);
+        QCOMPARE(m_db->put(QStringLiteral("k"), "3", std::nullopt, absent).outcome, WriteOutcome::Written);
+        QCOMPARE(m_db->get(QStringLiteral("k"))->json, QByteArray("3"));
+    }
+
+    void listsInByteOrderWithPrefixAndPages()
+    {
+        const QStringList keys = {QStringLiteral("b"), QStringLiteral("a/2"), QStringLiteral("a/10"), QStringLiteral("B"),
+                                  QStringLiteral("é"), QStringLiteral("a/1"), QStringLiteral("ab")};
+        for (const auto &k : keys)
+            m_db->put(k, "1", std::nullopt);
+        QStringList all;
+        for (const auto &k : m_db->list({}, {}, 100).keys)
+            all << k.name;
+        QCOMPARE(all, (QStringList{QStringLiteral("B"), QStringLiteral("a/1"), QStringLiteral("a/10"), QStringLiteral("a/2"),
+                                   QStringLiteral("ab"), QStringLiteral("b"), QStringLiteral("é")}));
+        const KeyPage first = m_db->list(QStringLiteral("a/"), {}, 2);
+        QCOMPARE(first.keys.size(), 2);
+        QVERIFY(!first.complete);
+        const KeyPage second = m_db->list(QStringLiteral("a/"), first.keys.last().name, 2);
+        QCOMPARE(second.keys.size(), 1);
+        QCOMPARE(second.keys[0].name, QStringLiteral("a/2"));
+        QVERIFY(second.complete);
+        QCOMPARE(m_db->list(QStringLiteral("é"), {}, 10).keys.size(), 1);
+        QCOMPARE(m_db->list(QStringLiteral("zz"), {}, 10).keys.size(), 0);
+    }
+
+    void freshDatabaseHasTheOriginalSchema()
+    {
+        QCOMPARE(column(m_path, QStringLiteral("select name from wt_kv_migrations")),
+                 QStringList{QStringLiteral("1688823193041_add_initial_tables_and_indexes")});
+        QCOMPARE(column(m_path, QStringLiteral("select name from kvdesk_migrations order by name")),
+                 (QStringList{QStringLiteral("kvdesk_0001_add_expires_at"), QStringLiteral("kvdesk_0002_add_version")}));
+        QCOMPARE(column(m_path, QStringLiteral("select name from pragma_index_list('wt_kv_key_values') where \"unique\" = 1")),
+                 QStringList{QStringLiteral("wt_kv_key_values_name_idx")});
+        QCOMPARE(column(m_path, QStringLiteral("pragma journal_mode")), QStringList{QStringLiteral("wal")});
+    }
+
+    void opensADatabaseWrittenByTheOriginal()
+    {
+        const QString path = m_dir.filePath(QStringLiteral("original.sqlite"));
+        loadFixture(path);
+        Store store(StoreOptions{path, true}, m_clock);
+        store.open();
+        auto db = store.connect();
+        const auto site = db->get(QStringLiteral("config/site"));
+        QVERIFY(site);
+        QCOMPARE(site->json, QByteArray(R"({"title":"Hello","tags":["a","b"]})"));
+        QCOMPARE(site->etag, QByteArray("\"u1700000000000\""));
+        QCOMPARE(db->get(QStringLiteral("greeting"))->json, QByteArray("\"héllo\""));
+        QCOMPARE(db->list({}, {}, 10).keys.size(), 3);
+        // An ETag of a row the original wrote works for a conditional write.
+        QCOMPARE(db->put(QStringLiteral("counter"), "43", std::nullopt, {Precondition::Kind::IfMatch, {"\"u1700000000001\""}}).outcome,
+                 WriteOutcome::Written);
+        db.reset();
+        // The original still finds only its own migration in its table, and its columns as they were.
+        QCOMPARE(column(path, QStringLiteral("select name from wt_kv_migrations")),
+                 QStringList{QStringLiteral("1688823193041_add_initial_tables_and_indexes")});
+        QCOMPARE(column(path, QStringLiteral("select value from wt_kv_key_values where name = 'counter'")),
+                 QStringList{QStringLiteral("43")});
+        QCOMPARE(column(path, QStringLiteral("select \"notnull\" from pragma_table_info('wt_kv_key_values') where name in ('name','value','updated_at')")),
+                 (QStringList{QStringLiteral("1"), QStringLiteral("1"), QStringLiteral("1")}));
+    }
+
+    void outdatedSchemaIsReportedUntilMigrated()
+    {
+        const QString path = m_dir.filePath(QStringLiteral("outdated.sqlite"));
+        loadFixture(path);
+        Store store(StoreOptions{path, false}, m_clock);
+        store.open();
+        QVERIFY(!store.schemaReady());
+        auto db = store.connect();
+        try {
+            db->get(QStringLiteral("counter"));
+            QFAIL("a read on an outdated schema must fail");
+        } catch (const StoreError &e) {
+            QCOMPARE(e.kind(), StoreError::Kind::SchemaOutdated);
+        }
+        QString error;
+        const auto results = store.migrate(&error);
+        QVERIFY(error.isEmpty());
+        QCOMPARE(results.size(), 2);
+        QVERIFY(results[0].success && results[1].success);
+        QVERIFY(store.schemaReady());
+        QCOMPARE(db->get(QStringLiteral("counter"))->json, QByteArray("42"));
+        QCOMPARE(store.migrate(&error).size(), 0);
+    }
+
+    void writesFromSeveralThreadsAllLand()
+    {
+        QList<QThread *> threads;
+        for (int t = 0; t < 4; ++t) {
+            threads << QThread::create([this, t] {
+                auto db = m_store->connect();
+                for (int i = 0; i < 100; ++i)
+                    db->put(QStringLiteral("t%1/%2").arg(t).arg(i), "1", std::nullopt);
+            });
+            threads.last()->start();
+        }
+        for (auto *thread : threads) {
+            thread->wait();
+            delete thread;
+        }
+        QCOMPARE(m_db->countLiveKeys(), 400);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestStore)
+#include "tst_store.moc"
