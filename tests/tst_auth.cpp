@@ -243,6 +243,45 @@ private Q_SLOTS:
         QCOMPARE(jwks.fetches(), 2);
     }
 
+    void clientLeavingDuringAKeyFetchIsHarmless()
+    {
+        JwtSigner key(JwtSigner::KeyType::P256, "slow");
+        JwksServer jwks;
+        jwks.setKeys({key.jwk()});
+        jwks.setDelayMs(300);
+        TestServer server([&](Config &c) { c.auth.jwksUrl = QString::fromLatin1(jwks.url()); });
+        const QJsonObject payload = claims(QDateTime::currentMSecsSinceEpoch());
+        {
+            // The answer waits for the JWKS; the client is gone before it is ready.
+            HttpClient leaving(server.port());
+            leaving.sendRaw("GET /v1/kv/k HTTP/1.1\r\nAuthorization: Bearer " + key.sign("ES256", payload) + "\r\n\r\n");
+            QTest::qWait(50);
+            leaving.socket().abort();
+        }
+        QTest::qWait(400);
+        // Meanwhile and afterwards, pipelined requests on one connection keep their order.
+        HttpClient client(server.port());
+        client.sendRaw("GET /v1/kv/k HTTP/1.1\r\nAuthorization: Bearer " + key.sign("ES256", payload) +
+                       "\r\n\r\nGET /health HTTP/1.1\r\n\r\n");
+        QCOMPARE(client.readResponse()->status, 404);
+        QCOMPARE(client.readResponse()->status, 200);
+    }
+
+    void answersWaitingForKeysStayInPipelineOrder()
+    {
+        JwtSigner key(JwtSigner::KeyType::P256, "k");
+        JwksServer jwks;
+        jwks.setKeys({key.jwk()});
+        jwks.setDelayMs(200);
+        TestServer server([&](Config &c) { c.auth.jwksUrl = QString::fromLatin1(jwks.url()); });
+        HttpClient client(server.port());
+        client.sendRaw("GET /v1/kv/a HTTP/1.1\r\nAuthorization: Bearer " + key.sign("ES256", claims(QDateTime::currentMSecsSinceEpoch())) +
+                       "\r\n\r\nGET /health HTTP/1.1\r\n\r\nGET /v1/kv/b HTTP/1.1\r\nAuthorization: Bearer wrong\r\n\r\n");
+        QCOMPARE(client.readResponse()->status, 404);
+        QCOMPARE(client.readResponse()->status, 200);
+        QCOMPARE(client.readResponse()->status, 401);
+    }
+
     void withoutCredentialsEveryKvAndAdminRequestIs401()
     {
         TestServer server([](Config &c) { c.auth = {}; });

@@ -9,6 +9,8 @@
 #include <QLocale>
 #include <QTimeZone>
 #include <QSignalSpy>
+#include <QSqlDatabase>
+#include <QSqlQuery>
 #include <QTest>
 
 using namespace Qt::StringLiterals;
@@ -197,6 +199,29 @@ private Q_SLOTS:
         m_server->clock().advance(1500);
         QCOMPARE(call("GET", "/v1/kv/session").status, 404);
         QCOMPARE(call("GET", "/v1/kv").json().value(u"data").toObject().value(u"keys").toArray().size(), 0);
+    }
+
+    void theSweeperRemovesExpiredRowsOnItsOwn()
+    {
+        m_server.reset();
+        m_server = std::make_unique<TestServer>([](Config &c) { c.sweepIntervalMs = 50; });
+        QCOMPARE(call("PUT", "/v1/kv/short", putBody("1", R"(,"ttl":1)")).status, 200);
+        QCOMPARE(call("PUT", "/v1/kv/long", putBody("1")).status, 200);
+        auto rows = [this] {
+            QSqlDatabase db = QSqlDatabase::addDatabase(u"QSQLITE"_s, u"rows"_s);
+            db.setDatabaseName(m_server->config().databasePath);
+            db.open();
+            QSqlQuery q(u"SELECT count(*) FROM wt_kv_key_values"_s, db);
+            const int n = q.next() ? q.value(0).toInt() : -1;
+            q.finish();
+            db.close();
+            return n;
+        };
+        const int before = rows();
+        QSqlDatabase::removeDatabase(u"rows"_s);
+        QCOMPARE(before, 2);
+        m_server->clock().advance(2000);
+        QTRY_COMPARE([&] { const int n = rows(); QSqlDatabase::removeDatabase(u"rows"_s); return n; }(), 1);
     }
 
     void nullTtlNeverExpiresAndRewriteReplacesTtl()

@@ -3,6 +3,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QTcpSocket>
+#include <QTimer>
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -137,9 +138,12 @@ JwksServer::JwksServer()
                 if (!socket->readAll().contains("\r\n\r\n"))
                     return;
                 ++m_fetches;
-                socket->write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
-                              QByteArray::number(m_document.size()) + "\r\n\r\n" + m_document);
-                socket->disconnectFromHost();
+                const QByteArray answer = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                                          "Content-Length: " + QByteArray::number(m_document.size()) + "\r\n\r\n" + m_document;
+                QTimer::singleShot(m_delayMs, socket, [socket, answer] {
+                    socket->write(answer);
+                    socket->disconnectFromHost();
+                });
             });
             QObject::connect(socket, &QAbstractSocket::disconnected, socket, &QObject::deleteLater);
         }

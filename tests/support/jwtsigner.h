@@ -46,9 +46,12 @@ public:
     void setKeys(const QList<QJsonObject> &keys);
     QByteArray url() const;
     int fetches() const { return m_fetches; }
+    // Answers each fetch only after this long.
+    void setDelayMs(int ms) { m_delayMs = ms; }
 
 private:
     QByteArray m_document;
+    int m_delayMs = 0;
     int m_fetches = 0;
 };
 

@@ -1,0 +1,38 @@
+# The two set-up commands of the README: `make run` and `make test`. Both install what is
+# missing (Debian 12 packages), configure and build first.
+BUILD ?= build
+SANITIZE_BUILD ?= build-sanitize
+CMAKE_ARGS ?=
+CTEST_ARGS ?=
+ARGS ?=
+
+.PHONY: all deps configure build run test test-sanitize format clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS) >/dev/null
+
+build: configure
+	@cmake --build $(BUILD) --parallel
+
+run: build
+	@scripts/run.sh $(BUILD)/bin/kvdesk $(ARGS)
+
+test: build
+	@cd $(BUILD) && ctest --output-on-failure $(CTEST_ARGS)
+
+# The whole suite under AddressSanitizer and UndefinedBehaviorSanitizer.
+test-sanitize: deps
+	@cmake -S . -B $(SANITIZE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DKVDESK_SANITIZE=ON $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(SANITIZE_BUILD) --parallel
+	@cd $(SANITIZE_BUILD) && ctest --output-on-failure $(CTEST_ARGS)
+
+format: configure
+	@cmake --build $(BUILD) --target format
+
+clean:
+	rm -rf $(BUILD) $(SANITIZE_BUILD)
