@@ -6,7 +6,7 @@ CMAKE_ARGS ?=
 CTEST_ARGS ?=
 ARGS ?=
 
-.PHONY: all deps configure build run test test-sanitize format clean
+.PHONY: all deps configure build run test test-sanitize bench format clean
 
 all: build
 
@@ -30,6 +30,12 @@ test-sanitize: deps
 	@cmake -S . -B $(SANITIZE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DKVDESK_SANITIZE=ON $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(SANITIZE_BUILD) --parallel
 	@cd $(SANITIZE_BUILD) && ctest --output-on-failure $(CTEST_ARGS)
+
+# Throughput and latency against a bare QHttpServer ceiling (not part of make test).
+bench: deps
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKVDESK_BUILD_BENCH=ON $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(BUILD) --parallel
+	@BUILD=$(BUILD) tests/bench/run.sh
 
 format: configure
 	@cmake --build $(BUILD) --target format

@@ -71,6 +71,14 @@ int main(int argc, char *argv[])
     kvdesk::Clock clock;
     kvdesk::KvServer server(config, clock);
     server.accessLog().setOutput(stdout);
+    // Before anything is announced: a SIGTERM right after the banner must find the handler.
+    kvdesk::SignalWatcher signals;
+    QObject::connect(&signals, &kvdesk::SignalWatcher::terminationRequested, &app, [&server](int) {
+        fputs(qPrintable(tr("Shutting down...\n")), stdout);
+        fflush(stdout);
+        server.stop();
+        QCoreApplication::quit();
+    });
     try {
         server.start();
     } catch (const std::exception &e) {
@@ -78,12 +86,5 @@ int main(int argc, char *argv[])
         return 1;
     }
     printBanner(server);
-
-    kvdesk::SignalWatcher signals;
-    QObject::connect(&signals, &kvdesk::SignalWatcher::terminationRequested, &app, [&server](int) {
-        fputs(qPrintable(tr("Shutting down...\n")), stdout);
-        server.stop();
-        QCoreApplication::quit();
-    });
     return app.exec();
 }

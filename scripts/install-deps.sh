@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   g++ make cmake ninja-build pkg-config
   qt6-base-dev qt6-httpserver-dev qt6-websockets-dev libqt6sql6-sqlite libgl-dev
-  libssl-dev
+  libssl-dev libsqlite3-dev
 )
 
 missing=()

@@ -264,7 +264,7 @@ private Q_SLOTS:
     {
         auto *conn = m_server->server().store().connect().release();
         for (int i = 0; i < 1500; ++i)
-            conn->put(u"k%1"_s.arg(i, 5, 10, QLatin1Char('0')), "1", std::nullopt);
+            conn->put(u"k%1"_s.arg(i, 5, 10, QLatin1Char('0')).toUtf8(), "1", std::nullopt);
         delete conn;
         QJsonObject data = call("GET", "/v1/kv").json().value(u"data").toObject();
         QCOMPARE(data.value(u"keys").toArray().size(), 1000);
@@ -432,18 +432,17 @@ private Q_SLOTS:
     {
         m_server.reset();
         m_server = std::make_unique<TestServer>([](Config &c) { c.threads = 3; });
-        QList<HttpClient *> clients;
+        std::vector<std::unique_ptr<HttpClient>> clients;
         for (int i = 0; i < 6; ++i)
-            clients << new HttpClient(m_server->port());
+            clients.push_back(std::make_unique<HttpClient>(m_server->port()));
         for (int i = 0; i < 60; ++i) {
-            HttpClient *c = clients[i % clients.size()];
+            HttpClient *c = clients[i % clients.size()].get();
             QCOMPARE(c->request("PUT", "/v1/kv/t" + QByteArray::number(i), putBody(QByteArray::number(i)), TestServer::auth()).status, 200);
         }
         for (int i = 0; i < 60; ++i) {
-            HttpClient *c = clients[(i + 1) % clients.size()];
+            HttpClient *c = clients[(i + 1) % clients.size()].get();
             QCOMPARE(c->request("GET", "/v1/kv/t" + QByteArray::number(i), {}, TestServer::auth()).json().value(u"data").toInt(), i);
         }
-        qDeleteAll(clients);
     }
 };
 

@@ -86,34 +86,34 @@ private Q_SLOTS:
     void putThenGetReturnsTheSameJsonText()
     {
         const QByteArray json = R"({"n": 12345678901234567890, "s": "é"})";
-        const PutResult r = m_db->put(QStringLiteral("a/b"), json, std::nullopt);
+        const PutResult r = m_db->put(QByteArrayView("a/b"), json, std::nullopt);
         QCOMPARE(r.outcome, WriteOutcome::Written);
-        const auto v = m_db->get(QStringLiteral("a/b"));
+        const auto v = m_db->get(QByteArrayView("a/b"));
         QVERIFY(v);
         QCOMPARE(v->json, json);
         QCOMPARE(v->etag, r.etag);
         QVERIFY(!v->expiresAtMs);
-        QVERIFY(!m_db->get(QStringLiteral("missing")));
+        QVERIFY(!m_db->get(QByteArrayView("missing")));
     }
 
     void everyWriteChangesTheEtag()
     {
-        const QByteArray first = m_db->put(QStringLiteral("k"), "1", std::nullopt).etag;
-        const QByteArray second = m_db->put(QStringLiteral("k"), "1", std::nullopt).etag;
+        const QByteArray first = m_db->put(QByteArrayView("k"), "1", std::nullopt).etag;
+        const QByteArray second = m_db->put(QByteArrayView("k"), "1", std::nullopt).etag;
         QVERIFY(first != second);
-        m_db->remove(QStringLiteral("k"));
-        const QByteArray third = m_db->put(QStringLiteral("k"), "1", std::nullopt).etag;
+        m_db->remove(QByteArrayView("k"));
+        const QByteArray third = m_db->put(QByteArrayView("k"), "1", std::nullopt).etag;
         QVERIFY(third != first && third != second);
     }
 
     void expiredKeysVanishAtOnceAndAreSweptLater()
     {
-        m_db->put(QStringLiteral("ttl"), "true", m_clock.nowMs() + 10000);
-        m_db->put(QStringLiteral("forever"), "true", std::nullopt);
-        QVERIFY(m_db->get(QStringLiteral("ttl")));
+        m_db->put(QByteArrayView("ttl"), "true", m_clock.nowMs() + 10000);
+        m_db->put(QByteArrayView("forever"), "true", std::nullopt);
+        QVERIFY(m_db->get(QByteArrayView("ttl")));
         QCOMPARE(m_db->list({}, {}, 10).keys.size(), 2);
         m_clock.advance(10001);
-        QVERIFY(!m_db->get(QStringLiteral("ttl")));
+        QVERIFY(!m_db->get(QByteArrayView("ttl")));
         QCOMPARE(m_db->list({}, {}, 10).keys.size(), 1);
         QCOMPARE(m_db->countLiveKeys(), 1);
         QCOMPARE(column(m_path, QStringLiteral("select count(*) from wt_kv_key_values")).value(0), QStringLiteral("2"));
@@ -125,7 +125,7 @@ private Q_SLOTS:
     void sweeperRemovesManyInBatches()
     {
         for (int i = 0; i < 1200; ++i)
-            m_db->put(QStringLiteral("k%1").arg(i), "1", m_clock.nowMs() + 1000);
+            m_db->put(QStringLiteral("k%1").arg(i).toUtf8(), "1", m_clock.nowMs() + 1000);
         m_clock.advance(2000);
         Sweeper sweeper(*m_store, 60000);
         QCOMPARE(sweeper.sweepNow(), 1200);
@@ -133,45 +133,45 @@ private Q_SLOTS:
 
     void rewritingReplacesTheTtl()
     {
-        m_db->put(QStringLiteral("k"), "1", m_clock.nowMs() + 1000);
-        m_db->put(QStringLiteral("k"), "2", std::nullopt);
+        m_db->put(QByteArrayView("k"), "1", m_clock.nowMs() + 1000);
+        m_db->put(QByteArrayView("k"), "2", std::nullopt);
         m_clock.advance(5000);
-        QCOMPARE(m_db->get(QStringLiteral("k"))->json, QByteArray("2"));
+        QCOMPARE(m_db->get(QByteArrayView("k"))->json, QByteArray("2"));
     }
 
     void ifMatchWritesOnlyTheSameVersion()
     {
-        const QByteArray etag = m_db->put(QStringLiteral("k"), "1", std::nullopt).etag;
+        const QByteArray etag = m_db->put(QByteArrayView("k"), "1", std::nullopt).etag;
         Precondition stale{Precondition::Kind::IfMatch, {"\"nope\""}};
-        QCOMPARE(m_db->put(QStringLiteral("k"), "2", std::nullopt, stale).outcome, WriteOutcome::PreconditionFailed);
+        QCOMPARE(m_db->put(QByteArrayView("k"), "2", std::nullopt, stale).outcome, WriteOutcome::PreconditionFailed);
         Precondition current{Precondition::Kind::IfMatch, {"\"x\"", etag}};
-        const PutResult r = m_db->put(QStringLiteral("k"), "3", std::nullopt, current);
+        const PutResult r = m_db->put(QByteArrayView("k"), "3", std::nullopt, current);
         QCOMPARE(r.outcome, WriteOutcome::Written);
-        QCOMPARE(m_db->get(QStringLiteral("k"))->json, QByteArray("3"));
+        QCOMPARE(m_db->get(QByteArrayView("k"))->json, QByteArray("3"));
         // The old ETag no longer matches, for a write or a delete.
-        QCOMPARE(m_db->put(QStringLiteral("k"), "4", std::nullopt, current).outcome, WriteOutcome::PreconditionFailed);
-        QCOMPARE(m_db->remove(QStringLiteral("k"), current), WriteOutcome::PreconditionFailed);
-        QCOMPARE(m_db->remove(QStringLiteral("k"), {Precondition::Kind::IfMatch, {r.etag}}), WriteOutcome::Written);
-        QVERIFY(!m_db->get(QStringLiteral("k")));
+        QCOMPARE(m_db->put(QByteArrayView("k"), "4", std::nullopt, current).outcome, WriteOutcome::PreconditionFailed);
+        QCOMPARE(m_db->remove(QByteArrayView("k"), current), WriteOutcome::PreconditionFailed);
+        QCOMPARE(m_db->remove(QByteArrayView("k"), {Precondition::Kind::IfMatch, {r.etag}}), WriteOutcome::Written);
+        QVERIFY(!m_db->get(QByteArrayView("k")));
     }
 
     void ifMatchAnyNeedsALiveKey()
     {
         const Precondition any{Precondition::Kind::IfMatchAny, {"*"}};
-        QCOMPARE(m_db->put(QStringLiteral("k"), "1", std::nullopt, any).outcome, WriteOutcome::PreconditionFailed);
-        m_db->put(QStringLiteral("k"), "1", m_clock.nowMs() + 1000);
-        QCOMPARE(m_db->put(QStringLiteral("k"), "2", std::nullopt, any).outcome, WriteOutcome::Written);
+        QCOMPARE(m_db->put(QByteArrayView("k"), "1", std::nullopt, any).outcome, WriteOutcome::PreconditionFailed);
+        m_db->put(QByteArrayView("k"), "1", m_clock.nowMs() + 1000);
+        QCOMPARE(m_db->put(QByteArrayView("k"), "2", std::nullopt, any).outcome, WriteOutcome::Written);
     }
 
     void ifNoneMatchCreatesOnlyWhenAbsentOrExpired()
     {
         const Precondition absent{Precondition::Kind::IfNoneMatchAny, {}};
-        QCOMPARE(m_db->put(QStringLiteral("k"), "1", m_clock.nowMs() + 1000, absent).outcome, WriteOutcome::Written);
-        QCOMPARE(m_db->put(QStringLiteral("k"), "2", std::nullopt, absent).outcome, WriteOutcome::PreconditionFailed);
-        QCOMPARE(m_db->get(QStringLiteral("k"))->json, QByteArray("1"));
+        QCOMPARE(m_db->put(QByteArrayView("k"), "1", m_clock.nowMs() + 1000, absent).outcome, WriteOutcome::Written);
+        QCOMPARE(m_db->put(QByteArrayView("k"), "2", std::nullopt, absent).outcome, WriteOutcome::PreconditionFailed);
+        QCOMPARE(m_db->get(QByteArrayView("k"))->json, QByteArray("1"));
         m_clock.advance(1001);
-        QCOMPARE(m_db->put(QStringLiteral("k"), "3", std::nullopt, absent).outcome, WriteOutcome::Written);
-        QCOMPARE(m_db->get(QStringLiteral("k"))->json, QByteArray("3"));
+        QCOMPARE(m_db->put(QByteArrayView("k"), "3", std::nullopt, absent).outcome, WriteOutcome::Written);
+        QCOMPARE(m_db->get(QByteArrayView("k"))->json, QByteArray("3"));
     }
 
     void listsInByteOrderWithPrefixAndPages()
@@ -179,7 +179,7 @@ private Q_SLOTS:
         const QStringList keys = {QStringLiteral("b"), QStringLiteral("a/2"), QStringLiteral("a/10"), QStringLiteral("B"),
                                   QStringLiteral("é"), QStringLiteral("a/1"), QStringLiteral("ab")};
         for (const auto &k : keys)
-            m_db->put(k, "1", std::nullopt);
+            m_db->put(k.toUtf8(), "1", std::nullopt);
         QStringList all;
         for (const auto &k : m_db->list({}, {}, 100).keys)
             all << k.name;
@@ -214,14 +214,14 @@ private Q_SLOTS:
         Store store(StoreOptions{path, true}, m_clock);
         store.open();
         auto db = store.connect();
-        const auto site = db->get(QStringLiteral("config/site"));
+        const auto site = db->get(QByteArrayView("config/site"));
         QVERIFY(site);
         QCOMPARE(site->json, QByteArray(R"({"title":"Hello","tags":["a","b"]})"));
         QCOMPARE(site->etag, QByteArray("\"u1700000000000\""));
-        QCOMPARE(db->get(QStringLiteral("greeting"))->json, QByteArray("\"héllo\""));
+        QCOMPARE(db->get(QByteArrayView("greeting"))->json, QByteArray("\"héllo\""));
         QCOMPARE(db->list({}, {}, 10).keys.size(), 3);
         // An ETag of a row the original wrote works for a conditional write.
-        QCOMPARE(db->put(QStringLiteral("counter"), "43", std::nullopt, {Precondition::Kind::IfMatch, {"\"u1700000000001\""}}).outcome,
+        QCOMPARE(db->put(QByteArrayView("counter"), "43", std::nullopt, {Precondition::Kind::IfMatch, {"\"u1700000000001\""}}).outcome,
                  WriteOutcome::Written);
         db.reset();
         // The original still finds only its own migration in its table, and its columns as they were.
@@ -242,7 +242,7 @@ private Q_SLOTS:
         QVERIFY(!store.schemaReady());
         auto db = store.connect();
         try {
-            db->get(QStringLiteral("counter"));
+            db->get(QByteArrayView("counter"));
             QFAIL("a read on an outdated schema must fail");
         } catch (const StoreError &e) {
             QCOMPARE(e.kind(), StoreError::Kind::SchemaOutdated);
@@ -253,7 +253,7 @@ private Q_SLOTS:
         QCOMPARE(results.size(), 2);
         QVERIFY(results[0].success && results[1].success);
         QVERIFY(store.schemaReady());
-        QCOMPARE(db->get(QStringLiteral("counter"))->json, QByteArray("42"));
+        QCOMPARE(db->get(QByteArrayView("counter"))->json, QByteArray("42"));
         QCOMPARE(store.migrate(&error).size(), 0);
     }
 
@@ -264,7 +264,7 @@ private Q_SLOTS:
             threads << QThread::create([this, t] {
                 auto db = m_store->connect();
                 for (int i = 0; i < 100; ++i)
-                    db->put(QStringLiteral("t%1/%2").arg(t).arg(i), "1", std::nullopt);
+                    db->put(QStringLiteral("t%1/%2").arg(t).arg(i).toUtf8(), "1", std::nullopt);
             });
             threads.last()->start();
         }

@@ -50,7 +50,7 @@ QList<QByteArray> entityTags(const QByteArray &value)
     return tags;
 }
 
-QString decodeKey(QByteArrayView raw)
+QByteArray decodeKey(QByteArrayView raw)
 {
     QString error;
     const auto bytes = PercentCodec::decode(raw, false, &error);
@@ -65,7 +65,7 @@ QString decodeKey(QByteArrayView raw)
                                        .arg(maxKeyBytes));
     if (!PercentCodec::isValidUtf8(*bytes))
         throw ApiError::validation(u"path"_s, {u"key"_s}, tr("The key is not valid UTF-8"));
-    return QString::fromUtf8(*bytes);
+    return *bytes;
 }
 
 Precondition preconditionOf(const Request &request, bool isPut)
@@ -112,7 +112,7 @@ Reply KvController::handle(const Request &request, QByteArrayView rest)
     const bool known = method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE";
     if (!known)
         throw ApiError::methodNotAllowed("GET, HEAD, PUT, DELETE");
-    const QString key = decodeKey(rest.sliced(1));
+    const QByteArray key = decodeKey(rest.sliced(1));
     if (method == "PUT")
         return put(request, key);
     if (method == "DELETE")
@@ -120,7 +120,7 @@ Reply KvController::handle(const Request &request, QByteArrayView rest)
     return get(request, key);
 }
 
-Reply KvController::get(const Request &request, const QString &key)
+Reply KvController::get(const Request &request, const QByteArray &key)
 {
     const auto value = m_store.get(key);
     if (!value) {
@@ -142,7 +142,7 @@ Reply KvController::get(const Request &request, const QString &key)
     return reply;
 }
 
-Reply KvController::put(const Request &request, const QString &key)
+Reply KvController::put(const Request &request, const QByteArray &key)
 {
     const Precondition condition = preconditionOf(request, true);
     JsonScanner::Error error;
@@ -190,7 +190,7 @@ Reply KvController::put(const Request &request, const QString &key)
     return reply;
 }
 
-Reply KvController::remove(const Request &request, const QString &key)
+Reply KvController::remove(const Request &request, const QByteArray &key)
 {
     const Precondition condition = preconditionOf(request, false);
     if (m_store.remove(key, condition) == WriteOutcome::PreconditionFailed)

@@ -18,9 +18,9 @@ public:
     Reply handle(const Request &request, QByteArrayView rest);
 
 private:
-    Reply get(const Request &request, const QString &key);
-    Reply put(const Request &request, const QString &key);
-    Reply remove(const Request &request, const QString &key);
+    Reply get(const Request &request, const QByteArray &key);
+    Reply put(const Request &request, const QByteArray &key);
+    Reply remove(const Request &request, const QByteArray &key);
     Reply list(const Request &request);
 
     StoreConnection &m_store;

@@ -6,9 +6,12 @@
 
 #include <QCoreApplication>
 #include <QRandomGenerator>
+#include <QSqlDriver>
 #include <QSqlError>
 #include <QSqlQuery>
 #include <QVariant>
+
+#include <sqlite3.h>
 
 #include <atomic>
 
@@ -20,19 +23,15 @@ namespace {
 
 std::atomic<quint64> connectionSerial{0};
 
-const auto liveClause = uR"(("expires_at" IS NULL OR "expires_at" > ?))"_s;
-
-QVariant nullable(std::optional<qint64> v)
+QString tr(const char *text)
 {
-    return v ? QVariant(*v) : QVariant(QMetaType::fromType<qint64>());
+    return QCoreApplication::translate("kvdesk::Store", text);
 }
 
-std::optional<qint64> optionalInt(const QVariant &v)
-{
-    if (v.isNull())
-        return std::nullopt;
-    return v.toLongLong();
-}
+#define KV_LIVE R"(("expires_at" IS NULL OR "expires_at" > ?))"
+#define KV_SET R"("value" = ?, "updated_at" = ?, "expires_at" = ?, "version" = ?)"
+#define KV_UPSERT                                                                                                    \
+    R"(INSERT INTO "wt_kv_key_values" ("value", "updated_at", "expires_at", "version", "name") VALUES (?, ?, ?, ?, ?) ON CONFLICT ("name") DO UPDATE SET "value" = excluded."value", "updated_at" = excluded."updated_at", "expires_at" = excluded."expires_at", "version" = excluded."version")"
 
 qint64 newVersion()
 {
@@ -56,7 +55,7 @@ std::optional<ParsedEtag> parseEtag(const QByteArray &etag)
 {
     if (etag.size() < 3 || !etag.startsWith('"') || !etag.endsWith('"'))
         return std::nullopt;
-    QByteArray inner = etag.mid(1, etag.size() - 2);
+    const QByteArray inner = etag.mid(1, etag.size() - 2);
     ParsedEtag parsed;
     bool ok = false;
     if (inner.startsWith('u')) {
@@ -70,63 +69,110 @@ std::optional<ParsedEtag> parseEtag(const QByteArray &etag)
     return parsed;
 }
 
+// Binds values to a statement in order, and resets it when it goes out of scope.
+class Bound
+{
+public:
+    Bound(sqlite3_stmt *stmt) : m_stmt(stmt) {}
+    ~Bound() { sqlite3_reset(m_stmt); }
+    Bound(const Bound &) = delete;
+    Bound &operator=(const Bound &) = delete;
+
+    Bound &text(QByteArrayView v)
+    {
+        sqlite3_bind_text(m_stmt, ++m_index, v.data() ? v.data() : "", int(v.size()), SQLITE_STATIC);
+        return *this;
+    }
+    Bound &integer(qint64 v)
+    {
+        sqlite3_bind_int64(m_stmt, ++m_index, v);
+        return *this;
+    }
+    Bound &optional(std::optional<qint64> v)
+    {
+        if (v)
+            sqlite3_bind_int64(m_stmt, ++m_index, *v);
+        else
+            sqlite3_bind_null(m_stmt, ++m_index);
+        return *this;
+    }
+    // SQLITE_ROW (true) or SQLITE_DONE (false); throws on an error.
+    bool step()
+    {
+        const int rc = sqlite3_step(m_stmt);
+        if (rc == SQLITE_ROW)
+            return true;
+        if (rc == SQLITE_DONE)
+            return false;
+        throw StoreError(tr("Database error: %1").arg(QString::fromUtf8(sqlite3_errmsg(sqlite3_db_handle(m_stmt)))));
+    }
+    sqlite3_stmt *stmt() const { return m_stmt; }
+
+private:
+    sqlite3_stmt *m_stmt;
+    int m_index = 0;
+};
+
+std::optional<qint64> optionalColumn(sqlite3_stmt *stmt, int column)
+{
+    if (sqlite3_column_type(stmt, column) == SQLITE_NULL)
+        return std::nullopt;
+    return sqlite3_column_int64(stmt, column);
+}
+
+QByteArray textColumn(sqlite3_stmt *stmt, int column)
+{
+    const auto *text = reinterpret_cast<const char *>(sqlite3_column_text(stmt, column));
+    return QByteArray(text, sqlite3_column_bytes(stmt, column));
+}
+
 } // namespace
 
 struct StoreConnection::Statements
 {
-    explicit Statements(QSqlDatabase &db)
-        : get(db), upsert(db), insertIfAbsent(db), updateIfVersion(db), updateIfLegacy(db), updateIfLive(db),
-          remove(db), removeIfVersion(db), removeIfLegacy(db), removeIfLive(db), list(db), sweep(db), count(db)
+    explicit Statements(sqlite3 *db) : m_db(db)
     {
-        const QString cols = uR"("value" = ?, "updated_at" = ?, "expires_at" = ?, "version" = ?)"_s;
-        const QString upsertSql =
-            uR"(INSERT INTO "wt_kv_key_values" ("value", "updated_at", "expires_at", "version", "name") VALUES (?, ?, ?, ?, ?) ON CONFLICT ("name") DO UPDATE SET "value" = excluded."value", "updated_at" = excluded."updated_at", "expires_at" = excluded."expires_at", "version" = excluded."version")"_s;
-        prepare(get, uR"(SELECT "value", "updated_at", "expires_at", "version" FROM "wt_kv_key_values" WHERE "name" = ? AND )"_s + liveClause);
-        prepare(upsert, upsertSql);
-        prepare(insertIfAbsent, upsertSql + uR"( WHERE "wt_kv_key_values"."expires_at" IS NOT NULL AND "wt_kv_key_values"."expires_at" <= ?)"_s);
-        prepare(updateIfVersion, uR"(UPDATE "wt_kv_key_values" SET )"_s + cols + uR"( WHERE "name" = ? AND "version" = ? AND )"_s + liveClause);
-        prepare(updateIfLegacy, uR"(UPDATE "wt_kv_key_values" SET )"_s + cols + uR"( WHERE "name" = ? AND "version" IS NULL AND "updated_at" = ? AND )"_s + liveClause);
-        prepare(updateIfLive, uR"(UPDATE "wt_kv_key_values" SET )"_s + cols + uR"( WHERE "name" = ? AND )"_s + liveClause);
-        prepare(remove, uR"(DELETE FROM "wt_kv_key_values" WHERE "name" = ?)"_s);
-        prepare(removeIfVersion, uR"(DELETE FROM "wt_kv_key_values" WHERE "name" = ? AND "version" = ? AND )"_s + liveClause);
-        prepare(removeIfLegacy, uR"(DELETE FROM "wt_kv_key_values" WHERE "name" = ? AND "version" IS NULL AND "updated_at" = ? AND )"_s + liveClause);
-        prepare(removeIfLive, uR"(DELETE FROM "wt_kv_key_values" WHERE "name" = ? AND )"_s + liveClause);
+        get = prepare(R"(SELECT "value", "updated_at", "expires_at", "version" FROM "wt_kv_key_values" WHERE "name" = ? AND )" KV_LIVE);
+        upsert = prepare(KV_UPSERT);
+        insertIfAbsent = prepare(KV_UPSERT R"( WHERE "wt_kv_key_values"."expires_at" IS NOT NULL AND "wt_kv_key_values"."expires_at" <= ?)");
+        updateIfVersion = prepare(R"(UPDATE "wt_kv_key_values" SET )" KV_SET R"( WHERE "name" = ? AND "version" = ? AND )" KV_LIVE);
+        updateIfLegacy = prepare(R"(UPDATE "wt_kv_key_values" SET )" KV_SET R"( WHERE "name" = ? AND "version" IS NULL AND "updated_at" = ? AND )" KV_LIVE);
+        updateIfLive = prepare(R"(UPDATE "wt_kv_key_values" SET )" KV_SET R"( WHERE "name" = ? AND )" KV_LIVE);
+        remove = prepare(R"(DELETE FROM "wt_kv_key_values" WHERE "name" = ?)");
+        removeIfVersion = prepare(R"(DELETE FROM "wt_kv_key_values" WHERE "name" = ? AND "version" = ? AND )" KV_LIVE);
+        removeIfLegacy = prepare(R"(DELETE FROM "wt_kv_key_values" WHERE "name" = ? AND "version" IS NULL AND "updated_at" = ? AND )" KV_LIVE);
+        removeIfLive = prepare(R"(DELETE FROM "wt_kv_key_values" WHERE "name" = ? AND )" KV_LIVE);
         // Every valid UTF-8 string that starts with the prefix sorts below prefix || 0xFF.
-        prepare(list, uR"(SELECT "name", "expires_at" FROM "wt_kv_key_values" WHERE "name" >= ? AND "name" < (? || CAST(x'FF' AS TEXT)) AND "name" > ? AND )"_s + liveClause + uR"( ORDER BY "name" LIMIT ?)"_s);
-        prepare(sweep, uR"(DELETE FROM "wt_kv_key_values" WHERE rowid IN (SELECT rowid FROM "wt_kv_key_values" WHERE "expires_at" IS NOT NULL AND "expires_at" <= ? LIMIT ?))"_s);
-        prepare(count, uR"(SELECT count(*) FROM "wt_kv_key_values" WHERE )"_s + liveClause);
+        list = prepare(R"(SELECT "name", "expires_at" FROM "wt_kv_key_values" WHERE "name" >= ?1 AND "name" < (?1 || CAST(x'FF' AS TEXT)) AND "name" > ?2 AND ("expires_at" IS NULL OR "expires_at" > ?3) ORDER BY "name" LIMIT ?4)");
+        sweep = prepare(R"(DELETE FROM "wt_kv_key_values" WHERE rowid IN (SELECT rowid FROM "wt_kv_key_values" WHERE "expires_at" IS NOT NULL AND "expires_at" <= ? LIMIT ?))");
+        count = prepare(R"(SELECT count(*) FROM "wt_kv_key_values" WHERE )" KV_LIVE);
+        begin = prepare("BEGIN IMMEDIATE");
+        commit = prepare("COMMIT");
+        rollback = prepare("ROLLBACK");
     }
-
-    static void prepare(QSqlQuery &q, const QString &sql)
+    ~Statements()
     {
-        if (!q.prepare(sql))
-            throw StoreError(QCoreApplication::translate("kvdesk::Store", "Cannot prepare a statement: %1")
-                                 .arg(q.lastError().text()));
+        for (sqlite3_stmt *s : m_all)
+            sqlite3_finalize(s);
     }
 
-    QSqlQuery get, upsert, insertIfAbsent, updateIfVersion, updateIfLegacy, updateIfLive;
-    QSqlQuery remove, removeIfVersion, removeIfLegacy, removeIfLive, list, sweep, count;
+    sqlite3_stmt *prepare(const char *sql)
+    {
+        sqlite3_stmt *stmt = nullptr;
+        if (sqlite3_prepare_v3(m_db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK)
+            throw StoreError(tr("Cannot prepare a statement: %1").arg(QString::fromUtf8(sqlite3_errmsg(m_db))));
+        m_all.append(stmt);
+        return stmt;
+    }
+
+    sqlite3_stmt *get, *upsert, *insertIfAbsent, *updateIfVersion, *updateIfLegacy, *updateIfLive;
+    sqlite3_stmt *remove, *removeIfVersion, *removeIfLegacy, *removeIfLive, *list, *sweep, *count;
+    sqlite3_stmt *begin, *commit, *rollback;
+
+private:
+    sqlite3 *m_db;
+    QList<sqlite3_stmt *> m_all;
 };
-
-namespace {
-
-void exec(QSqlQuery &q)
-{
-    if (!q.exec()) {
-        const QString error = q.lastError().text();
-        q.finish();
-        throw StoreError(QCoreApplication::translate("kvdesk::Store", "Database error: %1").arg(error));
-    }
-}
-
-template<typename... Args>
-void bindAll(QSqlQuery &q, const Args &...args)
-{
-    int i = 0;
-    (q.bindValue(i++, QVariant(args)), ...);
-}
-
-} // namespace
 
 StoreConnection::StoreConnection(const Store &store, const QString &path)
     : m_store(store), m_connectionName(u"kvdesk-%1"_s.arg(connectionSerial.fetch_add(1)))
@@ -134,17 +180,18 @@ StoreConnection::StoreConnection(const Store &store, const QString &path)
     m_db = QSqlDatabase::addDatabase(u"QSQLITE"_s, m_connectionName);
     m_db.setDatabaseName(path);
     m_db.setConnectOptions(u"QSQLITE_BUSY_TIMEOUT=10000"_s);
-    if (!m_db.open()) {
+    const QVariant handle = m_db.open() ? m_db.driver()->handle() : QVariant();
+    if (handle.isValid() && qstrcmp(handle.typeName(), "sqlite3*") == 0)
+        m_handle = *static_cast<sqlite3 *const *>(handle.constData());
+    if (!m_handle) {
         const QString error = m_db.lastError().text();
         m_db = QSqlDatabase();
         QSqlDatabase::removeDatabase(m_connectionName);
-        throw StoreError(QCoreApplication::translate("kvdesk::Store", "Cannot open the database %1: %2")
-                             .arg(path, error));
+        throw StoreError(tr("Cannot open the database %1: %2").arg(path, error));
     }
     // In WAL mode, NORMAL makes each commit reach the operating system before it returns: a
     // commit survives a crash of this process (not a power cut, which FULL would also cover).
-    QSqlQuery pragma(m_db);
-    pragma.exec(u"PRAGMA synchronous=NORMAL"_s);
+    sqlite3_exec(m_handle, "PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr);
 }
 
 StoreConnection::~StoreConnection()
@@ -159,11 +206,9 @@ StoreConnection::Statements &StoreConnection::statements()
 {
     if (!m_statements) {
         if (!m_store.schemaReady())
-            throw StoreError(QCoreApplication::translate("kvdesk::Store",
-                                                         "The database schema is out of date; run the pending "
-                                                         "migrations (POST {admin}/migrate)"),
+            throw StoreError(tr("The database schema is out of date; run the pending migrations (POST {admin}/migrate)"),
                              StoreError::Kind::SchemaOutdated);
-        m_statements = std::make_unique<Statements>(m_db);
+        m_statements = std::make_unique<Statements>(m_handle);
     }
     return *m_statements;
 }
@@ -175,38 +220,47 @@ QByteArray StoreConnection::etagFor(std::optional<qint64> version, qint64 update
     return "\"u" + QByteArray::number(updatedAtMs) + '"';
 }
 
-std::optional<StoredValue> StoreConnection::get(const QString &key)
+void StoreConnection::begin()
 {
-    QSqlQuery &q = statements().get;
-    bindAll(q, key, m_store.clock().nowMs());
-    exec(q);
-    if (!q.next()) {
-        q.finish();
+    Bound(statements().begin).step();
+}
+
+void StoreConnection::commit()
+{
+    Bound(statements().commit).step();
+}
+
+void StoreConnection::rollback()
+{
+    Bound(statements().rollback).step();
+}
+
+std::optional<StoredValue> StoreConnection::get(QByteArrayView key)
+{
+    Bound q(statements().get);
+    q.text(key).integer(m_store.clock().nowMs());
+    if (!q.step())
         return std::nullopt;
-    }
     StoredValue v;
-    v.json = q.value(0).toString().toUtf8();
-    v.updatedAtMs = q.value(1).toLongLong();
-    v.expiresAtMs = optionalInt(q.value(2));
-    v.etag = etagFor(optionalInt(q.value(3)), v.updatedAtMs);
-    q.finish();
+    v.json = textColumn(q.stmt(), 0);
+    v.updatedAtMs = sqlite3_column_int64(q.stmt(), 1);
+    v.expiresAtMs = optionalColumn(q.stmt(), 2);
+    v.etag = etagFor(optionalColumn(q.stmt(), 3), v.updatedAtMs);
     return v;
 }
 
-PutResult StoreConnection::put(const QString &key, const QByteArray &json, std::optional<qint64> expiresAtMs,
+PutResult StoreConnection::put(QByteArrayView key, QByteArrayView json, std::optional<qint64> expiresAtMs,
                                const Precondition &condition)
 {
     Statements &s = statements();
     const qint64 now = m_store.clock().nowMs();
     const qint64 version = newVersion();
-    const QString text = QString::fromUtf8(json);
-    const QVariant expires = nullable(expiresAtMs);
-    auto run = [&](QSqlQuery &q, auto... extra) {
-        bindAll(q, text, now, expires, version, key, extra...);
-        exec(q);
-        const bool changed = q.numRowsAffected() > 0;
-        q.finish();
-        return changed;
+    auto run = [&](sqlite3_stmt *stmt, auto... extra) {
+        Bound q(stmt);
+        q.text(json).integer(now).optional(expiresAtMs).integer(version).text(key);
+        (q.integer(extra), ...);
+        q.step();
+        return sqlite3_changes(m_handle) > 0;
     };
 
     bool written = false;
@@ -223,11 +277,10 @@ PutResult StoreConnection::put(const QString &key, const QByteArray &json, std::
     case Precondition::Kind::IfMatch:
         for (const QByteArray &etag : condition.etags) {
             const auto parsed = parseEtag(etag);
-            if (!parsed)
-                continue;
-            written = run(parsed->legacy ? s.updateIfLegacy : s.updateIfVersion, parsed->number, now);
-            if (written)
+            if (parsed && run(parsed->legacy ? s.updateIfLegacy : s.updateIfVersion, parsed->number, now)) {
+                written = true;
                 break;
+            }
         }
         break;
     }
@@ -236,20 +289,20 @@ PutResult StoreConnection::put(const QString &key, const QByteArray &json, std::
     return {WriteOutcome::Written, etagFor(version, now)};
 }
 
-WriteOutcome StoreConnection::remove(const QString &key, const Precondition &condition)
+WriteOutcome StoreConnection::remove(QByteArrayView key, const Precondition &condition)
 {
     Statements &s = statements();
     const qint64 now = m_store.clock().nowMs();
-    auto run = [&](QSqlQuery &q, auto... extra) {
-        bindAll(q, key, extra...);
-        exec(q);
-        const bool changed = q.numRowsAffected() > 0;
-        q.finish();
-        return changed;
+    auto run = [&](sqlite3_stmt *stmt, auto... extra) {
+        Bound q(stmt);
+        q.text(key);
+        (q.integer(extra), ...);
+        q.step();
+        return sqlite3_changes(m_handle) > 0;
     };
     switch (condition.kind) {
     case Precondition::Kind::None:
-    case Precondition::Kind::IfNoneMatchAny: // meaningless for a delete: ignored
+    case Precondition::Kind::IfNoneMatchAny: // refused by the HTTP layer; no condition here
         run(s.remove);
         return WriteOutcome::Written;
     case Precondition::Kind::IfMatchAny:
@@ -267,42 +320,34 @@ WriteOutcome StoreConnection::remove(const QString &key, const Precondition &con
 
 KeyPage StoreConnection::list(const QString &prefix, const QString &after, int limit)
 {
-    QSqlQuery &q = statements().list;
-    // A null QString would bind as SQL NULL, and nothing compares true against NULL.
-    const QString from = prefix.isNull() ? u""_s : prefix;
-    const QString last = after.isNull() ? u""_s : after;
-    bindAll(q, from, from, last, m_store.clock().nowMs(), limit + 1);
-    exec(q);
+    const QByteArray from = prefix.toUtf8();
+    const QByteArray last = after.toUtf8();
+    Bound q(statements().list);
+    q.text(from).text(last).integer(m_store.clock().nowMs()).integer(limit + 1);
     KeyPage page;
-    while (q.next()) {
+    while (q.step()) {
         if (page.keys.size() == limit) {
             page.complete = false;
             break;
         }
-        page.keys.append({q.value(0).toString(), optionalInt(q.value(1))});
+        page.keys.append({QString::fromUtf8(textColumn(q.stmt(), 0)), optionalColumn(q.stmt(), 1)});
     }
-    q.finish();
     return page;
 }
 
 int StoreConnection::sweepExpired(int batch)
 {
-    QSqlQuery &q = statements().sweep;
-    bindAll(q, m_store.clock().nowMs(), batch);
-    exec(q);
-    const int removed = q.numRowsAffected();
-    q.finish();
-    return removed;
+    Bound q(statements().sweep);
+    q.integer(m_store.clock().nowMs()).integer(batch);
+    q.step();
+    return sqlite3_changes(m_handle);
 }
 
 qint64 StoreConnection::countLiveKeys()
 {
-    QSqlQuery &q = statements().count;
-    bindAll(q, m_store.clock().nowMs());
-    exec(q);
-    const qint64 n = q.next() ? q.value(0).toLongLong() : 0;
-    q.finish();
-    return n;
+    Bound q(statements().count);
+    q.integer(m_store.clock().nowMs());
+    return q.step() ? sqlite3_column_int64(q.stmt(), 0) : 0;
 }
 
 } // namespace kvdesk

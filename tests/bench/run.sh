@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# make bench: the ceiling (bare QHttpServer) and kvdesk --no-gui measured with wrk in one run,
+# each figure also as a ratio to the ceiling of the same run. Loopback only.
+set -euo pipefail
+BUILD="${BUILD:-build}"
+DURATION="${DURATION:-10}"
+KVDESK="$BUILD/bin/kvdesk"
+CEILING="$BUILD/tests/bench/kvdesk_ceiling"
+TOOL="$BUILD/tests/bench/kvdesk_benchtool"
+LUA="$(dirname "$0")/kv.lua"
+CORES="$(nproc)"
+API_KEY="bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+PORT=18931
+WORK="$(mktemp -d)"
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+command -v wrk >/dev/null || { echo "installing wrk"; apt-get install -y -qq wrk >/dev/null; }
+
+TICKS="$(getconf CLK_TCK)"
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hwm_mib() { awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+to_ms() { # 1.23ms | 456.00us | 1.20s
+  local v="$1"
+  case "$v" in
+    *us) awk -v x="${v%us}" 'BEGIN {printf "%.2f", x / 1000}' ;;
+    *ms) awk -v x="${v%ms}" 'BEGIN {printf "%.2f", x}' ;;
+    *s) awk -v x="${v%s}" 'BEGIN {printf "%.2f", x * 1000}' ;;
+  esac
+}
+wait_port() {
+  for _ in $(seq 1 200); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "nothing listens on $1" >&2; exit 1
+}
+
+ROWS=()
+CEIL1=0; CEILN=0
+# measure NAME PID MODE EXPECT CONNECTIONS [KEYS]
+measure() {
+  local name="$1" pid="$2" mode="$3" expect="$4" conns="$5" keys="${6:-10000}"
+  local before after out rps p50 p99 cpu check threads=2
+  [ "$conns" -lt 2 ] && threads=1
+  before="$(cpu_ticks "$pid")"
+  out="$(MODE="$mode" EXPECT="$expect" KEYS="$keys" API_KEY="$API_KEY" \
+        wrk -t"$threads" -c"$conns" -d"${DURATION}s" --latency -s "$LUA" "http://127.0.0.1:$PORT" 2>&1)"
+  after="$(cpu_ticks "$pid")"
+  rps="$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out")"
+  p50="$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")"
+  p99="$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")"
+  cpu="$(awk -v a="$before" -v b="$after" -v t="$TICKS" -v d="$DURATION" 'BEGIN {printf "%.2f", (b - a) / t / d}')"
+  check="$(grep CHECK <<<"$out" | sed 's/CHECK //')"
+  if grep -q "Socket errors" <<<"$out"; then check="$check $(grep 'Socket errors' <<<"$out" | sed 's/^ *//')"; fi
+  ROWS+=("$name|$conns|$rps|$p50|$p99|$cpu|$check")
+  printf '  %-34s %8s req/s  p50 %6s ms  p99 %6s ms  cpu %s  %s\n' "$name" "$rps" "$p50" "$p99" "$cpu" "$check" >&2
+  LAST_RPS="$rps"
+}
+
+echo "Benchmark on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), ${DURATION}s per run" >&2
+
+# The ceiling, single-threaded and one thread per core.
+for threads in 1 "$CORES"; do
+  "$CEILING" "$PORT" "$threads" >/dev/null & pid=$!; PIDS+=("$pid"); wait_port "$PORT"
+  measure "ceiling, $threads thread(s)" "$pid" ceiling 200 64
+  [ "$threads" = 1 ] && CEIL1="$LAST_RPS" || CEILN="$LAST_RPS"
+  [ "$threads" = 1 ] && measure "ceiling, $threads thread(s)" "$pid" ceiling 200 1
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+done
+[ "$CORES" = 1 ] && CEILN="$CEIL1"
+
+# Start-up: from exec to the first answered request, on an empty database.
+STARTUP="$("$TOOL" startup "$PORT" "$KVDESK" --no-gui --port "$PORT" --db "$WORK/empty.sqlite" 2>/dev/null)"
+echo "  start to first answered request: $STARTUP ms" >&2
+
+# kvdesk with 10,000 keys (and a hot key, and a 1 MiB value).
+"$TOOL" preload "$WORK/kv10k.sqlite" 10000 100
+"$TOOL" preload "$WORK/kv10k.sqlite" 1 100 hot
+"$TOOL" preload "$WORK/kv10k.sqlite" 1 1048576 big
+KV_API_KEY="$API_KEY" "$KVDESK" --no-gui --port "$PORT" --db "$WORK/kv10k.sqlite" >/dev/null & pid=$!; PIDS+=("$pid"); wait_port "$PORT"
+measure "GET hot key" "$pid" get_hot 200 64
+measure "GET hot key" "$pid" get_hot 200 1
+measure "GET random of 10,000 keys" "$pid" get_random 200 64 10000
+GET10K="$LAST_RPS"
+measure "PUT random keys (100 B, durable)" "$pid" put_random 200 64
+measure "PUT random keys (100 B, durable)" "$pid" put_random 200 1
+measure "90/10 GET/PUT mix" "$pid" mix 200 64 10000
+measure "wrong API key (401)" "$pid" wrong_key 401 64
+measure "GET 1 MiB value" "$pid" get_big 200 64
+measure "PUT 1 MiB value" "$pid" put_big 200 64
+RSS10K="$(hwm_mib "$pid")"
+kill "$pid"; wait "$pid" 2>/dev/null || true
+
+# kvdesk with 1,000,000 keys.
+"$TOOL" preload "$WORK/kv1m.sqlite" 1000000 100
+KV_API_KEY="$API_KEY" "$KVDESK" --no-gui --port "$PORT" --db "$WORK/kv1m.sqlite" >/dev/null & pid=$!; PIDS+=("$pid"); wait_port "$PORT"
+measure "GET random of 1,000,000 keys" "$pid" get_random 200 64 1000000
+GET1M="$LAST_RPS"
+RSS1M="$(hwm_mib "$pid")"
+kill "$pid"; wait "$pid" 2>/dev/null || true
+
+echo
+echo "| run | conns | req/s | p50 ms | p99 ms | server CPU | × ceiling 1 thread | × ceiling $CORES threads | checks |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for row in "${ROWS[@]}"; do
+  IFS='|' read -r name conns rps p50 p99 cpu check <<<"$row"
+  r1="$(awk -v a="$rps" -v b="$CEIL1" 'BEGIN {printf "%.2f", a / b}')"
+  rn="$(awk -v a="$rps" -v b="$CEILN" 'BEGIN {printf "%.2f", a / b}')"
+  echo "| $name | $conns | $rps | $p50 | $p99 | $cpu | $r1 | $rn | $check |"
+done
+echo
+echo "- GET random of 1,000,000 keys ÷ GET random of 10,000 keys: $(awk -v a="$GET1M" -v b="$GET10K" 'BEGIN {printf "%.2f", a / b}')"
+echo "- peak RSS (VmHWM), kvdesk with 10,000 keys: $RSS10K MiB; with 1,000,000 keys: $RSS1M MiB"
+echo "- start to first answered request, empty database: $STARTUP ms"
