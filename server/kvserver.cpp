@@ -49,7 +49,7 @@ socklen_t fillAddress(const QHostAddress &address, quint16 port, sockaddr_storag
 
 KvServer::KvServer(Config config, Clock &clock, QObject *parent)
     : QObject(parent), m_config(std::move(config)), m_clock(clock),
-      m_store(std::make_unique<Store>(StoreOptions{m_config.databasePath, m_config.autoMigrate}, clock)),
+      m_store(std::make_unique<Store>(StoreOptions{m_config.databasePath, m_config.autoMigrate, m_config.cacheBytes}, clock)),
       m_authenticator(std::make_unique<Authenticator>(clock)), m_accessLog(std::make_unique<AccessLog>()),
       m_sweeper(std::make_unique<Sweeper>(*m_store, m_config.sweepIntervalMs))
 {

@@ -41,6 +41,8 @@ void Authenticator::setSettings(const AuthSettings &settings)
 {
     auto next = std::make_shared<State>();
     next->settings = settings;
+    if (settings.apiKeyEnabled())
+        next->apiKeyDigest = crypto::sha256(settings.apiKey.toUtf8());
     const auto current = state();
     if (settings.jwksEnabled()) {
         if (current->jwks && current->jwks->url() == QUrl(settings.jwksUrl)) {
@@ -74,7 +76,7 @@ Authenticator::Verdict Authenticator::check(QByteArrayView authorization) const
     const AuthSettings &settings = s->settings;
     if (startsWithScheme(authorization, "Bearer")) {
         const QByteArrayView token = credentialsOf(authorization, "Bearer");
-        if (settings.apiKeyEnabled() && crypto::constantTimeEquals(token, settings.apiKey.toUtf8()))
+        if (settings.apiKeyEnabled() && crypto::digestEquals(token, s->apiKeyDigest))
             return Verdict::Allowed;
         if (settings.jwtEnabled() && token.count('.') == 2)
             return checkJwt(*s, token, true);

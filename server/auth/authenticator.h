@@ -39,6 +39,7 @@ private:
     struct State
     {
         AuthSettings settings;
+        QByteArray apiKeyDigest; // SHA-256 of the API key, compared in constant time
         std::shared_ptr<JwksCache> jwks;
     };
     std::shared_ptr<const State> state() const;

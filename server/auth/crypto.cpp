@@ -21,15 +21,6 @@ const EVP_MD *digest(int bits)
     }
 }
 
-QByteArray sha256(QByteArrayView data)
-{
-    QByteArray out(32, '\0');
-    unsigned int len = 0;
-    EVP_Digest(data.data(), size_t(data.size()), reinterpret_cast<unsigned char *>(out.data()), &len, EVP_sha256(),
-               nullptr);
-    return out;
-}
-
 Pkey fromParams(const char *type, OSSL_PARAM *params)
 {
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr);
@@ -54,6 +45,21 @@ bool verify(EVP_PKEY *key, int digestBits, QByteArrayView data, const unsigned c
 }
 
 } // namespace
+
+QByteArray sha256(QByteArrayView data)
+{
+    QByteArray out(32, '\0');
+    unsigned int len = 0;
+    EVP_Digest(data.data(), size_t(data.size()), reinterpret_cast<unsigned char *>(out.data()), &len, EVP_sha256(),
+               nullptr);
+    return out;
+}
+
+bool digestEquals(QByteArrayView data, QByteArrayView digest)
+{
+    const QByteArray d = sha256(data);
+    return digest.size() == d.size() && CRYPTO_memcmp(d.constData(), digest.data(), size_t(d.size())) == 0;
+}
 
 void PkeyDeleter::operator()(evp_pkey_st *key) const
 {

@@ -19,6 +19,11 @@ using Pkey = std::unique_ptr<evp_pkey_st, PkeyDeleter>;
 // Equality of two secrets in time that depends on neither their contents nor their lengths.
 bool constantTimeEquals(QByteArrayView a, QByteArrayView b);
 
+// SHA-256 of data.
+QByteArray sha256(QByteArrayView data);
+// Whether data's SHA-256 equals digest, in constant time.
+bool digestEquals(QByteArrayView data, QByteArrayView digest);
+
 // HMAC with SHA-256/384/512 (digestBits), or empty on failure.
 QByteArray hmac(int digestBits, QByteArrayView key, QByteArrayView data);
 

@@ -174,7 +174,7 @@ void applyConfigFile(const QString &file, Config *config)
     }
     if (const auto server = root.section(u"server"_s)) {
         server->allow({u"host"_s, u"port"_s, u"database"_s, u"threads"_s, u"requestTimeout"_s, u"idleTimeout"_s,
-                       u"maxConnections"_s, u"sweepInterval"_s, u"autoMigrate"_s});
+                       u"maxConnections"_s, u"sweepInterval"_s, u"autoMigrate"_s, u"cacheSize"_s});
         config->host = server->string(u"host"_s).value_or(config->host);
         if (const auto port = server->number(u"port"_s, 0, 65535))
             config->port = quint16(*port);
@@ -191,6 +191,8 @@ void applyConfigFile(const QString &file, Config *config)
         if (const auto t = server->number(u"sweepInterval"_s, 0.01, 86400))
             config->sweepIntervalMs = int(std::lround(*t * 1000));
         config->autoMigrate = server->boolean(u"autoMigrate"_s).value_or(config->autoMigrate);
+        if (const auto mib = server->number(u"cacheSize"_s, 0, 1024 * 1024))
+            config->cacheBytes = qint64(*mib * 1024 * 1024);
     }
 }
 
@@ -290,10 +292,13 @@ ConfigLoader::Outcome ConfigLoader::load(const QStringList &arguments, const QPr
                                      tr("seconds"));
     const QCommandLineOption maxConnections(u"max-connections"_s, tr("Most open connections at once (default 1024)."),
                                             tr("n"));
+    const QCommandLineOption cacheSize(u"cache-size"_s,
+                                       tr("Bound of the in-memory read cache in MiB (default 64; 0 switches it off)."),
+                                       tr("mib"));
     const QCommandLineOption sweep(u"sweep-interval"_s,
                                    tr("Seconds between removals of expired keys' rows (default 60)."), tr("seconds"));
     for (const auto &o : {noGui, host, port, db, configFile, basePath, kv, admin, pub, threads, timeout,
-                          maxConnections, sweep})
+                          maxConnections, sweep, cacheSize})
         parser.addOption(o);
 
     if (!parser.parse(arguments))
@@ -374,6 +379,8 @@ ConfigLoader::Outcome ConfigLoader::load(const QStringList &arguments, const QPr
     }
     if (parser.isSet(maxConnections))
         config->maxConnections = integerFlag(parser.value(maxConnections), u"max-connections"_s, 1, 1000000);
+    if (parser.isSet(cacheSize))
+        config->cacheBytes = qint64(integerFlag(parser.value(cacheSize), u"cache-size"_s, 0, 1024 * 1024)) * 1024 * 1024;
     if (parser.isSet(sweep))
         config->sweepIntervalMs = int(std::lround(secondsFlag(parser.value(sweep), u"sweep-interval"_s) * 1000));
 

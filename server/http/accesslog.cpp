@@ -7,18 +7,15 @@ namespace kvdesk {
 AccessLog::AccessLog(QObject *parent) : QObject(parent)
 {
     qRegisterMetaType<QList<kvdesk::AccessLogEntry>>();
+    m_timer.setInterval(50);
+    QObject::connect(&m_timer, &QTimer::timeout, this, &AccessLog::flush);
+    m_timer.start();
 }
 
 void AccessLog::record(AccessLogEntry entry)
 {
-    bool wasEmpty = false;
-    {
-        QMutexLocker lock(&m_mutex);
-        wasEmpty = m_pending.isEmpty();
-        m_pending.append(std::move(entry));
-    }
-    if (wasEmpty)
-        QMetaObject::invokeMethod(this, &AccessLog::flush, Qt::QueuedConnection);
+    QMutexLocker lock(&m_mutex);
+    m_pending.append(std::move(entry));
 }
 
 void AccessLog::flush()

@@ -6,6 +6,7 @@
 #include <QMutex>
 #include <QObject>
 #include <QString>
+#include <QTimer>
 
 #include <cstdio>
 
@@ -23,7 +24,8 @@ struct AccessLogEntry
 
 // The user-visible request log: one line per request, `METHOD PATH STATUS ELAPSEDms` (the
 // original's format). Workers record from their threads; entries are delivered in batches on the
-// log's own thread, printed to standard output in headless mode and emitted for the window.
+// log's own thread (every 50 ms, so that recording never wakes that thread), printed to standard
+// output in headless mode and emitted for the window.
 class AccessLog final : public QObject
 {
     Q_OBJECT
@@ -46,6 +48,7 @@ private:
     QMutex m_mutex;
     QList<AccessLogEntry> m_pending;
     FILE *m_output = nullptr;
+    QTimer m_timer;
 };
 
 } // namespace kvdesk

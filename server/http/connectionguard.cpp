@@ -85,6 +85,7 @@ void ConnectionGuard::incomingConnection(qintptr socketDescriptor)
     auto connection = std::make_unique<GuardedConnection>(m_options.limits);
     connection->lastActivityMs = nowMs();
     connection->lastWriteProgressMs = connection->lastActivityMs;
+    connection->client = socket->peerAddress().toString();
     GuardedConnection *raw = connection.get();
     m_connections.emplace(socket, std::move(connection));
 
@@ -139,7 +140,7 @@ void ConnectionGuard::readBeforeServer(QTcpSocket *socket)
         case HttpFramer::Event::Type::Head: {
             Request request;
             request.head = event.head;
-            request.client = socket->peerAddress().toString();
+            request.client = conn->client;
             request.startedNs = steadyNowNs();
             sendContinue = request.head.expectContinue && (request.head.chunked || request.head.contentLength > 0);
             conn->reading = std::move(request);

@@ -33,6 +33,7 @@ struct GuardedConnection
     qint64 lastActivityMs = 0;            // steady clock
     qint64 requestStartedMs = -1;         // first byte of the request being read, or -1
     qint64 lastWriteProgressMs = 0;
+    QString client; // the peer's address
 
     // Server side: a request whose answer is being prepared asynchronously holds the connection;
     // later pipelined requests wait so that answers leave in order.

@@ -74,6 +74,8 @@ void KvHttpServer::finish(const QPointer<QTcpSocket> &socket, const Answering &a
     connection->busy = false;
     const bool keepAlive = answering.keepAlive && !reply.close;
     socket->write(reply.serialize(!answering.head, keepAlive, answering.minorVersion));
+    socket->flush(); // now, rather than on the next turn of the event loop
+
     connection->lastActivityMs = steadyNowNs() / 1000000;
     if (!keepAlive) {
         m_guard.closeAfterWrite(socket);

@@ -2,6 +2,7 @@
 
 #include "storeconnection.h"
 #include "storeerror.h"
+#include "valuecache.h"
 
 #include <QDir>
 #include <QFileInfo>
@@ -16,7 +17,8 @@ Q_LOGGING_CATEGORY(lcStore, "kvdesk.store")
 namespace kvdesk {
 
 Store::Store(StoreOptions options, const Clock &clock, QObject *parent)
-    : QObject(parent), m_options(std::move(options)), m_clock(clock)
+    : QObject(parent), m_options(std::move(options)), m_clock(clock),
+      m_cache(std::make_unique<ValueCache>(m_options.cacheBytes))
 {
 }
 
@@ -27,6 +29,15 @@ void Store::open()
     const QFileInfo info(m_options.sqlitePath);
     if (!QDir().mkpath(info.absolutePath()))
         throw StoreError(tr("Cannot create the folder %1").arg(info.absolutePath()));
+    m_lock = std::make_unique<QLockFile>(m_options.sqlitePath + ".kvdesk-lock"_L1);
+    m_lock->setStaleLockTime(0); // stale only when its process is gone
+    if (!m_lock->tryLock(0)) {
+        qint64 pid = 0;
+        QString host, app;
+        m_lock->getLockInfo(&pid, &host, &app);
+        m_lock.reset();
+        throw StoreError(tr("The database %1 is in use by another kvdesk process (pid %2)").arg(m_options.sqlitePath).arg(pid));
+    }
 
     auto connection = connect();
     QSqlDatabase &db = connection->database();

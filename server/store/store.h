@@ -2,6 +2,7 @@
 
 #include "migrations.h"
 
+#include <QLockFile>
 #include <QMutex>
 #include <QObject>
 #include <QString>
@@ -13,11 +14,13 @@ namespace kvdesk {
 
 class Clock;
 class StoreConnection;
+class ValueCache;
 
 struct StoreOptions
 {
     QString sqlitePath;      // the database file; created when missing
     bool autoMigrate = true; // apply pending migrations when the store opens
+    qint64 cacheBytes = 64 * 1024 * 1024; // the read cache's bound; 0 switches it off
 };
 
 // The key/value store: one SQLite database shared by every thread of the process. Each thread
@@ -32,7 +35,8 @@ public:
     ~Store() override;
 
     // Creates the database when missing, switches it to WAL and, with autoMigrate, applies the
-    // pending migrations. Throws StoreError.
+    // pending migrations. Takes the database's lock file: one kvdesk process serves a database at
+    // a time (the read cache relies on it). Throws StoreError.
     void open();
 
     // A new connection for the calling thread, which must also destroy it.
@@ -46,12 +50,15 @@ public:
     QString location() const { return m_options.sqlitePath; }
     qint64 sizeOnDiskBytes() const;
     const Clock &clock() const { return m_clock; }
+    ValueCache &cache() const { return *m_cache; }
 
 private:
     StoreOptions m_options;
     const Clock &m_clock;
     std::atomic_bool m_schemaReady{false};
     QMutex m_migrateMutex;
+    std::unique_ptr<ValueCache> m_cache;
+    std::unique_ptr<QLockFile> m_lock;
 };
 
 } // namespace kvdesk

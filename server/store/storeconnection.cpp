@@ -3,6 +3,7 @@
 #include "clock.h"
 #include "store.h"
 #include "storeerror.h"
+#include "valuecache.h"
 
 #include <QCoreApplication>
 #include <QRandomGenerator>
@@ -228,17 +229,37 @@ void StoreConnection::begin()
 void StoreConnection::commit()
 {
     Bound(statements().commit).step();
+    for (const QByteArray &key : std::as_const(m_uncommittedKeys))
+        m_store.cache().invalidate(key);
+    m_uncommittedKeys.clear();
 }
 
 void StoreConnection::rollback()
 {
     Bound(statements().rollback).step();
+    m_uncommittedKeys.clear();
+}
+
+void StoreConnection::written(QByteArrayView key)
+{
+    // Inside a transaction the cache learns of the change when it commits; before that, readers
+    // still see the old value in the database too.
+    if (sqlite3_get_autocommit(m_handle))
+        m_store.cache().invalidate(key);
+    else
+        m_uncommittedKeys.append(key.toByteArray());
 }
 
 std::optional<StoredValue> StoreConnection::get(QByteArrayView key)
 {
-    Bound q(statements().get);
-    q.text(key).integer(m_store.clock().nowMs());
+    Statements &s = statements();
+    ValueCache &cache = m_store.cache();
+    const qint64 now = m_store.clock().nowMs();
+    if (auto hit = cache.get(key, now))
+        return hit;
+    const quint64 ticket = cache.ticket(key);
+    Bound q(s.get);
+    q.text(key).integer(now);
     if (!q.step())
         return std::nullopt;
     StoredValue v;
@@ -246,6 +267,7 @@ std::optional<StoredValue> StoreConnection::get(QByteArrayView key)
     v.updatedAtMs = sqlite3_column_int64(q.stmt(), 1);
     v.expiresAtMs = optionalColumn(q.stmt(), 2);
     v.etag = etagFor(optionalColumn(q.stmt(), 3), v.updatedAtMs);
+    cache.insert(key, v, ticket);
     return v;
 }
 
@@ -286,6 +308,7 @@ PutResult StoreConnection::put(QByteArrayView key, QByteArrayView json, std::opt
     }
     if (!written)
         return {WriteOutcome::PreconditionFailed, {}};
+    this->written(key);
     return {WriteOutcome::Written, etagFor(version, now)};
 }
 
@@ -303,15 +326,21 @@ WriteOutcome StoreConnection::remove(QByteArrayView key, const Precondition &con
     switch (condition.kind) {
     case Precondition::Kind::None:
     case Precondition::Kind::IfNoneMatchAny: // refused by the HTTP layer; no condition here
-        run(s.remove);
+        if (run(s.remove))
+            written(key);
         return WriteOutcome::Written;
     case Precondition::Kind::IfMatchAny:
-        return run(s.removeIfLive, now) ? WriteOutcome::Written : WriteOutcome::PreconditionFailed;
+        if (!run(s.removeIfLive, now))
+            return WriteOutcome::PreconditionFailed;
+        written(key);
+        return WriteOutcome::Written;
     case Precondition::Kind::IfMatch:
         for (const QByteArray &etag : condition.etags) {
             const auto parsed = parseEtag(etag);
-            if (parsed && run(parsed->legacy ? s.removeIfLegacy : s.removeIfVersion, parsed->number, now))
+            if (parsed && run(parsed->legacy ? s.removeIfLegacy : s.removeIfVersion, parsed->number, now)) {
+                written(key);
                 return WriteOutcome::Written;
+            }
         }
         return WriteOutcome::PreconditionFailed;
     }

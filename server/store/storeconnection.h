@@ -86,12 +86,14 @@ public:
 private:
     struct Statements;
     Statements &statements();
+    void written(QByteArrayView key);
 
     const Store &m_store;
     QString m_connectionName;
     QSqlDatabase m_db;
     sqlite3 *m_handle = nullptr;
     std::unique_ptr<Statements> m_statements;
+    QList<QByteArray> m_uncommittedKeys; // written in the open transaction
 };
 
 } // namespace kvdesk

@@ -16,7 +16,8 @@
 
 namespace {
 
-// preload DB COUNT VALUE_BYTES [PREFIX]: keys PREFIX0..PREFIX<COUNT-1>, values a JSON string.
+// preload DB COUNT VALUE_BYTES [PREFIX]: keys PREFIX0..PREFIX<COUNT-1> (PREFIX alone for one key),
+// values a JSON string.
 int preload(const QString &path, int count, int valueBytes, const QString &prefix)
 {
     kvdesk::Clock clock;
@@ -33,7 +34,7 @@ int preload(const QString &path, int count, int valueBytes, const QString &prefi
         q.prepare(QStringLiteral("INSERT OR REPLACE INTO wt_kv_key_values (name, value, updated_at, version) VALUES (?, ?, ?, ?)"));
         QVariantList names, values, times, versions;
         for (int i = start; i < std::min(count, start + batch); ++i) {
-            names << QString(prefix + QString::number(i));
+            names << (count == 1 ? prefix : QString(prefix + QString::number(i)));
             values << value;
             times << now;
             versions << qint64(i + 1);

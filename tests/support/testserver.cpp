@@ -25,6 +25,7 @@ TestServer::~TestServer()
 void TestServer::restart()
 {
     m_server->stop(1000);
+    m_server.reset(); // releases the database's lock
     m_server = std::make_unique<KvServer>(m_config, m_clock);
     m_server->start();
 }

@@ -1,0 +1,70 @@
+#pragma once
+
+#include "storeconnection.h"
+
+#include <QByteArray>
+#include <QHash>
+#include <QMutex>
+
+#include <array>
+#include <memory>
+#include <optional>
+
+namespace kvdesk {
+
+// The in-memory read cache of hot values: bounded in bytes, least recently used evicted first.
+// It never serves a stale value: a writer invalidates a key once its change has committed, and
+// a reader that missed may insert what it read only if no write reached the key's shard since
+// it took its ticket, before reading the database. Expired entries are never served.
+// It is correct only while this process is the database's only writer (Store makes sure of that
+// between kvdesk processes with a lock file).
+class ValueCache final
+{
+public:
+    explicit ValueCache(qint64 maxBytes);
+    ~ValueCache();
+    ValueCache(const ValueCache &) = delete;
+    ValueCache &operator=(const ValueCache &) = delete;
+
+    bool enabled() const { return m_maxBytes > 0; }
+    std::optional<StoredValue> get(QByteArrayView key, qint64 nowMs);
+    // Taken before reading the database on a miss.
+    quint64 ticket(QByteArrayView key);
+    void insert(QByteArrayView key, const StoredValue &value, quint64 ticket);
+    // After a write to key has committed.
+    void invalidate(QByteArrayView key);
+
+    qint64 bytes() const;
+    qint64 count() const;
+
+private:
+    struct Node
+    {
+        QByteArray key;
+        StoredValue value;
+        qint64 cost = 0;
+        Node *prev = nullptr;
+        Node *next = nullptr;
+    };
+    struct Shard
+    {
+        QMutex mutex;
+        QHash<QByteArray, Node *> nodes;
+        Node *head = nullptr; // most recently used
+        Node *tail = nullptr;
+        qint64 bytes = 0;
+        quint64 writes = 0;
+    };
+    static constexpr int shardCount = 16;
+
+    Shard &shardFor(QByteArrayView key);
+    static void unlink(Shard &shard, Node *node);
+    static void pushFront(Shard &shard, Node *node);
+    static void erase(Shard &shard, Node *node);
+
+    const qint64 m_maxBytes;
+    const qint64 m_maxShardBytes;
+    std::array<Shard, shardCount> m_shards;
+};
+
+} // namespace kvdesk

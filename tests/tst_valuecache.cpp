@@ -1,0 +1,154 @@
+#include "store/clock.h"
+#include "store/store.h"
+#include "store/storeconnection.h"
+#include "store/storeerror.h"
+#include "store/valuecache.h"
+
+#include <QTemporaryDir>
+#include <QTest>
+#include <QThread>
+
+#include <atomic>
+
+using namespace kvdesk;
+
+namespace {
+
+StoredValue value(const QByteArray &json, std::optional<qint64> expiresAtMs = std::nullopt)
+{
+    return StoredValue{json, 1, expiresAtMs, "\"e\""};
+}
+
+} // namespace
+
+class TestValueCache : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void hitsAfterInsertAndMissesAfterInvalidate()
+    {
+        ValueCache cache(1024 * 1024);
+        QVERIFY(!cache.get("k", 0));
+        cache.insert("k", value("1"), cache.ticket("k"));
+        QCOMPARE(cache.get("k", 0)->json, QByteArray("1"));
+        cache.invalidate("k");
+        QVERIFY(!cache.get("k", 0));
+    }
+
+    void aReadThatRacedAWriteIsNotInserted()
+    {
+        ValueCache cache(1024 * 1024);
+        const quint64 ticket = cache.ticket("k"); // a reader starts reading the old value...
+        cache.invalidate("k");                    // ...a write commits meanwhile...
+        cache.insert("k", value("old"), ticket);  // ...so what the reader read must not be kept
+        QVERIFY(!cache.get("k", 0));
+        cache.insert("k", value("new"), cache.ticket("k"));
+        QCOMPARE(cache.get("k", 0)->json, QByteArray("new"));
+    }
+
+    void expiredEntriesAreNeverServed()
+    {
+        ValueCache cache(1024 * 1024);
+        cache.insert("k", value("1", 1000), cache.ticket("k"));
+        QVERIFY(cache.get("k", 999));
+        QVERIFY(!cache.get("k", 1000));
+        QCOMPARE(cache.count(), 0);
+    }
+
+    void staysWithinItsBoundEvictingTheLeastRecentlyUsed()
+    {
+        ValueCache cache(16 * 64 * 1024); // 64 KiB per shard
+        const QByteArray big(1000, 'x');
+        cache.insert("hot", value(big), cache.ticket("hot"));
+        for (int i = 0; i < 5000; ++i) {
+            const QByteArray key = "k" + QByteArray::number(i);
+            cache.insert(key, value(big), cache.ticket(key));
+            QVERIFY(cache.get("hot", 0)); // used all the time: never evicted
+        }
+        QVERIFY(cache.bytes() <= 16 * 64 * 1024);
+        QVERIFY(cache.count() < 5000);
+        QVERIFY(!cache.get("k0", 0));
+    }
+
+    void switchedOffItKeepsNothing()
+    {
+        ValueCache cache(0);
+        cache.insert("k", value("1"), cache.ticket("k"));
+        QVERIFY(!cache.get("k", 0));
+    }
+
+    void oneProcessServesADatabaseAtATime()
+    {
+        QTemporaryDir dir;
+        Clock clock;
+        const QString path = dir.filePath(QStringLiteral("kv.sqlite"));
+        auto first = std::make_unique<Store>(StoreOptions{path}, clock);
+        first->open();
+        Store second(StoreOptions{path}, clock);
+        try {
+            second.open();
+            QFAIL("a second store on the same database must be refused");
+        } catch (const StoreError &e) {
+            QVERIFY2(e.message().contains(QStringLiteral("in use")), qPrintable(e.message()));
+        }
+        first.reset();
+        Store third(StoreOptions{path}, clock);
+        third.open();
+    }
+
+    void readsNeverSeeAValueOlderThanAnAcknowledgedWrite()
+    {
+        // Writers bump a counter per key and publish what they acknowledged; readers on other
+        // threads must never read less than what was acknowledged before their read began.
+        QTemporaryDir dir;
+        Clock clock;
+        Store store(StoreOptions{dir.filePath(QStringLiteral("kv.sqlite")), true, 1024 * 1024}, clock);
+        store.open();
+        constexpr int keys = 8;
+        std::array<std::atomic<int>, keys> acknowledged{};
+        std::atomic<bool> stop{false};
+        std::atomic<int> violations{0};
+        std::atomic<int> reads{0};
+        QThread *writer = QThread::create([&] {
+            auto db = store.connect();
+            for (int round = 1; round <= 300; ++round) {
+                for (int k = 0; k < keys; ++k) {
+                    db->put(QByteArray("key" + QByteArray::number(k)), QByteArray::number(round), std::nullopt);
+                    acknowledged[k].store(round);
+                }
+            }
+            stop = true;
+        });
+        QList<QThread *> readers;
+        for (int r = 0; r < 3; ++r) {
+            readers << QThread::create([&] {
+                auto db = store.connect();
+                while (!stop) {
+                    for (int k = 0; k < keys; ++k) {
+                        const int floor = acknowledged[k].load();
+                        const auto v = db->get(QByteArray("key" + QByteArray::number(k)));
+                        if (floor > 0 && (!v || v->json.toInt() < floor))
+                            ++violations;
+                        ++reads;
+                    }
+                }
+            });
+        }
+        writer->start();
+        for (auto *t : readers)
+            t->start();
+        writer->wait();
+        for (auto *t : readers) {
+            t->wait();
+            delete t;
+        }
+        delete writer;
+        QVERIFY(reads > 1000);
+        QCOMPARE(violations.load(), 0);
+        QVERIFY(store.cache().count() > 0);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestValueCache)
+#include "tst_valuecache.moc"
