@@ -7,6 +7,7 @@
 #include "store/store.h"
 #include "store/storeerror.h"
 #include "store/sweeper.h"
+#include "store/writebatcher.h"
 
 #include <QCoreApplication>
 #include <QHostAddress>
@@ -137,11 +138,12 @@ void KvServer::start()
                "(or KV_USERNAME and KV_PASSWORD, KV_JWT_SECRET, KV_JWKS_URL) and restart.";
     }
     const std::vector<int> fds = openListeningSockets();
+    m_writer = std::make_unique<WriteBatcher>(*m_store);
     auto openConnections = std::make_shared<std::atomic<int>>(0);
     QString failure;
     for (int fd : fds) {
-        auto worker = std::make_unique<ServerWorker>(fd, m_config, *m_store, *m_authenticator, *m_accessLog,
-                                                     openConnections);
+        auto worker = std::make_unique<ServerWorker>(fd, m_config, *m_store, *m_writer, *m_authenticator,
+                                                     *m_accessLog, openConnections);
         worker->setObjectName(u"kvdesk-http-%1"_s.arg(m_workers.size()));
         worker->start();
         const QString error = worker->waitUntilStarted();
@@ -169,6 +171,7 @@ void KvServer::stop(int graceMs)
     for (auto &worker : m_workers)
         worker->wait();
     m_workers.clear();
+    m_writer.reset(); // applies what is still queued
     m_accessLog->flush();
     qCInfo(lcHttp) << "stopped";
 }

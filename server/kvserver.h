@@ -15,6 +15,7 @@ class Clock;
 class ServerWorker;
 class Store;
 class Sweeper;
+class WriteBatcher;
 
 // The whole server: the store, the authenticator, the request log and the worker threads that
 // serve HTTP. The desktop window and the headless entry point both drive one of these.
@@ -49,6 +50,7 @@ private:
     std::unique_ptr<Authenticator> m_authenticator;
     std::unique_ptr<AccessLog> m_accessLog;
     std::unique_ptr<Sweeper> m_sweeper;
+    std::unique_ptr<WriteBatcher> m_writer;
     std::vector<std::unique_ptr<ServerWorker>> m_workers;
     quint16 m_port = 0;
 };

@@ -12,6 +12,7 @@
 #include "store/store.h"
 #include "store/storeconnection.h"
 #include "store/storeerror.h"
+#include "store/writebatcher.h"
 
 #include <QElapsedTimer>
 #include <QTimer>
@@ -20,9 +21,11 @@
 
 namespace kvdesk {
 
-ServerWorker::ServerWorker(int listenFd, const Config &config, Store &store, Authenticator &authenticator,
-                           AccessLog &accessLog, std::shared_ptr<std::atomic<int>> openConnections, QObject *parent)
-    : QThread(parent), m_listenFd(listenFd), m_config(config), m_store(store), m_authenticator(authenticator),
+ServerWorker::ServerWorker(int listenFd, const Config &config, Store &store, WriteBatcher &writer,
+                           Authenticator &authenticator, AccessLog &accessLog,
+                           std::shared_ptr<std::atomic<int>> openConnections, QObject *parent)
+    : QThread(parent), m_listenFd(listenFd), m_config(config), m_store(store), m_writer(writer),
+      m_authenticator(authenticator),
       m_accessLog(accessLog), m_openConnections(std::move(openConnections))
 {
 }
@@ -50,7 +53,16 @@ void ServerWorker::run()
         m_started.set_value(e.message());
         return;
     }
-    KvController kv(*connection, m_store.clock(), m_config.maxValueBytes);
+    QObject context;
+    // Write results come back to this thread through the channel, which is closed before the
+    // objects they would touch are gone.
+    auto channel = std::make_shared<ReplyChannel>(&context);
+    struct CloseOnExit
+    {
+        std::shared_ptr<ReplyChannel> channel;
+        ~CloseOnExit() { channel->close(); }
+    } closeOnExit{channel};
+    KvController kv(*connection, m_writer, channel, m_store.clock(), m_config.maxValueBytes);
     AdminController admin(m_config, m_store, m_authenticator);
     PublicController publicController(m_config.endpoints);
     Router router(m_config.endpoints, m_authenticator, kv, admin, publicController);
@@ -72,7 +84,6 @@ void ServerWorker::run()
     }
     // bind() makes the server the guard's parent.
     KvHttpServer server(*guard, router, &m_accessLog);
-    QObject context;
     m_guard = guard;
     m_context = &context;
     m_started.set_value(QString());

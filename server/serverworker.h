@@ -12,6 +12,7 @@ class AccessLog;
 class ConnectionGuard;
 class Authenticator;
 class Store;
+class WriteBatcher;
 struct Config;
 
 // One server thread: its own QHttpServer behind its own connection guard, on a listening socket
@@ -21,8 +22,8 @@ class ServerWorker final : public QThread
     Q_OBJECT
 
 public:
-    ServerWorker(int listenFd, const Config &config, Store &store, Authenticator &authenticator, AccessLog &accessLog,
-                 std::shared_ptr<std::atomic<int>> openConnections, QObject *parent = nullptr);
+    ServerWorker(int listenFd, const Config &config, Store &store, WriteBatcher &writer, Authenticator &authenticator,
+                 AccessLog &accessLog, std::shared_ptr<std::atomic<int>> openConnections, QObject *parent = nullptr);
     ~ServerWorker() override;
 
     // Stops accepting, lets the requests in flight finish (up to graceMs), closes the connections
@@ -39,6 +40,7 @@ private:
     int m_listenFd;
     const Config &m_config;
     Store &m_store;
+    WriteBatcher &m_writer;
     Authenticator &m_authenticator;
     AccessLog &m_accessLog;
     std::shared_ptr<std::atomic<int>> m_openConnections;

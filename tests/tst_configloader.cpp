@@ -3,6 +3,7 @@
 #include <QFile>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QThread>
 
 using namespace kvdesk;
 
@@ -64,6 +65,8 @@ private Q_SLOTS:
         QCOMPARE(*c.endpoints.publicPrefix, QStringLiteral("/"));
         QVERIFY(!c.auth.anyEnabled());
         QVERIFY(!c.noGui);
+        QCOMPARE(c.threads, std::max(1, QThread::idealThreadCount()));
+        QCOMPARE(c.cacheBytes, 64 * 1024 * 1024);
     }
 
     void flagsWinOverEnvironmentOverConfigFile()

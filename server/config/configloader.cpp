@@ -285,7 +285,7 @@ ConfigLoader::Outcome ConfigLoader::load(const QStringList &arguments, const QPr
                                    tr("path"));
     const QCommandLineOption pub(u"public-endpoint"_s,
                                  tr("Prefix of the public endpoints (default /; false switches them off)."), tr("path"));
-    const QCommandLineOption threads(u"threads"_s, tr("Number of server threads (default 1)."), tr("n"));
+    const QCommandLineOption threads(u"threads"_s, tr("Number of server threads (default: one per core)."), tr("n"));
     const QCommandLineOption timeout(u"request-timeout"_s,
                                      tr("Seconds a client has to send a whole request, and that an idle connection "
                                         "stays open (default 30)."),
@@ -386,6 +386,8 @@ ConfigLoader::Outcome ConfigLoader::load(const QStringList &arguments, const QPr
 
     if (config->databasePath.isEmpty())
         config->databasePath = defaultDatabasePath();
+    if (config->threads <= 0)
+        config->threads = std::max(1, QThread::idealThreadCount());
     if (QHostAddress(config->host).isNull() && config->host != "localhost"_L1)
         throw ConfigError(tr("--host must be an IP address, not \"%1\"").arg(config->host));
     return Outcome::Run;

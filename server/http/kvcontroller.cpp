@@ -5,6 +5,7 @@
 
 #include "../store/clock.h"
 #include "../store/storeconnection.h"
+#include "../store/writebatcher.h"
 #include "../util/jsonscanner.h"
 
 #include <QCoreApplication>
@@ -13,10 +14,13 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLocale>
+#include <QLoggingCategory>
 
 #include <cmath>
 
 using namespace Qt::StringLiterals;
+
+Q_DECLARE_LOGGING_CATEGORY(lcHttp)
 
 namespace kvdesk {
 
@@ -94,17 +98,18 @@ ApiError preconditionFailed()
 
 } // namespace
 
-KvController::KvController(StoreConnection &store, const Clock &clock, qint64 maxValueBytes)
-    : m_store(store), m_clock(clock), m_maxValueBytes(maxValueBytes)
+KvController::KvController(StoreConnection &store, WriteBatcher &writer, std::shared_ptr<ReplyChannel> channel,
+                           const Clock &clock, qint64 maxValueBytes)
+    : m_store(store), m_writer(writer), m_channel(std::move(channel)), m_clock(clock), m_maxValueBytes(maxValueBytes)
 {
 }
 
-Reply KvController::handle(const Request &request, QByteArrayView rest)
+void KvController::handle(const Request &request, QByteArrayView rest, const Done &done)
 {
     const QByteArray &method = request.head.method;
     if (rest.isEmpty() || rest == "/") {
         if (method == "GET" || method == "HEAD")
-            return list(request);
+            return done(list(request));
         if (method == "PUT" || method == "DELETE")
             throw ApiError::validation(u"path"_s, {u"key"_s}, tr("The key is empty"));
         throw ApiError::methodNotAllowed("GET, HEAD");
@@ -114,10 +119,28 @@ Reply KvController::handle(const Request &request, QByteArrayView rest)
         throw ApiError::methodNotAllowed("GET, HEAD, PUT, DELETE");
     const QByteArray key = decodeKey(rest.sliced(1));
     if (method == "PUT")
-        return put(request, key);
+        return put(request, key, done);
     if (method == "DELETE")
-        return remove(request, key);
-    return get(request, key);
+        return remove(request, key, done);
+    done(get(request, key));
+}
+
+void KvController::write(WriteRequest &&request, std::function<Reply(const WriteResult &)> onWritten,
+                         const Done &done)
+{
+    auto finish = [onWritten = std::move(onWritten), done](const WriteResult &result) {
+        if (!result.error.isEmpty()) {
+            qCWarning(lcHttp).noquote() << "a write failed:" << result.error;
+            done((result.schemaOutdated ? ApiError(503, result.error) : ApiError::internal()).toReply());
+        } else if (result.outcome == WriteOutcome::PreconditionFailed) {
+            done(preconditionFailed().toReply());
+        } else {
+            done(onWritten(result));
+        }
+    };
+    m_writer.submit(std::move(request), [channel = m_channel, finish = std::move(finish)](const WriteResult &result) {
+        channel->post([finish, result] { finish(result); });
+    });
 }
 
 Reply KvController::get(const Request &request, const QByteArray &key)
@@ -142,7 +165,7 @@ Reply KvController::get(const Request &request, const QByteArray &key)
     return reply;
 }
 
-Reply KvController::put(const Request &request, const QByteArray &key)
+void KvController::put(const Request &request, const QByteArray &key, const Done &done)
 {
     const Precondition condition = preconditionOf(request, true);
     JsonScanner::Error error;
@@ -180,22 +203,23 @@ Reply KvController::put(const Request &request, const QByteArray &key)
         expiresAtMs = m_clock.nowMs() + qint64(seconds) * 1000;
     }
     const QByteArray json(value->data(), value->size());
-    const PutResult result = m_store.put(key, json, expiresAtMs, condition);
-    if (result.outcome == WriteOutcome::PreconditionFailed)
-        throw preconditionFailed();
-    Reply reply = envelopeReply(200, json);
-    reply.header("ETag", result.etag);
-    if (expiresAtMs)
-        reply.header("Expires", httpDate(*expiresAtMs));
-    return reply;
+    WriteRequest w{WriteRequest::Kind::Put, key, json, expiresAtMs, condition};
+    write(
+        std::move(w),
+        [json, expiresAtMs](const WriteResult &result) {
+            Reply reply = envelopeReply(200, json);
+            reply.header("ETag", result.etag);
+            if (expiresAtMs)
+                reply.header("Expires", httpDate(*expiresAtMs));
+            return reply;
+        },
+        done);
 }
 
-Reply KvController::remove(const Request &request, const QByteArray &key)
+void KvController::remove(const Request &request, const QByteArray &key, const Done &done)
 {
-    const Precondition condition = preconditionOf(request, false);
-    if (m_store.remove(key, condition) == WriteOutcome::PreconditionFailed)
-        throw preconditionFailed();
-    return envelopeReply(200, "true");
+    WriteRequest w{WriteRequest::Kind::Remove, key, {}, std::nullopt, preconditionOf(request, false)};
+    write(std::move(w), [](const WriteResult &) { return envelopeReply(200, "true"); }, done);
 }
 
 Reply KvController::list(const Request &request)

@@ -3,27 +3,43 @@
 #include "reply.h"
 #include "request.h"
 
+#include <functional>
+#include <memory>
+
 namespace kvdesk {
 
 class Clock;
+class ReplyChannel;
 class StoreConnection;
+class WriteBatcher;
+struct WriteRequest;
+struct WriteResult;
 
-// The kv endpoints: get, put, delete and list keys, with TTLs and ETag preconditions.
+// The kv endpoints: get, put, delete and list keys, with TTLs and ETag preconditions. Reads are
+// answered at once from this thread's connection; writes go through the group-commit writer and
+// are answered on this thread (through channel) once they have committed.
 class KvController final
 {
 public:
-    KvController(StoreConnection &store, const Clock &clock, qint64 maxValueBytes);
+    using Done = std::function<void(Reply)>;
 
-    // rest: the raw path after the kv prefix ("", "/" or "/<percent-encoded key>"). Throws ApiError.
-    Reply handle(const Request &request, QByteArrayView rest);
+    KvController(StoreConnection &store, WriteBatcher &writer, std::shared_ptr<ReplyChannel> channel,
+                 const Clock &clock, qint64 maxValueBytes);
+
+    // rest: the raw path after the kv prefix ("", "/" or "/<percent-encoded key>"). Calls done now
+    // or later; throws ApiError for bad requests.
+    void handle(const Request &request, QByteArrayView rest, const Done &done);
 
 private:
     Reply get(const Request &request, const QByteArray &key);
-    Reply put(const Request &request, const QByteArray &key);
-    Reply remove(const Request &request, const QByteArray &key);
+    void put(const Request &request, const QByteArray &key, const Done &done);
+    void remove(const Request &request, const QByteArray &key, const Done &done);
+    void write(WriteRequest &&request, std::function<Reply(const WriteResult &)> onWritten, const Done &done);
     Reply list(const Request &request);
 
     StoreConnection &m_store;
+    WriteBatcher &m_writer;
+    std::shared_ptr<ReplyChannel> m_channel;
     const Clock &m_clock;
     qint64 m_maxValueBytes;
 };

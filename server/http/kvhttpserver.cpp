@@ -73,7 +73,12 @@ void KvHttpServer::finish(const QPointer<QTcpSocket> &socket, const Answering &a
         return;
     connection->busy = false;
     const bool keepAlive = answering.keepAlive && !reply.close;
-    socket->write(reply.serialize(!answering.head, keepAlive, answering.minorVersion));
+    if (reply.body.size() < 16 * 1024 || answering.head) {
+        socket->write(reply.serialize(!answering.head, keepAlive, answering.minorVersion));
+    } else {
+        socket->write(reply.serializeHead(keepAlive, answering.minorVersion)); // a large body is not copied once more
+        socket->write(reply.body);
+    }
     socket->flush(); // now, rather than on the next turn of the event loop
 
     connection->lastActivityMs = steadyNowNs() / 1000000;

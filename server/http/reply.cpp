@@ -34,17 +34,16 @@ QByteArrayView reasonPhrase(int status)
 
 } // namespace
 
-QByteArray Reply::serialize(bool withBody, bool keepAlive, int minorVersion) const
+QByteArray Reply::serializeHead(bool keepAlive, int minorVersion) const
 {
     QByteArray out;
-    out.reserve(160 + (withBody ? body.size() : 0));
+    out.reserve(160);
     out += "HTTP/1.1 ";
     out += QByteArray::number(status);
     out += ' ';
     out += reasonPhrase(status);
     out += "\r\n";
-    const bool bodyless = status == 204 || status == 304 || (status >= 100 && status < 200);
-    if (!bodyless) {
+    if (hasBody()) {
         if (!contentType.isEmpty()) {
             out += "Content-Type: ";
             out += contentType;
@@ -65,7 +64,13 @@ QByteArray Reply::serialize(bool withBody, bool keepAlive, int minorVersion) con
     else if (minorVersion == 0)
         out += "Connection: keep-alive\r\n";
     out += "\r\n";
-    if (withBody && !bodyless)
+    return out;
+}
+
+QByteArray Reply::serialize(bool withBody, bool keepAlive, int minorVersion) const
+{
+    QByteArray out = serializeHead(keepAlive, minorVersion);
+    if (withBody && hasBody())
         out += body;
     return out;
 }

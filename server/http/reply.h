@@ -23,6 +23,9 @@ struct Reply
 
     // The whole answer as bytes; without the body for HEAD (Content-Length still says its size).
     QByteArray serialize(bool withBody, bool keepAlive, int minorVersion) const;
+    // The status line and headers only.
+    QByteArray serializeHead(bool keepAlive, int minorVersion) const;
+    bool hasBody() const { return !(status == 204 || status == 304 || (status >= 100 && status < 200)); }
 };
 
 // The success envelope: {"status": s, "success": true, "data": <dataJson>}.

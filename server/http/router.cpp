@@ -85,8 +85,8 @@ void Router::dispatch(const Request &request, Group group, QByteArrayView rest, 
     try {
         switch (group) {
         case Group::Kv:
-            reply = m_kv.handle(request, rest);
-            break;
+            m_kv.handle(request, rest, done);
+            return;
         case Group::Admin:
             reply = m_admin.handle(request, rest);
             break;

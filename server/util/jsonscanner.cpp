@@ -2,6 +2,8 @@
 
 #include <QCoreApplication>
 
+#include <cstring>
+
 using namespace Qt::StringLiterals;
 
 namespace kvdesk {
@@ -252,10 +254,30 @@ public:
         return true;
     }
 
+    // Steps over bytes that need no attention in a string (printable ASCII other than '"' and
+    // backslash), eight at a time.
+    void skipPlain()
+    {
+        constexpr quint64 ones = 0x0101010101010101ULL;
+        constexpr quint64 highs = 0x8080808080808080ULL;
+        while (m_end - m_p >= 8) {
+            quint64 w;
+            memcpy(&w, m_p, 8);
+            const quint64 quote = w ^ (ones * '"');
+            const quint64 slash = w ^ (ones * '\\');
+            const quint64 special = ((quote - ones) & ~quote) | ((slash - ones) & ~slash) | (w - ones * 0x20) | w;
+            if (special & highs)
+                break;
+            m_p += 8;
+        }
+    }
+
     bool string(QString *out)
     {
         ++m_p; // "
         for (;;) {
+            if (!out)
+                skipPlain();
             if (atEnd()) {
                 fail(QT_TRANSLATE_NOOP("kvdesk::JsonScanner", "unterminated string"));
                 return false;

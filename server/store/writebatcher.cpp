@@ -1,0 +1,115 @@
+#include "writebatcher.h"
+
+#include "store.h"
+#include "storeerror.h"
+
+#include <QLoggingCategory>
+
+Q_DECLARE_LOGGING_CATEGORY(lcStore)
+
+namespace kvdesk {
+
+void ReplyChannel::post(std::function<void()> call)
+{
+    QMutexLocker lock(&m_mutex);
+    if (m_target)
+        QMetaObject::invokeMethod(m_target, std::move(call), Qt::QueuedConnection);
+}
+
+void ReplyChannel::close()
+{
+    QMutexLocker lock(&m_mutex);
+    m_target = nullptr;
+}
+
+WriteBatcher::WriteBatcher(Store &store) : m_store(store), m_thread([this] { run(); }) {}
+
+WriteBatcher::~WriteBatcher()
+{
+    {
+        std::lock_guard lock(m_mutex);
+        m_stopping = true;
+    }
+    m_wake.notify_one();
+    m_thread.join();
+}
+
+void WriteBatcher::submit(WriteRequest request, std::function<void(const WriteResult &)> done)
+{
+    {
+        std::lock_guard lock(m_mutex);
+        m_queue.push_back({std::move(request), std::move(done)});
+    }
+    m_wake.notify_one();
+}
+
+void WriteBatcher::run()
+{
+    std::unique_ptr<StoreConnection> connection;
+    QString openError;
+    try {
+        connection = m_store.connect();
+    } catch (const StoreError &e) {
+        openError = e.message();
+    }
+    for (;;) {
+        std::deque<Pending> batch;
+        {
+            std::unique_lock lock(m_mutex);
+            m_wake.wait(lock, [this] { return m_stopping || !m_queue.empty(); });
+            if (m_queue.empty())
+                return; // stopping, and everything queued was applied
+            while (!m_queue.empty() && batch.size() < size_t(maxBatch)) {
+                batch.push_back(std::move(m_queue.front()));
+                m_queue.pop_front();
+            }
+        }
+        if (!connection) {
+            for (auto &p : batch)
+                p.done(WriteResult{WriteOutcome::PreconditionFailed, {}, openError, false});
+            continue;
+        }
+        apply(*connection, batch);
+    }
+}
+
+void WriteBatcher::apply(StoreConnection &connection, std::deque<Pending> &batch)
+{
+    std::vector<WriteResult> results(batch.size());
+    auto failAll = [&](const StoreError &e) {
+        for (auto &r : results)
+            r = WriteResult{WriteOutcome::PreconditionFailed, {}, e.message(), e.kind() == StoreError::Kind::SchemaOutdated};
+    };
+    try {
+        connection.begin();
+        for (size_t i = 0; i < batch.size(); ++i) {
+            const WriteRequest &w = batch[i].request;
+            try {
+                if (w.kind == WriteRequest::Kind::Put) {
+                    const PutResult put = connection.put(w.key, w.json, w.expiresAtMs, w.condition);
+                    results[i] = WriteResult{put.outcome, put.etag, {}, false};
+                } else {
+                    results[i] = WriteResult{connection.remove(w.key, w.condition), {}, {}, false};
+                }
+            } catch (const StoreError &e) {
+                // This statement failed alone; the others in the transaction stand.
+                results[i] = WriteResult{WriteOutcome::PreconditionFailed, {}, e.message(),
+                                         e.kind() == StoreError::Kind::SchemaOutdated};
+            }
+        }
+        connection.commit();
+        m_transactions.fetch_add(1);
+        m_writes.fetch_add(batch.size());
+    } catch (const StoreError &e) {
+        qCWarning(lcStore).noquote() << "a batch of" << batch.size() << "writes failed:" << e.message();
+        try {
+            connection.rollback();
+        } catch (const StoreError &) {
+        }
+        failAll(e);
+    }
+    for (size_t i = 0; i < batch.size(); ++i)
+        batch[i].done(results[i]);
+}
+
+} // namespace kvdesk

@@ -1,0 +1,88 @@
+#pragma once
+
+#include "storeconnection.h"
+
+#include <QObject>
+#include <QMutex>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace kvdesk {
+
+class Store;
+
+struct WriteRequest
+{
+    enum class Kind { Put, Remove };
+    Kind kind = Kind::Put;
+    QByteArray key;
+    QByteArray json;
+    std::optional<qint64> expiresAtMs;
+    Precondition condition;
+};
+
+struct WriteResult
+{
+    WriteOutcome outcome = WriteOutcome::Written;
+    QByteArray etag;
+    QString error; // set when the database failed; nothing was written
+    bool schemaOutdated = false;
+};
+
+// Where the writer delivers results for one thread: posts to an object of that thread while it
+// lives, and drops them once close() was called (the thread is ending).
+class ReplyChannel final
+{
+public:
+    explicit ReplyChannel(QObject *target) : m_target(target) {}
+    void post(std::function<void()> call);
+    void close();
+
+private:
+    QMutex m_mutex;
+    QObject *m_target;
+};
+
+// Group commit: one writer thread applies every write queued since its last transaction in a
+// single transaction, and reports each result only after that transaction has committed, so
+// concurrent writers share one commit and a result means the change is durable.
+class WriteBatcher final
+{
+public:
+    explicit WriteBatcher(Store &store);
+    ~WriteBatcher(); // applies what is queued, then stops
+
+    // Thread-safe. done runs on the writer thread.
+    void submit(WriteRequest request, std::function<void(const WriteResult &)> done);
+
+    static constexpr int maxBatch = 1024;
+    // Transactions committed, and writes applied, so far.
+    quint64 transactions() const { return m_transactions.load(); }
+    quint64 writes() const { return m_writes.load(); }
+
+private:
+    struct Pending
+    {
+        WriteRequest request;
+        std::function<void(const WriteResult &)> done;
+    };
+    void run();
+    void apply(StoreConnection &connection, std::deque<Pending> &batch);
+
+    Store &m_store;
+    std::mutex m_mutex;
+    std::condition_variable m_wake;
+    std::deque<Pending> m_queue;
+    bool m_stopping = false;
+    std::atomic<quint64> m_transactions{0};
+    std::atomic<quint64> m_writes{0};
+    std::thread m_thread;
+};
+
+} // namespace kvdesk
