@@ -17,6 +17,10 @@ namespace kvdesk {
 
 namespace {
 
+// Generations are unique across authenticators, so that one created where another was destroyed
+// is never mistaken for it by a thread's copy.
+std::atomic<quint64> nextGeneration{1};
+
 bool startsWithScheme(QByteArrayView header, QByteArrayView scheme)
 {
     return header.size() > scheme.size() && header.at(scheme.size()) == ' ' &&
@@ -33,6 +37,7 @@ QByteArrayView credentialsOf(QByteArrayView header, QByteArrayView scheme)
 Authenticator::Authenticator(const Clock &clock, QObject *parent)
     : QObject(parent), m_clock(clock), m_state(std::make_shared<State>())
 {
+    m_generation.store(nextGeneration.fetch_add(1));
 }
 
 Authenticator::~Authenticator() = default;
@@ -57,6 +62,7 @@ void Authenticator::setSettings(const AuthSettings &settings)
     }
     QMutexLocker lock(&m_mutex);
     m_state = std::move(next);
+    m_generation.store(nextGeneration.fetch_add(1), std::memory_order_release);
 }
 
 AuthSettings Authenticator::settings() const
@@ -66,8 +72,20 @@ AuthSettings Authenticator::settings() const
 
 std::shared_ptr<const Authenticator::State> Authenticator::state() const
 {
-    QMutexLocker lock(&m_mutex);
-    return m_state;
+    // Each thread keeps the settings it saw last and takes the lock only after a change.
+    struct Seen
+    {
+        const Authenticator *owner = nullptr;
+        quint64 generation = 0;
+        std::shared_ptr<const State> state;
+    };
+    thread_local Seen seen;
+    const quint64 generation = m_generation.load(std::memory_order_acquire);
+    if (seen.generation != generation || seen.owner != this || !seen.state) {
+        QMutexLocker lock(&m_mutex);
+        seen = Seen{this, m_generation.load(std::memory_order_relaxed), m_state};
+    }
+    return seen.state;
 }
 
 Authenticator::Verdict Authenticator::check(QByteArrayView authorization) const

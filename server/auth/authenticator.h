@@ -5,6 +5,7 @@
 #include <QMutex>
 #include <QObject>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 
@@ -48,6 +49,7 @@ private:
     const Clock &m_clock;
     mutable QMutex m_mutex;
     std::shared_ptr<const State> m_state;
+    std::atomic<quint64> m_generation{0}; // bumped by setSettings(); readers keep a copy per thread
 };
 
 } // namespace kvdesk

@@ -17,6 +17,8 @@
 #include <QLoggingCategory>
 
 #include <cmath>
+#include <cstdio>
+#include <ctime>
 
 using namespace Qt::StringLiterals;
 
@@ -37,9 +39,17 @@ QString tr(const char *text)
 
 QByteArray httpDate(qint64 ms)
 {
-    return QLocale::c()
-        .toString(QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC), u"ddd, dd MMM yyyy hh:mm:ss 'GMT'"_s)
-        .toLatin1();
+    // RFC 9110 IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT", without locale machinery.
+    static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    const time_t seconds = time_t(ms / 1000);
+    struct tm t = {};
+    gmtime_r(&seconds, &t);
+    char buffer[40];
+    const int n = snprintf(buffer, sizeof buffer, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[t.tm_wday], t.tm_mday,
+                           months[t.tm_mon], t.tm_year + 1900, t.tm_hour, t.tm_min, t.tm_sec);
+    return QByteArray(buffer, n);
 }
 
 // Splits an If-Match / If-None-Match value into its entity tags; "*" yields {"*"}.

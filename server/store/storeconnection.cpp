@@ -242,6 +242,20 @@ void StoreConnection::rollback()
     m_uncommittedKeys.clear();
 }
 
+void StoreConnection::setAutoCheckpoint(bool on)
+{
+    sqlite3_wal_autocheckpoint(m_handle, on ? 1000 : 0);
+}
+
+void StoreConnection::checkpoint()
+{
+    int logFrames = 0;
+    int checkpointed = 0;
+    const int rc = sqlite3_wal_checkpoint_v2(m_handle, nullptr, SQLITE_CHECKPOINT_PASSIVE, &logFrames, &checkpointed);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+        throw StoreError(tr("Database error: %1").arg(QString::fromUtf8(sqlite3_errmsg(m_handle))));
+}
+
 void StoreConnection::written(QByteArrayView key)
 {
     // Inside a transaction the cache learns of the change when it commits; before that, readers

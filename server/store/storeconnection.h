@@ -78,6 +78,10 @@ public:
     void begin();
     void commit();
     void rollback();
+    // A PASSIVE WAL checkpoint.
+    void checkpoint();
+    // Whether a commit that grows the WAL past 1000 pages checkpoints it (SQLite's default).
+    void setAutoCheckpoint(bool on);
 
     QSqlDatabase &database() { return m_db; }
 

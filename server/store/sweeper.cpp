@@ -14,6 +14,8 @@ Sweeper::Sweeper(Store &store, int intervalMs, QObject *parent) : QObject(parent
 {
     m_timer.setInterval(intervalMs);
     QObject::connect(&m_timer, &QTimer::timeout, this, &Sweeper::sweepNow);
+    m_checkpointTimer.setInterval(1000);
+    QObject::connect(&m_checkpointTimer, &QTimer::timeout, this, &Sweeper::checkpointNow);
 }
 
 Sweeper::~Sweeper() = default;
@@ -21,6 +23,18 @@ Sweeper::~Sweeper() = default;
 void Sweeper::start()
 {
     m_timer.start();
+    m_checkpointTimer.start();
+}
+
+void Sweeper::checkpointNow()
+{
+    try {
+        if (!m_connection)
+            m_connection = m_store.connect();
+        m_connection->checkpoint();
+    } catch (const StoreError &e) {
+        qCWarning(lcStore).noquote() << "checkpointing the WAL failed:" << e.message();
+    }
 }
 
 int Sweeper::sweepNow()

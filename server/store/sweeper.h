@@ -10,8 +10,9 @@ namespace kvdesk {
 class Store;
 class StoreConnection;
 
-// Removes the rows of expired keys now and then (they are already invisible to every reader),
-// in small batches so that writers never wait long.
+// Background upkeep of the database: removes the rows of expired keys now and then (they are
+// already invisible to every reader), in small batches so that writers never wait long, and
+// checkpoints the WAL every second, so that a commit never pays for a checkpoint's fsync.
 class Sweeper final : public QObject
 {
     Q_OBJECT
@@ -23,11 +24,14 @@ public:
     void start();
     // Removes every expired row now; returns how many.
     int sweepNow();
+    // Copies committed WAL frames into the database (PASSIVE: never blocks readers or writers).
+    void checkpointNow();
 
 private:
     Store &m_store;
     std::unique_ptr<StoreConnection> m_connection;
     QTimer m_timer;
+    QTimer m_checkpointTimer;
 };
 
 } // namespace kvdesk

@@ -49,6 +49,9 @@ void WriteBatcher::run()
     QString openError;
     try {
         connection = m_store.connect();
+        // A checkpoint's fsync would stall every write of its batch; the Sweeper checkpoints
+        // in the background instead.
+        connection->setAutoCheckpoint(false);
     } catch (const StoreError &e) {
         openError = e.message();
     }
