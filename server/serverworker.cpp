@@ -84,6 +84,11 @@ void ServerWorker::run()
     }
     // bind() makes the server the guard's parent.
     KvHttpServer server(*guard, router, &m_accessLog);
+    // Reads share a snapshot until something commits; letting go of it now and then allows the
+    // WAL to be reset even when no write comes.
+    QTimer snapshotRelease;
+    QObject::connect(&snapshotRelease, &QTimer::timeout, &context, [&connection] { connection->releaseSnapshot(); });
+    snapshotRelease.start(100);
     m_guard = guard;
     m_context = &context;
     m_started.set_value(QString());

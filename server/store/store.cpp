@@ -73,6 +73,7 @@ QList<MigrationResult> Store::migrate(QString *errorMessage)
     QMutexLocker lock(&m_migrateMutex);
     auto connection = connect();
     auto results = Migrations::runPending(connection->database(), errorMessage);
+    noteCommit();
     if (errorMessage->isEmpty())
         m_schemaReady.store(true, std::memory_order_release);
     return results;

@@ -51,11 +51,16 @@ public:
     qint64 sizeOnDiskBytes() const;
     const Clock &clock() const { return m_clock; }
     ValueCache &cache() const { return *m_cache; }
+    // Commits made through this store so far (kvdesk is its database's only writer). A reader
+    // whose snapshot is at least this recent has seen every acknowledged write.
+    quint64 commits() const { return m_commits.load(std::memory_order_acquire); }
+    void noteCommit() const { m_commits.fetch_add(1, std::memory_order_acq_rel); }
 
 private:
     StoreOptions m_options;
     const Clock &m_clock;
     std::atomic_bool m_schemaReady{false};
+    mutable std::atomic<quint64> m_commits{0};
     QMutex m_migrateMutex;
     std::unique_ptr<ValueCache> m_cache;
     std::unique_ptr<QLockFile> m_lock;

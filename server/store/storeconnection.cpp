@@ -148,6 +148,7 @@ struct StoreConnection::Statements
         sweep = prepare(R"(DELETE FROM "wt_kv_key_values" WHERE rowid IN (SELECT rowid FROM "wt_kv_key_values" WHERE "expires_at" IS NOT NULL AND "expires_at" <= ? LIMIT ?))");
         count = prepare(R"(SELECT count(*) FROM "wt_kv_key_values" WHERE )" KV_LIVE);
         begin = prepare("BEGIN IMMEDIATE");
+        beginRead = prepare("BEGIN");
         commit = prepare("COMMIT");
         rollback = prepare("ROLLBACK");
     }
@@ -168,7 +169,7 @@ struct StoreConnection::Statements
 
     sqlite3_stmt *get, *upsert, *insertIfAbsent, *updateIfVersion, *updateIfLegacy, *updateIfLive;
     sqlite3_stmt *remove, *removeIfVersion, *removeIfLegacy, *removeIfLive, *list, *sweep, *count;
-    sqlite3_stmt *begin, *commit, *rollback;
+    sqlite3_stmt *begin, *beginRead, *commit, *rollback;
 
 private:
     sqlite3 *m_db;
@@ -199,6 +200,7 @@ StoreConnection::StoreConnection(const Store &store, const QString &path)
 
 StoreConnection::~StoreConnection()
 {
+    releaseSnapshot();
     m_statements.reset();
     m_db.close();
     m_db = QSqlDatabase();
@@ -223,14 +225,38 @@ QByteArray StoreConnection::etagFor(std::optional<qint64> version, qint64 update
     return "\"u" + QByteArray::number(updatedAtMs) + '"';
 }
 
+void StoreConnection::releaseSnapshot()
+{
+    if (!m_reading)
+        return;
+    m_reading = false;
+    if (m_statements)
+        Bound(m_statements->commit).step();
+}
+
+void StoreConnection::freshSnapshot()
+{
+    Statements &s = statements();
+    const quint64 commits = m_store.commits();
+    if (m_reading && commits == m_snapshotCommits)
+        return;
+    releaseSnapshot();
+    // The snapshot is taken by the first read after BEGIN, so it holds every commit counted so far.
+    Bound(s.beginRead).step();
+    m_reading = true;
+    m_snapshotCommits = commits;
+}
+
 void StoreConnection::begin()
 {
+    releaseSnapshot();
     Bound(statements().begin).step();
 }
 
 void StoreConnection::commit()
 {
     Bound(statements().commit).step();
+    m_store.noteCommit();
     for (const QByteArray &key : std::as_const(m_uncommittedKeys))
         m_store.cache().invalidate(key);
     m_uncommittedKeys.clear();
@@ -249,6 +275,7 @@ void StoreConnection::setAutoCheckpoint(bool on)
 
 void StoreConnection::checkpoint()
 {
+    releaseSnapshot();
     int logFrames = 0;
     int checkpointed = 0;
     const int rc = sqlite3_wal_checkpoint_v2(m_handle, nullptr, SQLITE_CHECKPOINT_PASSIVE, &logFrames, &checkpointed);
@@ -260,8 +287,10 @@ void StoreConnection::written(QByteArrayView key)
 {
     // Inside a transaction the cache learns of the change when it commits; before that, readers
     // still see the old value in the database too.
-    if (sqlite3_get_autocommit(m_handle))
+    if (sqlite3_get_autocommit(m_handle)) {
+        m_store.noteCommit();
         m_store.cache().invalidate(key);
+    }
     else
         m_uncommittedKeys.append(key.toByteArray());
 }
@@ -274,6 +303,7 @@ std::optional<StoredValue> StoreConnection::get(QByteArrayView key)
     if (auto hit = cache.get(key, now))
         return hit;
     const quint64 ticket = cache.ticket(key);
+    freshSnapshot();
     Bound q(s.get);
     q.text(key).integer(now);
     if (!q.step())
@@ -291,6 +321,8 @@ PutResult StoreConnection::put(QByteArrayView key, QByteArrayView json, std::opt
                                const Precondition &condition)
 {
     Statements &s = statements();
+    if (m_reading)
+        releaseSnapshot();
     const qint64 now = m_store.clock().nowMs();
     const qint64 version = newVersion();
     auto run = [&](sqlite3_stmt *stmt, auto... extra) {
@@ -331,6 +363,8 @@ PutResult StoreConnection::put(QByteArrayView key, QByteArrayView json, std::opt
 WriteOutcome StoreConnection::remove(QByteArrayView key, const Precondition &condition)
 {
     Statements &s = statements();
+    if (m_reading)
+        releaseSnapshot();
     const qint64 now = m_store.clock().nowMs();
     auto run = [&](sqlite3_stmt *stmt, auto... extra) {
         Bound q(stmt);
@@ -367,6 +401,7 @@ KeyPage StoreConnection::list(const QString &prefix, const QString &after, int l
 {
     const QByteArray from = prefix.toUtf8();
     const QByteArray last = after.toUtf8();
+    freshSnapshot();
     Bound q(statements().list);
     q.text(from).text(last).integer(m_store.clock().nowMs()).integer(limit + 1);
     KeyPage page;
@@ -382,14 +417,18 @@ KeyPage StoreConnection::list(const QString &prefix, const QString &after, int l
 
 int StoreConnection::sweepExpired(int batch)
 {
-    Bound q(statements().sweep);
+    Statements &s = statements();
+    releaseSnapshot();
+    Bound q(s.sweep);
     q.integer(m_store.clock().nowMs()).integer(batch);
     q.step();
+    m_store.noteCommit();
     return sqlite3_changes(m_handle);
 }
 
 qint64 StoreConnection::countLiveKeys()
 {
+    freshSnapshot();
     Bound q(statements().count);
     q.integer(m_store.clock().nowMs());
     return q.step() ? sqlite3_column_int64(q.stmt(), 0) : 0;

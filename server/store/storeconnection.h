@@ -82,6 +82,9 @@ public:
     void checkpoint();
     // Whether a commit that grows the WAL past 1000 pages checkpoints it (SQLite's default).
     void setAutoCheckpoint(bool on);
+    // Reads share one read transaction until a commit happens anywhere in the store (no locking
+    // system calls per read). Ending it now and then lets the WAL be reset; the owner calls this.
+    void releaseSnapshot();
 
     QSqlDatabase &database() { return m_db; }
 
@@ -91,6 +94,7 @@ private:
     struct Statements;
     Statements &statements();
     void written(QByteArrayView key);
+    void freshSnapshot();
 
     const Store &m_store;
     QString m_connectionName;
@@ -98,6 +102,8 @@ private:
     sqlite3 *m_handle = nullptr;
     std::unique_ptr<Statements> m_statements;
     QList<QByteArray> m_uncommittedKeys; // written in the open transaction
+    bool m_reading = false;               // a read transaction is open
+    quint64 m_snapshotCommits = 0;        // Store::commits() when it began
 };
 
 } // namespace kvdesk
