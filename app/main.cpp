@@ -25,7 +25,8 @@ void printBanner(const kvdesk::KvServer &server)
 {
     const kvdesk::Config &c = server.config();
     const QString url = server.url();
-    const QString kv = url + kvdesk::EndpointPaths::join(c.endpoints.basePath, c.endpoints.kv.value_or(u"/v1/kv"_s));
+    const QString kv =
+        url + kvdesk::EndpointPaths::join(c.endpoints.basePath, c.endpoints.kv.value_or(u"/v1/kv"_s));
     QString text = tr("KV Desk %1 listening on %2\n").arg(QStringLiteral(KVDESK_VERSION), url);
     text += tr("Database: %1\n").arg(c.databasePath);
     const kvdesk::AuthSettings &auth = c.auth;
@@ -34,16 +35,19 @@ void printBanner(const kvdesk::KvServer &server)
                    "Set one, for example:  KV_API_KEY=$(openssl rand -hex 32) kvdesk --no-gui\n");
     }
     if (auth.apiKeyEnabled())
-        text += tr("Authenticate with the API key from %1:\n  curl -H \"Authorization: Bearer $%1\" %2/hello\n")
-                    .arg(c.authEnv.apiKey.value_or(u"KV_API_KEY"_s), kv);
+        text +=
+            tr("Authenticate with the API key from %1:\n  curl -H \"Authorization: Bearer $%1\" %2/hello\n")
+                .arg(c.authEnv.apiKey.value_or(u"KV_API_KEY"_s), kv);
     if (auth.basicEnabled())
         text += tr("Authenticate with Basic credentials from %1 and %2:\n  curl -u \"$%1:$%2\" %3/hello\n")
                     .arg(c.authEnv.username.value_or(QString()), c.authEnv.password.value_or(QString()), kv);
     if (auth.jwtSecretEnabled())
-        text += tr("Authenticate with a JWT signed with %1 (HS256/384/512), sent as \"Authorization: Bearer <jwt>\".\n")
+        text += tr("Authenticate with a JWT signed with %1 (HS256/384/512), sent as \"Authorization: Bearer "
+                   "<jwt>\".\n")
                     .arg(c.authEnv.secret);
     if (auth.jwksEnabled())
-        text += tr("Authenticate with a JWT signed by a key of the JWKS at %1, sent as \"Authorization: Bearer <jwt>\".\n")
+        text += tr("Authenticate with a JWT signed by a key of the JWKS at %1, sent as \"Authorization: "
+                   "Bearer <jwt>\".\n")
                     .arg(auth.jwksUrl);
     fputs(qPrintable(text), stdout);
     fflush(stdout);

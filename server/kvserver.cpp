@@ -50,7 +50,8 @@ socklen_t fillAddress(const QHostAddress &address, quint16 port, sockaddr_storag
 
 KvServer::KvServer(Config config, Clock &clock, QObject *parent)
     : QObject(parent), m_config(std::move(config)), m_clock(clock),
-      m_store(std::make_unique<Store>(StoreOptions{m_config.databasePath, m_config.autoMigrate, m_config.cacheBytes}, clock)),
+      m_store(std::make_unique<Store>(
+          StoreOptions{m_config.databasePath, m_config.autoMigrate, m_config.cacheBytes}, clock)),
       m_authenticator(std::make_unique<Authenticator>(clock)), m_accessLog(std::make_unique<AccessLog>()),
       m_sweeper(std::make_unique<Sweeper>(*m_store, m_config.sweepIntervalMs))
 {
@@ -65,8 +66,9 @@ KvServer::~KvServer()
 QString KvServer::url() const
 {
     const QHostAddress address(m_config.host == "localhost"_L1 ? u"127.0.0.1"_s : m_config.host);
-    const QString host = address.protocol() == QAbstractSocket::IPv6Protocol ? u'[' + address.toString() + u']'
-                                                                               : address.toString();
+    const QString host = address.protocol() == QAbstractSocket::IPv6Protocol
+                             ? u'[' + address.toString() + u']'
+                             : address.toString();
     return u"http://%1:%2"_s.arg(host).arg(m_port);
 }
 
@@ -113,11 +115,8 @@ std::vector<int> KvServer::openListeningSockets()
                 ::close(fd);
             for (int open : fds)
                 ::close(open);
-            throw std::runtime_error(tr("cannot listen on %1 port %2: %3")
-                                         .arg(m_config.host)
-                                         .arg(port)
-                                         .arg(reason)
-                                         .toStdString());
+            throw std::runtime_error(
+                tr("cannot listen on %1 port %2: %3").arg(m_config.host).arg(port).arg(reason).toStdString());
         }
         fds.push_back(fd);
     }
@@ -134,7 +133,8 @@ void KvServer::start()
     }
     if (!m_authenticator->settings().anyEnabled()) {
         qCWarning(lcHttp).noquote()
-            << "NO CREDENTIALS ARE CONFIGURED: every kv and admin request will be answered 401. Set KV_API_KEY "
+            << "NO CREDENTIALS ARE CONFIGURED: every kv and admin request will be answered 401. Set "
+               "KV_API_KEY "
                "(or KV_USERNAME and KV_PASSWORD, KV_JWT_SECRET, KV_JWKS_URL) and restart.";
     }
     const std::vector<int> fds = openListeningSockets();

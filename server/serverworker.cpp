@@ -25,10 +25,8 @@ ServerWorker::ServerWorker(int listenFd, const Config &config, Store &store, Wri
                            Authenticator &authenticator, AccessLog &accessLog,
                            std::shared_ptr<std::atomic<int>> openConnections, QObject *parent)
     : QThread(parent), m_listenFd(listenFd), m_config(config), m_store(store), m_writer(writer),
-      m_authenticator(authenticator),
-      m_accessLog(accessLog), m_openConnections(std::move(openConnections))
-{
-}
+      m_authenticator(authenticator), m_accessLog(accessLog), m_openConnections(std::move(openConnections))
+{}
 
 ServerWorker::~ServerWorker()
 {
@@ -87,7 +85,8 @@ void ServerWorker::run()
     // Reads share a snapshot until something commits; letting go of it now and then allows the
     // WAL to be reset even when no write comes.
     QTimer snapshotRelease;
-    QObject::connect(&snapshotRelease, &QTimer::timeout, &context, [&connection] { connection->releaseSnapshot(); });
+    QObject::connect(&snapshotRelease, &QTimer::timeout, &context,
+                     [&connection] { connection->releaseSnapshot(); });
     snapshotRelease.start(100);
     m_guard = guard;
     m_context = &context;

@@ -22,8 +22,9 @@ class ServerWorker final : public QThread
     Q_OBJECT
 
 public:
-    ServerWorker(int listenFd, const Config &config, Store &store, WriteBatcher &writer, Authenticator &authenticator,
-                 AccessLog &accessLog, std::shared_ptr<std::atomic<int>> openConnections, QObject *parent = nullptr);
+    ServerWorker(int listenFd, const Config &config, Store &store, WriteBatcher &writer,
+                 Authenticator &authenticator, AccessLog &accessLog,
+                 std::shared_ptr<std::atomic<int>> openConnections, QObject *parent = nullptr);
     ~ServerWorker() override;
 
     // Stops accepting, lets the requests in flight finish (up to graceMs), closes the connections
@@ -45,7 +46,7 @@ private:
     AccessLog &m_accessLog;
     std::shared_ptr<std::atomic<int>> m_openConnections;
     std::promise<QString> m_started;
-    std::atomic<QObject *> m_context{nullptr};  // lives in the worker thread while it serves
+    std::atomic<QObject *> m_context{nullptr}; // lives in the worker thread while it serves
     std::atomic<ConnectionGuard *> m_guard{nullptr};
 };
 

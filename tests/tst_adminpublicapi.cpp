@@ -25,20 +25,25 @@ private Q_SLOTS:
             c.endpoints.basePath = u"/base"_s;
         });
         HttpClient client(server.port());
-        const HttpResponse r = client.request("GET", "/base/v1/admin/info", {}, {{"Authorization", "Bearer SECRET-API-KEY"}});
+        const HttpResponse r =
+            client.request("GET", "/base/v1/admin/info", {}, {{"Authorization", "Bearer SECRET-API-KEY"}});
         QCOMPARE(r.status, 200);
         for (const char *secret : {"SECRET-API-KEY", "SECRET-PASSWORD", "SECRET-JWT"})
             QVERIFY2(!r.body.contains(secret), secret);
         const QJsonObject data = r.json().value(u"data").toObject();
         const QJsonObject auth = data.value(u"auth").toObject();
-        QCOMPARE(auth.value(u"apiKey").toObject().value(u"env").toObject().value(u"apiKey").toString(), u"MY_API_KEY"_s);
+        QCOMPARE(auth.value(u"apiKey").toObject().value(u"env").toObject().value(u"apiKey").toString(),
+                 u"MY_API_KEY"_s);
         QCOMPARE(auth.value(u"apiKey").toObject().value(u"enabled").toBool(), true);
         QCOMPARE(auth.value(u"basic").toObject().value(u"enabled").toBool(), true);
-        QCOMPARE(auth.value(u"basic").toObject().value(u"env").toObject().value(u"password").toString(), u"KV_PASSWORD"_s);
+        QCOMPARE(auth.value(u"basic").toObject().value(u"env").toObject().value(u"password").toString(),
+                 u"KV_PASSWORD"_s);
         QCOMPARE(auth.value(u"jwt").toObject().value(u"enabled").toBool(), true);
         QCOMPARE(data.value(u"basePath").toString(), u"/base"_s);
-        QCOMPARE(data.value(u"endpoints").toObject().value(u"v1").toObject().value(u"kv").toString(), u"/v1/kv"_s);
-        QCOMPARE(data.value(u"endpoints").toObject().value(u"v1").toObject().value(u"admin").toString(), u"/v1/admin"_s);
+        QCOMPARE(data.value(u"endpoints").toObject().value(u"v1").toObject().value(u"kv").toString(),
+                 u"/v1/kv"_s);
+        QCOMPARE(data.value(u"endpoints").toObject().value(u"v1").toObject().value(u"admin").toString(),
+                 u"/v1/admin"_s);
         QCOMPARE(data.value(u"endpoints").toObject().value(u"public").toString(), u"/"_s);
         QCOMPARE(data.value(u"env").toObject().value(u"database").toString(), u"KV_DB"_s);
         QCOMPARE(data.value(u"version").toString(), QStringLiteral(KVDESK_VERSION));
@@ -51,7 +56,8 @@ private Q_SLOTS:
         TestServer server;
         HttpClient client(server.port());
         QCOMPARE(client.request("POST", "/v1/admin/info", {}, TestServer::auth()).status, 405);
-        QCOMPARE(client.request("GET", "/v1/admin/migrate", {}, TestServer::auth()).header("allow"), QByteArray("POST"));
+        QCOMPARE(client.request("GET", "/v1/admin/migrate", {}, TestServer::auth()).header("allow"),
+                 QByteArray("POST"));
         QCOMPARE(client.request("GET", "/v1/admin/nothing", {}, TestServer::auth()).status, 404);
         QCOMPARE(client.request("GET", "/v1/admin/info").status, 401);
     }
@@ -76,11 +82,17 @@ private Q_SLOTS:
         QCOMPARE(r.status, 200);
         const QJsonArray data = r.json().value(u"data").toArray();
         QCOMPARE(data.size(), 3);
-        QCOMPARE(data[0].toObject(), (QJsonObject{{u"migrationName"_s, u"1688823193041_add_initial_tables_and_indexes"_s},
-                                                  {u"direction"_s, u"Up"_s},
-                                                  {u"status"_s, u"Success"_s}}));
+        QCOMPARE(data[0].toObject(),
+                 (QJsonObject{{u"migrationName"_s, u"1688823193041_add_initial_tables_and_indexes"_s},
+                              {u"direction"_s, u"Up"_s},
+                              {u"status"_s, u"Success"_s}}));
         QCOMPARE(client.request("PUT", "/v1/kv/a", R"({"value":1})", TestServer::auth()).status, 200);
-        QCOMPARE(client.request("POST", "/v1/admin/migrate", {}, TestServer::auth()).json().value(u"data").toArray().size(), 0);
+        QCOMPARE(client.request("POST", "/v1/admin/migrate", {}, TestServer::auth())
+                     .json()
+                     .value(u"data")
+                     .toArray()
+                     .size(),
+                 0);
     }
 
     void healthNeedsNoCredentials()
@@ -109,7 +121,8 @@ private Q_SLOTS:
         const QJsonObject doc = QJsonDocument::fromJson(r.body).object();
         QVERIFY(doc.value(u"openapi").toString().startsWith(u"3."_s));
         QVERIFY(!doc.contains(u"status"_s)); // not an envelope
-        QCOMPARE(doc.value(u"servers").toArray()[0].toObject().value(u"url").toString(), u"http://127.0.0.1"_s);
+        QCOMPARE(doc.value(u"servers").toArray()[0].toObject().value(u"url").toString(),
+                 u"http://127.0.0.1"_s);
         const QJsonObject paths = doc.value(u"paths").toObject();
         QVERIFY(paths.contains(u"/api/custom-kv/{key}"_s));
         QVERIFY(paths.contains(u"/api/custom-kv"_s));
@@ -120,7 +133,11 @@ private Q_SLOTS:
         QVERIFY(key.contains(u"get"_s) && key.contains(u"put"_s) && key.contains(u"delete"_s));
         QVERIFY(key.value(u"put"_s).toObject().contains(u"requestBody"_s));
         QVERIFY(key.value(u"put"_s).toObject().value(u"responses"_s).toObject().contains(u"412"_s));
-        QVERIFY(doc.value(u"components").toObject().value(u"securitySchemes").toObject().contains(u"bearerAuth"_s));
+        QVERIFY(doc.value(u"components")
+                    .toObject()
+                    .value(u"securitySchemes")
+                    .toObject()
+                    .contains(u"bearerAuth"_s));
 
         const HttpResponse withHost = client.request("GET", "/api/open-api.json", {}, {});
         QVERIFY(!withHost.body.isEmpty());
@@ -137,10 +154,17 @@ private Q_SLOTS:
         client.sendRaw("GET /open-api.json HTTP/1.1\r\nHost: kv.example:9000\r\n\r\n");
         const auto r = client.readResponse();
         QVERIFY(r);
-        QCOMPARE(QJsonDocument::fromJson(r->body).object().value(u"servers").toArray()[0].toObject().value(u"url").toString(),
+        QCOMPARE(QJsonDocument::fromJson(r->body)
+                     .object()
+                     .value(u"servers")
+                     .toArray()[0]
+                     .toObject()
+                     .value(u"url")
+                     .toString(),
                  u"http://kv.example:9000"_s);
         const QJsonObject paths = QJsonDocument::fromJson(r->body).object().value(u"paths").toObject();
-        QVERIFY(paths.contains(u"/v1/admin/info"_s) && paths.contains(u"/v1/admin/migrate"_s) && paths.contains(u"/v1/kv/{key}"_s));
+        QVERIFY(paths.contains(u"/v1/admin/info"_s) && paths.contains(u"/v1/admin/migrate"_s) &&
+                paths.contains(u"/v1/kv/{key}"_s));
     }
 };
 

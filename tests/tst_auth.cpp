@@ -17,7 +17,9 @@ namespace {
 
 QJsonObject claims(qint64 nowMs, qint64 expiresIn = 3600)
 {
-    return QJsonObject{{u"sub"_s, u"tester"_s}, {u"exp"_s, double(nowMs / 1000 + expiresIn)}, {u"iat"_s, double(nowMs / 1000)}};
+    return QJsonObject{{u"sub"_s, u"tester"_s},
+                       {u"exp"_s, double(nowMs / 1000 + expiresIn)},
+                       {u"iat"_s, double(nowMs / 1000)}};
 }
 
 QByteArray basicHeader(const QByteArray &pair)
@@ -117,15 +119,22 @@ private Q_SLOTS:
         QTest::addColumn<int>("expiresIn");
         QTest::addColumn<QJsonObject>("extra");
         QTest::addColumn<int>("status");
-        QTest::newRow("HS256") << QByteArray("HS256") << QByteArray("jwt-secret") << 3600 << QJsonObject() << 404;
-        QTest::newRow("HS384") << QByteArray("HS384") << QByteArray("jwt-secret") << 3600 << QJsonObject() << 404;
-        QTest::newRow("HS512") << QByteArray("HS512") << QByteArray("jwt-secret") << 3600 << QJsonObject() << 404;
-        QTest::newRow("wrong secret") << QByteArray("HS256") << QByteArray("other") << 3600 << QJsonObject() << 401;
-        QTest::newRow("expired") << QByteArray("HS256") << QByteArray("jwt-secret") << -10 << QJsonObject() << 401;
-        QTest::newRow("not yet valid") << QByteArray("HS256") << QByteArray("jwt-secret") << 3600
-                                       << QJsonObject{{u"nbf"_s, double(QDateTime::currentSecsSinceEpoch() + 600)}} << 401;
-        QTest::newRow("nbf in the past") << QByteArray("HS256") << QByteArray("jwt-secret") << 3600
-                                         << QJsonObject{{u"nbf"_s, double(QDateTime::currentSecsSinceEpoch() - 600)}} << 404;
+        QTest::newRow("HS256") << QByteArray("HS256") << QByteArray("jwt-secret") << 3600 << QJsonObject()
+                               << 404;
+        QTest::newRow("HS384") << QByteArray("HS384") << QByteArray("jwt-secret") << 3600 << QJsonObject()
+                               << 404;
+        QTest::newRow("HS512") << QByteArray("HS512") << QByteArray("jwt-secret") << 3600 << QJsonObject()
+                               << 404;
+        QTest::newRow("wrong secret")
+            << QByteArray("HS256") << QByteArray("other") << 3600 << QJsonObject() << 401;
+        QTest::newRow("expired") << QByteArray("HS256") << QByteArray("jwt-secret") << -10 << QJsonObject()
+                                 << 401;
+        QTest::newRow("not yet valid")
+            << QByteArray("HS256") << QByteArray("jwt-secret") << 3600
+            << QJsonObject{{u"nbf"_s, double(QDateTime::currentSecsSinceEpoch() + 600)}} << 401;
+        QTest::newRow("nbf in the past")
+            << QByteArray("HS256") << QByteArray("jwt-secret") << 3600
+            << QJsonObject{{u"nbf"_s, double(QDateTime::currentSecsSinceEpoch() - 600)}} << 404;
         QTest::newRow("audience in array") << QByteArray("HS256") << QByteArray("jwt-secret") << 3600
                                            << QJsonObject{{u"aud"_s, QJsonArray{u"x"_s, u"kv-api"_s}}} << 404;
         QTest::newRow("wrong audience") << QByteArray("HS256") << QByteArray("jwt-secret") << 3600
@@ -166,12 +175,18 @@ private Q_SLOTS:
     {
         TestServer server([](Config &c) { c.auth.jwtSecret = u"s"_s; });
         const QJsonObject payload = claims(QDateTime::currentMSecsSinceEpoch());
-        QCOMPARE(statusWith(server, "Bearer " + JwtSigner::compact({{u"alg"_s, u"none"_s}}, payload, {})), 401);
-        QCOMPARE(statusWith(server, "Bearer " + JwtSigner::compact({{u"alg"_s, u"NONE"_s}}, payload, {})), 401);
-        QCOMPARE(statusWith(server, "Bearer " + JwtSigner::signHmac("HS256", "s", QJsonObject{{u"sub"_s, u"x"_s}})), 401);
+        QCOMPARE(statusWith(server, "Bearer " + JwtSigner::compact({{u"alg"_s, u"none"_s}}, payload, {})),
+                 401);
+        QCOMPARE(statusWith(server, "Bearer " + JwtSigner::compact({{u"alg"_s, u"NONE"_s}}, payload, {})),
+                 401);
+        QCOMPARE(statusWith(server,
+                            "Bearer " + JwtSigner::signHmac("HS256", "s", QJsonObject{{u"sub"_s, u"x"_s}})),
+                 401);
         QCOMPARE(statusWith(server, "Bearer a.b.c"), 401);
         QCOMPARE(statusWith(server, "Bearer " + JwtSigner::signHmac("HS256", "s", payload) + "x"), 401);
-        QCOMPARE(statusWith(server, "Bearer " + JwtSigner::signHmac("HS256", "s", payload, {{u"crit"_s, QJsonArray{u"x"_s}}})), 401);
+        QCOMPARE(statusWith(server, "Bearer " + JwtSigner::signHmac("HS256", "s", payload,
+                                                                    {{u"crit"_s, QJsonArray{u"x"_s}}})),
+                 401);
     }
 
     void jwksKeysVerifyRsaAndEcTokens()
@@ -193,7 +208,9 @@ private Q_SLOTS:
         // A key used with the wrong algorithm, or another key's id, fails.
         QCOMPARE(statusWith(server, "Bearer " + p256.sign("ES384", payload)), 401);
         QCOMPARE(statusWith(server, "Bearer " + rsa.sign("RS256", payload, "ec-256")), 401);
-        QCOMPARE(statusWith(server, "Bearer " + rsa.sign("RS256", claims(QDateTime::currentMSecsSinceEpoch(), -5))), 401);
+        QCOMPARE(statusWith(server,
+                            "Bearer " + rsa.sign("RS256", claims(QDateTime::currentMSecsSinceEpoch(), -5))),
+                 401);
         QCOMPARE(jwks.fetches(), 1);
     }
 
@@ -211,8 +228,12 @@ private Q_SLOTS:
         const QByteArray publicMaterial = rsa.jwk().value(u"n"_s).toString().toLatin1();
         const auto decoded = crypto::base64UrlDecode(publicMaterial);
         QVERIFY(decoded);
-        QCOMPARE(statusWith(server, "Bearer " + JwtSigner::signHmac("HS256", *decoded, payload, {{u"kid"_s, u"rsa-1"_s}})), 401);
-        QCOMPARE(statusWith(server, "Bearer " + JwtSigner::signHmac("HS256", publicMaterial, payload, {{u"kid"_s, u"rsa-1"_s}})), 401);
+        QCOMPARE(statusWith(server, "Bearer " + JwtSigner::signHmac("HS256", *decoded, payload,
+                                                                    {{u"kid"_s, u"rsa-1"_s}})),
+                 401);
+        QCOMPARE(statusWith(server, "Bearer " + JwtSigner::signHmac("HS256", publicMaterial, payload,
+                                                                    {{u"kid"_s, u"rsa-1"_s}})),
+                 401);
         QCOMPARE(statusWith(server, "Bearer " + rsa.sign("RS256", payload)), 404);
     }
 
@@ -254,7 +275,8 @@ private Q_SLOTS:
         {
             // The answer waits for the JWKS; the client is gone before it is ready.
             HttpClient leaving(server.port());
-            leaving.sendRaw("GET /v1/kv/k HTTP/1.1\r\nAuthorization: Bearer " + key.sign("ES256", payload) + "\r\n\r\n");
+            leaving.sendRaw("GET /v1/kv/k HTTP/1.1\r\nAuthorization: Bearer " + key.sign("ES256", payload) +
+                            "\r\n\r\n");
             QTest::qWait(50);
             leaving.socket().abort();
         }
@@ -275,8 +297,10 @@ private Q_SLOTS:
         jwks.setDelayMs(200);
         TestServer server([&](Config &c) { c.auth.jwksUrl = QString::fromLatin1(jwks.url()); });
         HttpClient client(server.port());
-        client.sendRaw("GET /v1/kv/a HTTP/1.1\r\nAuthorization: Bearer " + key.sign("ES256", claims(QDateTime::currentMSecsSinceEpoch())) +
-                       "\r\n\r\nGET /health HTTP/1.1\r\n\r\nGET /v1/kv/b HTTP/1.1\r\nAuthorization: Bearer wrong\r\n\r\n");
+        client.sendRaw("GET /v1/kv/a HTTP/1.1\r\nAuthorization: Bearer " +
+                       key.sign("ES256", claims(QDateTime::currentMSecsSinceEpoch())) +
+                       "\r\n\r\nGET /health HTTP/1.1\r\n\r\nGET /v1/kv/b HTTP/1.1\r\nAuthorization: Bearer "
+                       "wrong\r\n\r\n");
         QCOMPARE(client.readResponse()->status, 404);
         QCOMPARE(client.readResponse()->status, 200);
         QCOMPARE(client.readResponse()->status, 401);
@@ -301,7 +325,10 @@ private Q_SLOTS:
         });
         QCOMPARE(statusWith(server, "Bearer key"), 404);
         QCOMPARE(statusWith(server, basicHeader("u:p")), 404);
-        QCOMPARE(statusWith(server, "Bearer " + JwtSigner::signHmac("HS256", "s", claims(QDateTime::currentMSecsSinceEpoch()))), 404);
+        QCOMPARE(
+            statusWith(server, "Bearer " + JwtSigner::signHmac("HS256", "s",
+                                                               claims(QDateTime::currentMSecsSinceEpoch()))),
+            404);
         QCOMPARE(statusWith(server, "Bearer s"), 401);
     }
 

@@ -71,15 +71,18 @@ private Q_SLOTS:
 
     void flagsWinOverEnvironmentOverConfigFile()
     {
-        const QString file = writeConfig(R"({"server": {"port": 9000, "database": "/tmp/from-file.sqlite"}, "basePath": "/file"})");
+        const QString file = writeConfig(
+            R"({"server": {"port": 9000, "database": "/tmp/from-file.sqlite"}, "basePath": "/file"})");
         Config c = load({QStringLiteral("--config"), file});
         QCOMPARE(c.port, quint16(9000));
         QCOMPARE(c.databasePath, QStringLiteral("/tmp/from-file.sqlite"));
         QCOMPARE(c.endpoints.basePath, QStringLiteral("/file"));
-        c = load({QStringLiteral("--config"), file}, env({{QStringLiteral("KV_DB"), QStringLiteral("/tmp/from-env.sqlite")}}));
+        c = load({QStringLiteral("--config"), file},
+                 env({{QStringLiteral("KV_DB"), QStringLiteral("/tmp/from-env.sqlite")}}));
         QCOMPARE(c.databasePath, QStringLiteral("/tmp/from-env.sqlite"));
-        c = load({QStringLiteral("--config"), file, QStringLiteral("--db"), QStringLiteral("sqlite:///tmp/from-flag.sqlite"),
-                  QStringLiteral("--port"), QStringLiteral("9001"), QStringLiteral("--base-path"), QStringLiteral("/flag/")},
+        c = load({QStringLiteral("--config"), file, QStringLiteral("--db"),
+                  QStringLiteral("sqlite:///tmp/from-flag.sqlite"), QStringLiteral("--port"),
+                  QStringLiteral("9001"), QStringLiteral("--base-path"), QStringLiteral("/flag/")},
                  env({{QStringLiteral("KV_DB"), QStringLiteral("/tmp/from-env.sqlite")}}));
         QCOMPARE(c.databasePath, QStringLiteral("/tmp/from-flag.sqlite"));
         QCOMPARE(c.port, quint16(9001));
@@ -127,9 +130,11 @@ private Q_SLOTS:
 
     void configFileSwitchesStrategiesAndGroupsOff()
     {
-        const QString file = writeConfig(R"({"auth": {"basic": false}, "endpoints": {"v1": {"admin": false}, "public": "/pub"}})");
+        const QString file = writeConfig(
+            R"({"auth": {"basic": false}, "endpoints": {"v1": {"admin": false}, "public": "/pub"}})");
         const Config c = load({QStringLiteral("--config"), file},
-                              env({{QStringLiteral("KV_USERNAME"), QStringLiteral("u")}, {QStringLiteral("KV_PASSWORD"), QStringLiteral("p")}}));
+                              env({{QStringLiteral("KV_USERNAME"), QStringLiteral("u")},
+                                   {QStringLiteral("KV_PASSWORD"), QStringLiteral("p")}}));
         QVERIFY(!c.auth.basicEnabled());
         QVERIFY(!c.endpoints.admin);
         QCOMPARE(*c.endpoints.publicPrefix, QStringLiteral("/pub"));
@@ -138,12 +143,14 @@ private Q_SLOTS:
 
     void endpointFlags()
     {
-        const Config c = load({QStringLiteral("--kv-endpoint"), QStringLiteral("/custom-kv"), QStringLiteral("--admin-endpoint"),
-                               QStringLiteral("false"), QStringLiteral("--public-endpoint"), QStringLiteral("/p/")});
+        const Config c = load({QStringLiteral("--kv-endpoint"), QStringLiteral("/custom-kv"),
+                               QStringLiteral("--admin-endpoint"), QStringLiteral("false"),
+                               QStringLiteral("--public-endpoint"), QStringLiteral("/p/")});
         QCOMPARE(*c.endpoints.kv, QStringLiteral("/custom-kv"));
         QVERIFY(!c.endpoints.admin);
         QCOMPARE(*c.endpoints.publicPrefix, QStringLiteral("/p"));
-        QCOMPARE(EndpointPaths::join(QStringLiteral("/api"), QStringLiteral("/v1/kv")), QStringLiteral("/api/v1/kv"));
+        QCOMPARE(EndpointPaths::join(QStringLiteral("/api"), QStringLiteral("/v1/kv")),
+                 QStringLiteral("/api/v1/kv"));
         QCOMPARE(EndpointPaths::join(QStringLiteral("/"), QStringLiteral("/")), QString());
     }
 
@@ -152,15 +159,25 @@ private Q_SLOTS:
         QTest::addColumn<QStringList>("args");
         QTest::addColumn<QString>("mentions");
         QTest::newRow("unknown flag") << QStringList{QStringLiteral("--bogus")} << QStringLiteral("bogus");
-        QTest::newRow("port not a number") << QStringList{QStringLiteral("--port"), QStringLiteral("http")} << QStringLiteral("--port");
-        QTest::newRow("port too big") << QStringList{QStringLiteral("--port"), QStringLiteral("70000")} << QStringLiteral("--port");
-        QTest::newRow("bad host") << QStringList{QStringLiteral("--host"), QStringLiteral("not a host")} << QStringLiteral("--host");
-        QTest::newRow("relative prefix") << QStringList{QStringLiteral("--kv-endpoint"), QStringLiteral("kv")} << QStringLiteral("--kv-endpoint");
-        QTest::newRow("missing config") << QStringList{QStringLiteral("--config"), QStringLiteral("/nonexistent.json")} << QStringLiteral("/nonexistent.json");
-        QTest::newRow("postgres") << QStringList{QStringLiteral("--db"), QStringLiteral("postgres://u:p@h/db")} << QStringLiteral("PostgreSQL");
-        QTest::newRow("memory") << QStringList{QStringLiteral("--db"), QStringLiteral(":memory:")} << QStringLiteral("file");
+        QTest::newRow("port not a number")
+            << QStringList{QStringLiteral("--port"), QStringLiteral("http")} << QStringLiteral("--port");
+        QTest::newRow("port too big")
+            << QStringList{QStringLiteral("--port"), QStringLiteral("70000")} << QStringLiteral("--port");
+        QTest::newRow("bad host") << QStringList{QStringLiteral("--host"), QStringLiteral("not a host")}
+                                  << QStringLiteral("--host");
+        QTest::newRow("relative prefix") << QStringList{QStringLiteral("--kv-endpoint"), QStringLiteral("kv")}
+                                         << QStringLiteral("--kv-endpoint");
+        QTest::newRow("missing config")
+            << QStringList{QStringLiteral("--config"), QStringLiteral("/nonexistent.json")}
+            << QStringLiteral("/nonexistent.json");
+        QTest::newRow("postgres") << QStringList{QStringLiteral("--db"),
+                                                 QStringLiteral("postgres://u:p@h/db")}
+                                  << QStringLiteral("PostgreSQL");
+        QTest::newRow("memory") << QStringList{QStringLiteral("--db"), QStringLiteral(":memory:")}
+                                << QStringLiteral("file");
         QTest::newRow("stray argument") << QStringList{QStringLiteral("extra")} << QStringLiteral("extra");
-        QTest::newRow("bad timeout") << QStringList{QStringLiteral("--request-timeout"), QStringLiteral("-1")} << QStringLiteral("request-timeout");
+        QTest::newRow("bad timeout") << QStringList{QStringLiteral("--request-timeout"), QStringLiteral("-1")}
+                                     << QStringLiteral("request-timeout");
     }
     void badInputIsOneClearLine()
     {
@@ -178,10 +195,13 @@ private Q_SLOTS:
         QTest::newRow("not json") << QByteArray("{nope") << QStringLiteral("not valid JSON");
         QTest::newRow("not an object") << QByteArray("[]") << QStringLiteral("object");
         QTest::newRow("unknown key") << QByteArray(R"({"basepath": "/x"})") << QStringLiteral("basepath");
-        QTest::newRow("unknown nested key") << QByteArray(R"({"auth": {"apiKey": {"env": {"key": "X"}}}})") << QStringLiteral("auth.apiKey.env.key");
+        QTest::newRow("unknown nested key") << QByteArray(R"({"auth": {"apiKey": {"env": {"key": "X"}}}})")
+                                            << QStringLiteral("auth.apiKey.env.key");
         QTest::newRow("wrong type") << QByteArray(R"({"basePath": 3})") << QStringLiteral("basePath");
-        QTest::newRow("bad prefix") << QByteArray(R"({"endpoints": {"v1": {"kv": "kv"}}})") << QStringLiteral("endpoints.v1.kv");
-        QTest::newRow("bad port") << QByteArray(R"({"server": {"port": 99999}})") << QStringLiteral("server.port");
+        QTest::newRow("bad prefix") << QByteArray(R"({"endpoints": {"v1": {"kv": "kv"}}})")
+                                    << QStringLiteral("endpoints.v1.kv");
+        QTest::newRow("bad port") << QByteArray(R"({"server": {"port": 99999}})")
+                                  << QStringLiteral("server.port");
     }
     void badConfigFiles()
     {
@@ -193,7 +213,8 @@ private Q_SLOTS:
 
     void badJwksUrlIsRefused()
     {
-        const QString error = loadError({}, env({{QStringLiteral("KV_JWKS_URL"), QStringLiteral("ftp://x/jwks")}}));
+        const QString error =
+            loadError({}, env({{QStringLiteral("KV_JWKS_URL"), QStringLiteral("ftp://x/jwks")}}));
         QVERIFY(error.contains(QStringLiteral("KV_JWKS_URL")));
     }
 };

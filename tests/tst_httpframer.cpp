@@ -20,7 +20,8 @@ Outcome run(const QByteArray &input, int chunk = 0, HttpFramer::Limits limits = 
     Outcome outcome;
     const int step = chunk > 0 ? chunk : int(input.size());
     for (qsizetype i = 0; i < input.size(); i += step) {
-        for (const auto &e : framer.feed(QByteArrayView(input).sliced(i, std::min<qsizetype>(step, input.size() - i)))) {
+        for (const auto &e :
+             framer.feed(QByteArrayView(input).sliced(i, std::min<qsizetype>(step, input.size() - i)))) {
             if (e.type == HttpFramer::Event::Type::Head) {
                 ++outcome.heads;
                 outcome.lastHead = e.head;
@@ -48,25 +49,39 @@ private Q_SLOTS:
         QTest::addColumn<int>("violation");
         QTest::newRow("get") << QByteArray("GET / HTTP/1.1\r\nHost: x\r\n\r\n") << 1 << 0;
         QTest::newRow("leading empty line") << QByteArray("\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n") << 1 << 0;
-        QTest::newRow("content-length body") << QByteArray("PUT /a HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc") << 1 << 0;
-        QTest::newRow("pipelined") << QByteArray("GET /a HTTP/1.1\r\n\r\nPUT /b HTTP/1.1\r\nContent-Length: 2\r\n\r\nxyGET /c HTTP/1.0\r\n\r\n") << 3 << 0;
-        QTest::newRow("chunked") << QByteArray("PUT /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n2\r\nde\r\n0\r\nTrailer: t\r\n\r\n") << 1 << 0;
+        QTest::newRow("content-length body")
+            << QByteArray("PUT /a HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc") << 1 << 0;
+        QTest::newRow("pipelined") << QByteArray("GET /a HTTP/1.1\r\n\r\nPUT /b HTTP/1.1\r\nContent-Length: "
+                                                 "2\r\n\r\nxyGET /c HTTP/1.0\r\n\r\n")
+                                   << 3 << 0;
+        QTest::newRow("chunked") << QByteArray(
+                                        "PUT /a HTTP/1.1\r\nTransfer-Encoding: "
+                                        "chunked\r\n\r\n3;x=y\r\nabc\r\n2\r\nde\r\n0\r\nTrailer: t\r\n\r\n")
+                                 << 1 << 0;
         QTest::newRow("bare LF") << QByteArray("GET / HTTP/1.1\nHost: x\n\n") << 0 << 400;
         QTest::newRow("bare CR") << QByteArray("GET / HTTP/1.1\rHost: x\r\n\r\n") << 0 << 400;
-        QTest::newRow("length and chunked") << QByteArray("PUT / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n") << 0 << 400;
-        QTest::newRow("two lengths") << QByteArray("PUT / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n") << 0 << 400;
-        QTest::newRow("signed length") << QByteArray("PUT / HTTP/1.1\r\nContent-Length: +3\r\n\r\n") << 0 << 400;
-        QTest::newRow("gzip encoding") << QByteArray("PUT / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n") << 0 << 501;
+        QTest::newRow("length and chunked")
+            << QByteArray("PUT / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n") << 0
+            << 400;
+        QTest::newRow("two lengths")
+            << QByteArray("PUT / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n") << 0 << 400;
+        QTest::newRow("signed length")
+            << QByteArray("PUT / HTTP/1.1\r\nContent-Length: +3\r\n\r\n") << 0 << 400;
+        QTest::newRow("gzip encoding")
+            << QByteArray("PUT / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n") << 0 << 501;
         QTest::newRow("obs-fold") << QByteArray("GET / HTTP/1.1\r\nA: b\r\n c\r\n\r\n") << 0 << 400;
         QTest::newRow("space before colon") << QByteArray("GET / HTTP/1.1\r\nHost : x\r\n\r\n") << 0 << 400;
         QTest::newRow("unknown method") << QByteArray("BREW / HTTP/1.1\r\n\r\n") << 0 << 501;
         QTest::newRow("http/2 line") << QByteArray("GET / HTTP/2.0\r\n\r\n") << 0 << 505;
-        QTest::newRow("garbage") << QByteArray("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n") << 0 << 400;
+        QTest::newRow("garbage") << QByteArray("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n") << 0
+                                 << 400;
         QTest::newRow("absolute form") << QByteArray("GET http://x/ HTTP/1.1\r\n\r\n") << 0 << 400;
         QTest::newRow("space in target") << QByteArray("GET /a b HTTP/1.1\r\n\r\n") << 0 << 400;
         QTest::newRow("NUL") << QByteArray("GET /\0 HTTP/1.1\r\n\r\n", 20) << 0 << 400;
-        QTest::newRow("bad chunk size") << QByteArray("PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n") << 0 << 400;
-        QTest::newRow("missing chunk CRLF") << QByteArray("PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n") << 0 << 400;
+        QTest::newRow("bad chunk size")
+            << QByteArray("PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n") << 0 << 400;
+        QTest::newRow("missing chunk CRLF")
+            << QByteArray("PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n") << 0 << 400;
         QTest::newRow("expect other") << QByteArray("PUT / HTTP/1.1\r\nExpect: 200-ok\r\n\r\n") << 0 << 417;
     }
     void frames()
@@ -84,8 +99,9 @@ private Q_SLOTS:
 
     void readsTheHead()
     {
-        const Outcome o = run("PUT /v1/kv/a?x=1 HTTP/1.1\r\nHost: h\r\nConnection: close\r\nExpect: 100-continue\r\n"
-                              "Content-Length: 5\r\n\r\n");
+        const Outcome o =
+            run("PUT /v1/kv/a?x=1 HTTP/1.1\r\nHost: h\r\nConnection: close\r\nExpect: 100-continue\r\n"
+                "Content-Length: 5\r\n\r\n");
         QCOMPARE(o.heads, 1);
         QCOMPARE(o.completes, 0);
         QCOMPARE(o.lastHead.method, QByteArray("PUT"));
@@ -111,7 +127,10 @@ private Q_SLOTS:
         limits.maxHeaderCount = 5;
         QCOMPARE(run("PUT / HTTP/1.1\r\nContent-Length: 11\r\n\r\n", 0, limits).violation, 413);
         QCOMPARE(run("PUT / HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789", 0, limits).violation, 0);
-        QCOMPARE(run("PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nabcdef\r\n6\r\nabcdef\r\n", 3, limits).violation, 413);
+        QCOMPARE(run("PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nabcdef\r\n6\r\nabcdef\r\n", 3,
+                     limits)
+                     .violation,
+                 413);
         QByteArray many = "GET / HTTP/1.1\r\n";
         for (int i = 0; i < 6; ++i)
             many += "X-" + QByteArray::number(i) + ": v\r\n";

@@ -7,11 +7,11 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QLocale>
-#include <QTimeZone>
 #include <QSignalSpy>
 #include <QSqlDatabase>
 #include <QSqlQuery>
 #include <QTest>
+#include <QTimeZone>
 
 using namespace Qt::StringLiterals;
 
@@ -89,7 +89,8 @@ private Q_SLOTS:
     {
         const HttpResponse r = call("GET", "/v1/kv/nope");
         QCOMPARE(r.status, 404);
-        QCOMPARE(r.json(), (QJsonObject{{u"status"_s, 404}, {u"success"_s, true}, {u"data"_s, QJsonValue::Null}}));
+        QCOMPARE(r.json(),
+                 (QJsonObject{{u"status"_s, 404}, {u"success"_s, true}, {u"data"_s, QJsonValue::Null}}));
     }
 
     void deleteAnswersTrueEvenForAbsentKeys()
@@ -119,7 +120,8 @@ private Q_SLOTS:
         QFETCH(QString, key);
         QCOMPARE(call("PUT", "/v1/kv/" + path, putBody("7")).status, 200);
         QCOMPARE(call("GET", "/v1/kv/" + path + "?ignored=query").json().value(u"data").toInt(), 7);
-        const QJsonArray keys = call("GET", "/v1/kv").json().value(u"data").toObject().value(u"keys").toArray();
+        const QJsonArray keys =
+            call("GET", "/v1/kv").json().value(u"data").toObject().value(u"keys").toArray();
         QCOMPARE(keys.size(), 1);
         QCOMPARE(keys[0].toObject().value(u"name").toString(), key);
     }
@@ -133,7 +135,8 @@ private Q_SLOTS:
         QTest::newRow("not utf8") << QByteArray("PUT") << QByteArray("/v1/kv/a%FFb");
         QTest::newRow("overlong utf8") << QByteArray("PUT") << QByteArray("/v1/kv/%C0%AF");
         QTest::newRow("too long") << QByteArray("PUT") << "/v1/kv/" + QByteArray(513, 'k');
-        QTest::newRow("too long in bytes") << QByteArray("GET") << "/v1/kv/" + QByteArray("%C3%A9").repeated(257);
+        QTest::newRow("too long in bytes")
+            << QByteArray("GET") << "/v1/kv/" + QByteArray("%C3%A9").repeated(257);
         QTest::newRow("empty put") << QByteArray("PUT") << QByteArray("/v1/kv/");
         QTest::newRow("empty delete") << QByteArray("DELETE") << QByteArray("/v1/kv/");
         QTest::newRow("no key put") << QByteArray("PUT") << QByteArray("/v1/kv");
@@ -163,7 +166,8 @@ private Q_SLOTS:
         QTest::newRow("array") << QByteArray("[1]") << u"body"_s << QJsonArray();
         QTest::newRow("bare value") << QByteArray("42") << u"body"_s << QJsonArray();
         QTest::newRow("no value") << QByteArray(R"({"ttl": 5})") << u"body"_s << QJsonArray{u"value"_s};
-        QTest::newRow("null value") << QByteArray(R"({"value": null})") << u"body"_s << QJsonArray{u"value"_s};
+        QTest::newRow("null value") << QByteArray(R"({"value": null})") << u"body"_s
+                                    << QJsonArray{u"value"_s};
         QTest::newRow("ttl zero") << putBody("1", R"(,"ttl":0)") << u"body"_s << QJsonArray{u"ttl"_s};
         QTest::newRow("ttl negative") << putBody("1", R"(,"ttl":-5)") << u"body"_s << QJsonArray{u"ttl"_s};
         QTest::newRow("ttl fraction") << putBody("1", R"(,"ttl":1.5)") << u"body"_s << QJsonArray{u"ttl"_s};
@@ -187,12 +191,15 @@ private Q_SLOTS:
         QVERIFY(put.hasHeader("expires"));
         const HttpResponse get = call("GET", "/v1/kv/session");
         QCOMPARE(get.status, 200);
-        QDateTime expires = QLocale::c().toDateTime(QString::fromLatin1(get.header("expires")), u"ddd, dd MMM yyyy hh:mm:ss 'GMT'"_s);
+        QDateTime expires = QLocale::c().toDateTime(QString::fromLatin1(get.header("expires")),
+                                                    u"ddd, dd MMM yyyy hh:mm:ss 'GMT'"_s);
         expires.setTimeZone(QTimeZone::utc());
         QVERIFY(expires.isValid());
         QVERIFY(qAbs(expires.toMSecsSinceEpoch() - (m_server->clock().nowMs() + 60000)) < 2000);
-        const QJsonObject listed = call("GET", "/v1/kv").json().value(u"data").toObject().value(u"keys").toArray()[0].toObject();
-        QVERIFY(qAbs(qint64(listed.value(u"expiration").toDouble()) - (m_server->clock().nowMs() / 1000 + 60)) <= 2);
+        const QJsonObject listed =
+            call("GET", "/v1/kv").json().value(u"data").toObject().value(u"keys").toArray()[0].toObject();
+        QVERIFY(qAbs(qint64(listed.value(u"expiration").toDouble()) -
+                     (m_server->clock().nowMs() / 1000 + 60)) <= 2);
 
         m_server->clock().advance(59000);
         QCOMPARE(call("GET", "/v1/kv/session").status, 200);
@@ -221,7 +228,13 @@ private Q_SLOTS:
         QSqlDatabase::removeDatabase(u"rows"_s);
         QCOMPARE(before, 2);
         m_server->clock().advance(2000);
-        QTRY_COMPARE([&] { const int n = rows(); QSqlDatabase::removeDatabase(u"rows"_s); return n; }(), 1);
+        QTRY_COMPARE(
+            [&] {
+                const int n = rows();
+                QSqlDatabase::removeDatabase(u"rows"_s);
+                return n;
+            }(),
+            1);
     }
 
     void nullTtlNeverExpiresAndRewriteReplacesTtl()
@@ -232,7 +245,15 @@ private Q_SLOTS:
         QVERIFY(!again.hasHeader("expires"));
         m_server->clock().advance(3600 * 1000);
         QCOMPARE(call("GET", "/v1/kv/k").json().value(u"data").toInt(), 2);
-        QVERIFY(call("GET", "/v1/kv").json().value(u"data").toObject().value(u"keys").toArray()[0].toObject().value(u"expiration").isNull());
+        QVERIFY(call("GET", "/v1/kv")
+                    .json()
+                    .value(u"data")
+                    .toObject()
+                    .value(u"keys")
+                    .toArray()[0]
+                    .toObject()
+                    .value(u"expiration")
+                    .isNull());
     }
 
     void listsInByteOrderWithPrefixAndCursor()
@@ -253,7 +274,10 @@ private Q_SLOTS:
         QCOMPARE(data.value(u"list_complete").toBool(), false);
         const QString cursor = data.value(u"cursor").toString();
         QVERIFY(!cursor.isEmpty());
-        data = call("GET", "/v1/kv?prefix=a/&limit=2&cursor=" + cursor.toLatin1()).json().value(u"data").toObject();
+        data = call("GET", "/v1/kv?prefix=a/&limit=2&cursor=" + cursor.toLatin1())
+                   .json()
+                   .value(u"data")
+                   .toObject();
         QCOMPARE(data.value(u"keys").toArray().size(), 1);
         QCOMPARE(data.value(u"keys").toArray()[0].toObject().value(u"name").toString(), u"a/3"_s);
         QCOMPARE(data.value(u"list_complete").toBool(), true);
@@ -269,7 +293,10 @@ private Q_SLOTS:
         QJsonObject data = call("GET", "/v1/kv").json().value(u"data").toObject();
         QCOMPARE(data.value(u"keys").toArray().size(), 1000);
         QCOMPARE(data.value(u"list_complete").toBool(), false);
-        data = call("GET", "/v1/kv?cursor=" + data.value(u"cursor").toString().toLatin1()).json().value(u"data").toObject();
+        data = call("GET", "/v1/kv?cursor=" + data.value(u"cursor").toString().toLatin1())
+                   .json()
+                   .value(u"data")
+                   .toObject();
         QCOMPARE(data.value(u"keys").toArray().size(), 500);
         QCOMPARE(data.value(u"list_complete").toBool(), true);
     }
@@ -288,7 +315,8 @@ private Q_SLOTS:
     {
         QFETCH(QByteArray, query);
         QFETCH(QString, field);
-        verifyValidationError(call("GET", "/v1/kv?" + query), u"query"_s, field.isEmpty() ? QJsonArray() : QJsonArray{field});
+        verifyValidationError(call("GET", "/v1/kv?" + query), u"query"_s,
+                              field.isEmpty() ? QJsonArray() : QJsonArray{field});
     }
 
     void etagChangesOnEveryWriteAndGuardsWrites()
@@ -326,10 +354,13 @@ private Q_SLOTS:
         QTest::addColumn<QByteArray>("method");
         QTest::addColumn<QByteArray>("path");
         QTest::addColumn<QByteArray>("allow");
-        QTest::newRow("post key") << QByteArray("POST") << QByteArray("/v1/kv/a") << QByteArray("GET, HEAD, PUT, DELETE");
-        QTest::newRow("patch key") << QByteArray("PATCH") << QByteArray("/v1/kv/a") << QByteArray("GET, HEAD, PUT, DELETE");
+        QTest::newRow("post key") << QByteArray("POST") << QByteArray("/v1/kv/a")
+                                  << QByteArray("GET, HEAD, PUT, DELETE");
+        QTest::newRow("patch key") << QByteArray("PATCH") << QByteArray("/v1/kv/a")
+                                   << QByteArray("GET, HEAD, PUT, DELETE");
         QTest::newRow("post list") << QByteArray("POST") << QByteArray("/v1/kv") << QByteArray("GET, HEAD");
-        QTest::newRow("options key") << QByteArray("OPTIONS") << QByteArray("/v1/kv/a") << QByteArray("GET, HEAD, PUT, DELETE");
+        QTest::newRow("options key") << QByteArray("OPTIONS") << QByteArray("/v1/kv/a")
+                                     << QByteArray("GET, HEAD, PUT, DELETE");
     }
     void otherMethodsAre405WithAllow()
     {
@@ -384,7 +415,10 @@ private Q_SLOTS:
         const auto entries = spy.first().first().value<QList<AccessLogEntry>>();
         QCOMPARE(entries.size(), 1);
         const QByteArray line = AccessLog::format(entries.first());
-        QVERIFY2(QRegularExpression(u"^PUT /v1/kv/logged 200 \\d+ms$"_s).match(QString::fromLatin1(line)).hasMatch(), line.constData());
+        QVERIFY2(QRegularExpression(u"^PUT /v1/kv/logged 200 \\d+ms$"_s)
+                     .match(QString::fromLatin1(line))
+                     .hasMatch(),
+                 line.constData());
         QCOMPARE(entries.first().client, u"127.0.0.1"_s);
     }
 
@@ -437,11 +471,18 @@ private Q_SLOTS:
             clients.push_back(std::make_unique<HttpClient>(m_server->port()));
         for (int i = 0; i < 60; ++i) {
             HttpClient *c = clients[i % clients.size()].get();
-            QCOMPARE(c->request("PUT", "/v1/kv/t" + QByteArray::number(i), putBody(QByteArray::number(i)), TestServer::auth()).status, 200);
+            QCOMPARE(c->request("PUT", "/v1/kv/t" + QByteArray::number(i), putBody(QByteArray::number(i)),
+                                TestServer::auth())
+                         .status,
+                     200);
         }
         for (int i = 0; i < 60; ++i) {
             HttpClient *c = clients[(i + 1) % clients.size()].get();
-            QCOMPARE(c->request("GET", "/v1/kv/t" + QByteArray::number(i), {}, TestServer::auth()).json().value(u"data").toInt(), i);
+            QCOMPARE(c->request("GET", "/v1/kv/t" + QByteArray::number(i), {}, TestServer::auth())
+                         .json()
+                         .value(u"data")
+                         .toInt(),
+                     i);
         }
     }
 };

@@ -15,7 +15,8 @@ private Q_SLOTS:
         QTest::addColumn<bool>("ok");
         QTest::addColumn<QByteArray>("decoded");
         QTest::newRow("plain") << QByteArray("abc") << true << QByteArray("abc");
-        QTest::newRow("slash kept") << QByteArray("users/42/profile") << true << QByteArray("users/42/profile");
+        QTest::newRow("slash kept") << QByteArray("users/42/profile") << true
+                                    << QByteArray("users/42/profile");
         QTest::newRow("encoded slash") << QByteArray("a%2Fb") << true << QByteArray("a/b");
         QTest::newRow("lower-case hex") << QByteArray("a%2fb") << true << QByteArray("a/b");
         QTest::newRow("utf8") << QByteArray("caf%C3%A9") << true << QByteArray("caf\xc3\xa9");

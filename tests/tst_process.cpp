@@ -28,8 +28,9 @@ public:
             env.insert(u"KV_API_KEY"_s, u"process-key"_s);
         env.insert(u"HOME"_s, dir);
         process.setProcessEnvironment(env);
-        process.start(QStringLiteral(KVDESK_BINARY), QStringList{u"--no-gui"_s, u"--port"_s, u"0"_s, u"--db"_s,
-                                                                 dir + u"/kv.sqlite"_s} + extra);
+        process.start(QStringLiteral(KVDESK_BINARY),
+                      QStringList{u"--no-gui"_s, u"--port"_s, u"0"_s, u"--db"_s, dir + u"/kv.sqlite"_s} +
+                          extra);
     }
     ~Child()
     {
@@ -81,8 +82,8 @@ private Q_SLOTS:
         QCOMPARE(runToEnd({u"--version"_s}, &out, &err), 0);
         QCOMPARE(out.trimmed(), QByteArray("kvdesk " KVDESK_VERSION));
         QCOMPARE(runToEnd({u"--help"_s}, &out, &err), 0);
-        for (const char *flag : {"--no-gui", "--host", "--port", "--db", "--config", "--base-path", "--kv-endpoint",
-                                 "--admin-endpoint", "--public-endpoint", "KV_API_KEY"})
+        for (const char *flag : {"--no-gui", "--host", "--port", "--db", "--config", "--base-path",
+                                 "--kv-endpoint", "--admin-endpoint", "--public-endpoint", "KV_API_KEY"})
             QVERIFY2(out.contains(flag), flag);
     }
 
@@ -112,7 +113,10 @@ private Q_SLOTS:
         const quint16 port = first.waitForPort();
         QVERIFY(port);
         QByteArray out, err;
-        QCOMPARE(runToEnd({u"--no-gui"_s, u"--port"_s, QString::number(port), u"--db"_s, dir.filePath(u"other.sqlite"_s)}, &out, &err), 1);
+        QCOMPARE(runToEnd({u"--no-gui"_s, u"--port"_s, QString::number(port), u"--db"_s,
+                           dir.filePath(u"other.sqlite"_s)},
+                          &out, &err),
+                 1);
         QVERIFY2(err.contains("cannot listen"), err.constData());
     }
 

@@ -55,7 +55,8 @@ private Q_SLOTS:
     void oversizedBodyIs413BeforeItIsSent()
     {
         HttpClient client(m_server->port());
-        client.sendRaw("PUT /v1/kv/big HTTP/1.1\r\nHost: x\r\n" + authLine() + "Content-Length: 30000000\r\n\r\n");
+        client.sendRaw("PUT /v1/kv/big HTTP/1.1\r\nHost: x\r\n" + authLine() +
+                       "Content-Length: 30000000\r\n\r\n");
         const auto r = client.readResponse();
         QVERIFY(r);
         QCOMPARE(r->status, 413);
@@ -67,8 +68,10 @@ private Q_SLOTS:
     void oversizedChunkedBodyIs413()
     {
         HttpClient client(m_server->port());
-        client.sendRaw("PUT /v1/kv/big HTTP/1.1\r\nHost: x\r\n" + authLine() + "Transfer-Encoding: chunked\r\n\r\n");
-        const QByteArray chunk = QByteArray::number(8 * 1024 * 1024, 16) + "\r\n" + QByteArray(8 * 1024 * 1024, 'a') + "\r\n";
+        client.sendRaw("PUT /v1/kv/big HTTP/1.1\r\nHost: x\r\n" + authLine() +
+                       "Transfer-Encoding: chunked\r\n\r\n");
+        const QByteArray chunk =
+            QByteArray::number(8 * 1024 * 1024, 16) + "\r\n" + QByteArray(8 * 1024 * 1024, 'a') + "\r\n";
         std::optional<HttpResponse> r;
         for (int i = 0; i < 5 && client.isConnected(); ++i)
             client.sendRaw(chunk);
@@ -100,7 +103,8 @@ private Q_SLOTS:
             head += "X-Filler-" + QByteArray::number(i) + ": y\r\n";
         const QByteArray smuggled = "PUT /v1/kv/smuggled HTTP/1.1\r\nHost: x\r\n" + authLine() +
                                     "Content-Length: 11\r\n\r\n{\"value\":1}";
-        client.sendRaw(head + "Content-Length: " + QByteArray::number(smuggled.size()) + "\r\n\r\n" + smuggled);
+        client.sendRaw(head + "Content-Length: " + QByteArray::number(smuggled.size()) + "\r\n\r\n" +
+                       smuggled);
         const auto r = client.readResponse();
         QVERIFY(r);
         QCOMPARE(r->status, 431);
@@ -113,7 +117,8 @@ private Q_SLOTS:
     void hugeHeaderBlockIs431()
     {
         HttpClient client(m_server->port());
-        client.sendRaw("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + QByteArray(200 * 1024, 'a') + "\r\n\r\n");
+        client.sendRaw("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + QByteArray(200 * 1024, 'a') +
+                       "\r\n\r\n");
         const auto r = client.readResponse();
         QVERIFY(r);
         QCOMPARE(r->status, 431);
@@ -139,7 +144,8 @@ private Q_SLOTS:
     {
         useShortTimeouts();
         HttpClient client(m_server->port());
-        client.sendRaw("PUT /v1/kv/slow HTTP/1.1\r\nHost: x\r\n" + authLine() + "Content-Length: 100\r\n\r\n{\"value\":");
+        client.sendRaw("PUT /v1/kv/slow HTTP/1.1\r\nHost: x\r\n" + authLine() +
+                       "Content-Length: 100\r\n\r\n{\"value\":");
         const auto r = client.readResponse(5000);
         QVERIFY(r);
         QCOMPARE(r->status, 408);
@@ -187,8 +193,9 @@ private Q_SLOTS:
     {
         HttpClient client(m_server->port());
         const QByteArray body = R"({"value":"continued"})";
-        client.sendRaw("PUT /v1/kv/cont HTTP/1.1\r\nHost: x\r\n" + authLine() + "Expect: 100-continue\r\nContent-Length: " +
-                       QByteArray::number(body.size()) + "\r\n\r\n");
+        client.sendRaw("PUT /v1/kv/cont HTTP/1.1\r\nHost: x\r\n" + authLine() +
+                       "Expect: 100-continue\r\nContent-Length: " + QByteArray::number(body.size()) +
+                       "\r\n\r\n");
         const auto interim = client.readResponse(2000, false, true);
         QVERIFY(interim);
         QCOMPARE(interim->status, 100);
@@ -242,7 +249,8 @@ private Q_SLOTS:
             const QByteArray body = "{\"value\":" + QByteArray::number(i) + "}";
             batch += "PUT /v1/kv/p" + QByteArray::number(i) + " HTTP/1.1\r\nHost: x\r\n" + authLine() +
                      "Content-Length: " + QByteArray::number(body.size()) + "\r\n\r\n" + body;
-            batch += "GET /v1/kv/p" + QByteArray::number(i) + " HTTP/1.1\r\nHost: x\r\n" + authLine() + "\r\n";
+            batch +=
+                "GET /v1/kv/p" + QByteArray::number(i) + " HTTP/1.1\r\nHost: x\r\n" + authLine() + "\r\n";
         }
         client.sendRaw(batch);
         for (int i = 0; i < 5; ++i) {
@@ -271,8 +279,12 @@ private Q_SLOTS:
         QTest::addColumn<QByteArray>("raw");
         QTest::addColumn<int>("status");
         QTest::newRow("bare LF") << QByteArray("GET /health HTTP/1.1\nHost: x\n\n") << 400;
-        QTest::newRow("CL and TE") << QByteArray("PUT /v1/kv/a HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n") << 400;
-        QTest::newRow("two lengths") << QByteArray("PUT /v1/kv/a HTTP/1.1\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde") << 400;
+        QTest::newRow("CL and TE") << QByteArray("PUT /v1/kv/a HTTP/1.1\r\nContent-Length: "
+                                                 "4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+                                   << 400;
+        QTest::newRow("two lengths")
+            << QByteArray("PUT /v1/kv/a HTTP/1.1\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde")
+            << 400;
         QTest::newRow("garbage") << QByteArray("\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n") << 400;
         QTest::newRow("unknown method") << QByteArray("BREW /pot HTTP/1.1\r\n\r\n") << 501;
         QTest::newRow("http/2 preface") << QByteArray("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") << 501;
@@ -294,8 +306,8 @@ private Q_SLOTS:
     {
         for (int i = 0; i < 20; ++i) {
             HttpClient client(m_server->port());
-            client.sendRaw("PUT /v1/kv/left HTTP/1.1\r\nHost: x\r\n" + authLine() + "Content-Length: 13\r\n\r\n{\"value\":" +
-                           QByteArray::number(i % 10) + "}");
+            client.sendRaw("PUT /v1/kv/left HTTP/1.1\r\nHost: x\r\n" + authLine() +
+                           "Content-Length: 13\r\n\r\n{\"value\":" + QByteArray::number(i % 10) + "}");
             client.socket().abort();
         }
         HttpClient half(m_server->port());

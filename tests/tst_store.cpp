@@ -116,10 +116,12 @@ private Q_SLOTS:
         QVERIFY(!m_db->get(QByteArrayView("ttl")));
         QCOMPARE(m_db->list({}, {}, 10).keys.size(), 1);
         QCOMPARE(m_db->countLiveKeys(), 1);
-        QCOMPARE(column(m_path, QStringLiteral("select count(*) from wt_kv_key_values")).value(0), QStringLiteral("2"));
+        QCOMPARE(column(m_path, QStringLiteral("select count(*) from wt_kv_key_values")).value(0),
+                 QStringLiteral("2"));
         Sweeper sweeper(*m_store, 60000);
         QCOMPARE(sweeper.sweepNow(), 1);
-        QCOMPARE(column(m_path, QStringLiteral("select name from wt_kv_key_values")), QStringList{QStringLiteral("forever")});
+        QCOMPARE(column(m_path, QStringLiteral("select name from wt_kv_key_values")),
+                 QStringList{QStringLiteral("forever")});
     }
 
     void sweeperRemovesManyInBatches()
@@ -143,22 +145,26 @@ private Q_SLOTS:
     {
         const QByteArray etag = m_db->put(QByteArrayView("k"), "1", std::nullopt).etag;
         Precondition stale{Precondition::Kind::IfMatch, {"\"nope\""}};
-        QCOMPARE(m_db->put(QByteArrayView("k"), "2", std::nullopt, stale).outcome, WriteOutcome::PreconditionFailed);
+        QCOMPARE(m_db->put(QByteArrayView("k"), "2", std::nullopt, stale).outcome,
+                 WriteOutcome::PreconditionFailed);
         Precondition current{Precondition::Kind::IfMatch, {"\"x\"", etag}};
         const PutResult r = m_db->put(QByteArrayView("k"), "3", std::nullopt, current);
         QCOMPARE(r.outcome, WriteOutcome::Written);
         QCOMPARE(m_db->get(QByteArrayView("k"))->json, QByteArray("3"));
         // The old ETag no longer matches, for a write or a delete.
-        QCOMPARE(m_db->put(QByteArrayView("k"), "4", std::nullopt, current).outcome, WriteOutcome::PreconditionFailed);
+        QCOMPARE(m_db->put(QByteArrayView("k"), "4", std::nullopt, current).outcome,
+                 WriteOutcome::PreconditionFailed);
         QCOMPARE(m_db->remove(QByteArrayView("k"), current), WriteOutcome::PreconditionFailed);
-        QCOMPARE(m_db->remove(QByteArrayView("k"), {Precondition::Kind::IfMatch, {r.etag}}), WriteOutcome::Written);
+        QCOMPARE(m_db->remove(QByteArrayView("k"), {Precondition::Kind::IfMatch, {r.etag}}),
+                 WriteOutcome::Written);
         QVERIFY(!m_db->get(QByteArrayView("k")));
     }
 
     void ifMatchAnyNeedsALiveKey()
     {
         const Precondition any{Precondition::Kind::IfMatchAny, {"*"}};
-        QCOMPARE(m_db->put(QByteArrayView("k"), "1", std::nullopt, any).outcome, WriteOutcome::PreconditionFailed);
+        QCOMPARE(m_db->put(QByteArrayView("k"), "1", std::nullopt, any).outcome,
+                 WriteOutcome::PreconditionFailed);
         m_db->put(QByteArrayView("k"), "1", m_clock.nowMs() + 1000);
         QCOMPARE(m_db->put(QByteArrayView("k"), "2", std::nullopt, any).outcome, WriteOutcome::Written);
     }
@@ -166,8 +172,10 @@ private Q_SLOTS:
     void ifNoneMatchCreatesOnlyWhenAbsentOrExpired()
     {
         const Precondition absent{Precondition::Kind::IfNoneMatchAny, {}};
-        QCOMPARE(m_db->put(QByteArrayView("k"), "1", m_clock.nowMs() + 1000, absent).outcome, WriteOutcome::Written);
-        QCOMPARE(m_db->put(QByteArrayView("k"), "2", std::nullopt, absent).outcome, WriteOutcome::PreconditionFailed);
+        QCOMPARE(m_db->put(QByteArrayView("k"), "1", m_clock.nowMs() + 1000, absent).outcome,
+                 WriteOutcome::Written);
+        QCOMPARE(m_db->put(QByteArrayView("k"), "2", std::nullopt, absent).outcome,
+                 WriteOutcome::PreconditionFailed);
         QCOMPARE(m_db->get(QByteArrayView("k"))->json, QByteArray("1"));
         m_clock.advance(1001);
         QCOMPARE(m_db->put(QByteArrayView("k"), "3", std::nullopt, absent).outcome, WriteOutcome::Written);
@@ -176,15 +184,17 @@ private Q_SLOTS:
 
     void listsInByteOrderWithPrefixAndPages()
     {
-        const QStringList keys = {QStringLiteral("b"), QStringLiteral("a/2"), QStringLiteral("a/10"), QStringLiteral("B"),
-                                  QStringLiteral("é"), QStringLiteral("a/1"), QStringLiteral("ab")};
+        const QStringList keys = {QStringLiteral("b"), QStringLiteral("a/2"), QStringLiteral("a/10"),
+                                  QStringLiteral("B"), QStringLiteral("é"),   QStringLiteral("a/1"),
+                                  QStringLiteral("ab")};
         for (const auto &k : keys)
             m_db->put(k.toUtf8(), "1", std::nullopt);
         QStringList all;
         for (const auto &k : m_db->list({}, {}, 100).keys)
             all << k.name;
-        QCOMPARE(all, (QStringList{QStringLiteral("B"), QStringLiteral("a/1"), QStringLiteral("a/10"), QStringLiteral("a/2"),
-                                   QStringLiteral("ab"), QStringLiteral("b"), QStringLiteral("é")}));
+        QCOMPARE(all, (QStringList{QStringLiteral("B"), QStringLiteral("a/1"), QStringLiteral("a/10"),
+                                   QStringLiteral("a/2"), QStringLiteral("ab"), QStringLiteral("b"),
+                                   QStringLiteral("é")}));
         const KeyPage first = m_db->list(QStringLiteral("a/"), {}, 2);
         QCOMPARE(first.keys.size(), 2);
         QVERIFY(!first.complete);
@@ -201,8 +211,11 @@ private Q_SLOTS:
         QCOMPARE(column(m_path, QStringLiteral("select name from wt_kv_migrations")),
                  QStringList{QStringLiteral("1688823193041_add_initial_tables_and_indexes")});
         QCOMPARE(column(m_path, QStringLiteral("select name from kvdesk_migrations order by name")),
-                 (QStringList{QStringLiteral("kvdesk_0001_add_expires_at"), QStringLiteral("kvdesk_0002_add_version")}));
-        QCOMPARE(column(m_path, QStringLiteral("select name from pragma_index_list('wt_kv_key_values') where \"unique\" = 1")),
+                 (QStringList{QStringLiteral("kvdesk_0001_add_expires_at"),
+                              QStringLiteral("kvdesk_0002_add_version")}));
+        QCOMPARE(column(m_path,
+                        QStringLiteral(
+                            "select name from pragma_index_list('wt_kv_key_values') where \"unique\" = 1")),
                  QStringList{QStringLiteral("wt_kv_key_values_name_idx")});
         QCOMPARE(column(m_path, QStringLiteral("pragma journal_mode")), QStringList{QStringLiteral("wal")});
     }
@@ -221,7 +234,9 @@ private Q_SLOTS:
         QCOMPARE(db->get(QByteArrayView("greeting"))->json, QByteArray("\"héllo\""));
         QCOMPARE(db->list({}, {}, 10).keys.size(), 3);
         // An ETag of a row the original wrote works for a conditional write.
-        QCOMPARE(db->put(QByteArrayView("counter"), "43", std::nullopt, {Precondition::Kind::IfMatch, {"\"u1700000000001\""}}).outcome,
+        QCOMPARE(db->put(QByteArrayView("counter"), "43", std::nullopt,
+                         {Precondition::Kind::IfMatch, {"\"u1700000000001\""}})
+                     .outcome,
                  WriteOutcome::Written);
         db.reset();
         // The original still finds only its own migration in its table, and its columns as they were.
@@ -229,7 +244,8 @@ private Q_SLOTS:
                  QStringList{QStringLiteral("1688823193041_add_initial_tables_and_indexes")});
         QCOMPARE(column(path, QStringLiteral("select value from wt_kv_key_values where name = 'counter'")),
                  QStringList{QStringLiteral("43")});
-        QCOMPARE(column(path, QStringLiteral("select \"notnull\" from pragma_table_info('wt_kv_key_values') where name in ('name','value','updated_at')")),
+        QCOMPARE(column(path, QStringLiteral("select \"notnull\" from pragma_table_info('wt_kv_key_values') "
+                                             "where name in ('name','value','updated_at')")),
                  (QStringList{QStringLiteral("1"), QStringLiteral("1"), QStringLiteral("1")}));
     }
 

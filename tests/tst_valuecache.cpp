@@ -121,7 +121,8 @@ private Q_SLOTS:
             auto db = store.connect();
             for (int round = 1; round <= 300; ++round) {
                 for (int k = 0; k < keys; ++k) {
-                    db->put(QByteArray("key" + QByteArray::number(k)), QByteArray::number(round), std::nullopt);
+                    db->put(QByteArray("key" + QByteArray::number(k)), QByteArray::number(round),
+                            std::nullopt);
                     acknowledged[k].store(round);
                 }
             }

@@ -28,7 +28,8 @@ private Q_SLOTS:
         auto observer = store.connect(); // another connection: sees only committed data
 
         // Hold the write lock so that the writer's first transaction waits while writes queue up.
-        QSqlDatabase blocker = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("blocker"));
+        QSqlDatabase blocker =
+            QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("blocker"));
         blocker.setDatabaseName(m_dir.filePath(QStringLiteral("a.sqlite")));
         QVERIFY(blocker.open());
         QSqlQuery(QStringLiteral("BEGIN IMMEDIATE"), blocker);
@@ -37,7 +38,8 @@ private Q_SLOTS:
         constexpr int count = 200;
         std::atomic<int> done{0};
         std::atomic<int> visibleAtDone{0};
-        writer.submit({WriteRequest::Kind::Put, "first", "0", std::nullopt, {}}, [&](const WriteResult &) { ++done; });
+        writer.submit({WriteRequest::Kind::Put, "first", "0", std::nullopt, {}},
+                      [&](const WriteResult &) { ++done; });
         QTest::qWait(100); // the writer now waits for the lock with "first"
         for (int i = 0; i < count; ++i) {
             const QByteArray key = "k" + QByteArray::number(i);
@@ -74,7 +76,8 @@ private Q_SLOTS:
         };
         const Precondition createOnly{Precondition::Kind::IfNoneMatchAny, {}};
         for (int i = 0; i < 10; ++i)
-            writer.submit({WriteRequest::Kind::Put, "once", QByteArray::number(i), std::nullopt, createOnly}, count);
+            writer.submit({WriteRequest::Kind::Put, "once", QByteArray::number(i), std::nullopt, createOnly},
+                          count);
         QTRY_COMPARE(written.load() + refused.load(), 10);
         QCOMPARE(written.load(), 1); // exactly one creation wins
         QCOMPARE(refused.load(), 9);

@@ -101,8 +101,8 @@ Authenticator::Verdict Authenticator::check(QByteArrayView authorization) const
         return Verdict::Denied;
     }
     if (startsWithScheme(authorization, "Basic") && settings.basicEnabled()) {
-        const auto result = QByteArray::fromBase64Encoding(credentialsOf(authorization, "Basic").toByteArray(),
-                                                           QByteArray::AbortOnBase64DecodingErrors);
+        const auto result = QByteArray::fromBase64Encoding(
+            credentialsOf(authorization, "Basic").toByteArray(), QByteArray::AbortOnBase64DecodingErrors);
         if (!result)
             return Verdict::Denied;
         const QByteArray *decoded = &result.decoded;
@@ -150,7 +150,8 @@ Authenticator::Verdict Authenticator::checkJwt(const State &s, QByteArrayView to
     return Verdict::Allowed;
 }
 
-void Authenticator::checkAfterRefresh(const QByteArray &authorization, QObject *context, std::function<void(bool)> done)
+void Authenticator::checkAfterRefresh(const QByteArray &authorization, QObject *context,
+                                      std::function<void(bool)> done)
 {
     const auto s = state();
     if (!s->jwks) {

@@ -14,10 +14,14 @@ namespace {
 const EVP_MD *digest(int bits)
 {
     switch (bits) {
-    case 256: return EVP_sha256();
-    case 384: return EVP_sha384();
-    case 512: return EVP_sha512();
-    default: return nullptr;
+    case 256:
+        return EVP_sha256();
+    case 384:
+        return EVP_sha384();
+    case 512:
+        return EVP_sha512();
+    default:
+        return nullptr;
     }
 }
 
@@ -50,8 +54,8 @@ QByteArray sha256(QByteArrayView data)
 {
     QByteArray out(32, '\0');
     unsigned int len = 0;
-    EVP_Digest(data.data(), size_t(data.size()), reinterpret_cast<unsigned char *>(out.data()), &len, EVP_sha256(),
-               nullptr);
+    EVP_Digest(data.data(), size_t(data.size()), reinterpret_cast<unsigned char *>(out.data()), &len,
+               EVP_sha256(), nullptr);
     return out;
 }
 
@@ -76,7 +80,10 @@ bool constantTimeEquals(QByteArrayView a, QByteArrayView b)
 
 QByteArray hmac(int digestBits, QByteArrayView key, QByteArrayView data)
 {
-    const char *name = digestBits == 256 ? "SHA256" : digestBits == 384 ? "SHA384" : digestBits == 512 ? "SHA512" : nullptr;
+    const char *name = digestBits == 256   ? "SHA256"
+                       : digestBits == 384 ? "SHA384"
+                       : digestBits == 512 ? "SHA512"
+                                           : nullptr;
     if (!name)
         return {};
     QByteArray out(EVP_MAX_MD_SIZE, '\0');
@@ -95,15 +102,16 @@ QByteArray hmac(int digestBits, QByteArrayView key, QByteArrayView data)
 std::optional<QByteArray> base64UrlDecode(QByteArrayView text)
 {
     for (char c : text) {
-        const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+        const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                        c == '-' || c == '_';
         if (!ok)
             return std::nullopt;
     }
     if (text.size() % 4 == 1)
         return std::nullopt;
-    auto result = QByteArray::fromBase64Encoding(QByteArray(text.data(), text.size()),
-                                                 QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals |
-                                                     QByteArray::AbortOnBase64DecodingErrors);
+    auto result = QByteArray::fromBase64Encoding(
+        QByteArray(text.data(), text.size()), QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals |
+                                                  QByteArray::AbortOnBase64DecodingErrors);
     if (!result)
         return std::nullopt;
     return result.decoded;
@@ -111,13 +119,16 @@ std::optional<QByteArray> base64UrlDecode(QByteArrayView text)
 
 QByteArray base64UrlEncode(QByteArrayView data)
 {
-    return QByteArray(data.data(), data.size()).toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals);
+    return QByteArray(data.data(), data.size())
+        .toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals);
 }
 
 Pkey rsaPublicKey(const QByteArray &modulus, const QByteArray &exponent)
 {
-    BIGNUM *n = BN_bin2bn(reinterpret_cast<const unsigned char *>(modulus.constData()), int(modulus.size()), nullptr);
-    BIGNUM *e = BN_bin2bn(reinterpret_cast<const unsigned char *>(exponent.constData()), int(exponent.size()), nullptr);
+    BIGNUM *n =
+        BN_bin2bn(reinterpret_cast<const unsigned char *>(modulus.constData()), int(modulus.size()), nullptr);
+    BIGNUM *e = BN_bin2bn(reinterpret_cast<const unsigned char *>(exponent.constData()), int(exponent.size()),
+                          nullptr);
     OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
     Pkey key;
     if (n && e && bld && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) &&
@@ -156,7 +167,8 @@ bool verifyRsa(evp_pkey_st *key, int digestBits, QByteArrayView data, QByteArray
                   size_t(signature.size()));
 }
 
-bool verifyEcdsa(evp_pkey_st *key, int digestBits, int coordinateBytes, QByteArrayView data, QByteArrayView signature)
+bool verifyEcdsa(evp_pkey_st *key, int digestBits, int coordinateBytes, QByteArrayView data,
+                 QByteArrayView signature)
 {
     if (!key || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC || signature.size() != 2 * coordinateBytes)
         return false;

@@ -33,12 +33,14 @@ QByteArray base64UrlEncode(QByteArrayView data);
 
 // Public keys from the fields of a JWK (already base64url-decoded).
 Pkey rsaPublicKey(const QByteArray &modulus, const QByteArray &exponent);
-Pkey ecPublicKey(const QByteArray &curve, const QByteArray &x, const QByteArray &y); // curve "P-256" / "P-384"
+Pkey ecPublicKey(const QByteArray &curve, const QByteArray &x,
+                 const QByteArray &y); // curve "P-256" / "P-384"
 
 // RSASSA-PKCS1-v1_5 signature check.
 bool verifyRsa(evp_pkey_st *key, int digestBits, QByteArrayView data, QByteArrayView signature);
 // ECDSA check of a JWS signature (r || s, each coordinateBytes long).
-bool verifyEcdsa(evp_pkey_st *key, int digestBits, int coordinateBytes, QByteArrayView data, QByteArrayView signature);
+bool verifyEcdsa(evp_pkey_st *key, int digestBits, int coordinateBytes, QByteArrayView data,
+                 QByteArrayView signature);
 
 // Bits of the key (RSA modulus size, EC group size).
 int keyBits(evp_pkey_st *key);

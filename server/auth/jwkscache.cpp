@@ -46,21 +46,22 @@ void JwksCache::refresh()
 
 void JwksCache::refreshThen(QObject *context, std::function<void()> done)
 {
-    QMetaObject::invokeMethod(this, [this, ctx = QPointer<QObject>(context), done = std::move(done)]() mutable {
-        bool allowed = false;
-        {
-            QMutexLocker lock(&m_mutex);
-            allowed = m_fetching || m_clock.nowMs() - m_lastFetchMs >= minRefreshIntervalMs;
-            if (allowed && done)
-                m_waiters.append({ctx, std::move(done)});
-        }
-        if (!allowed) {
-            if (done && ctx)
-                QMetaObject::invokeMethod(ctx, std::move(done));
-            return;
-        }
-        startFetch();
-    });
+    QMetaObject::invokeMethod(
+        this, [this, ctx = QPointer<QObject>(context), done = std::move(done)]() mutable {
+            bool allowed = false;
+            {
+                QMutexLocker lock(&m_mutex);
+                allowed = m_fetching || m_clock.nowMs() - m_lastFetchMs >= minRefreshIntervalMs;
+                if (allowed && done)
+                    m_waiters.append({ctx, std::move(done)});
+            }
+            if (!allowed) {
+                if (done && ctx)
+                    QMetaObject::invokeMethod(ctx, std::move(done));
+                return;
+            }
+            startFetch();
+        });
 }
 
 void JwksCache::startFetch()
@@ -84,7 +85,8 @@ void JwksCache::finishFetch(QNetworkReply *reply)
     QList<Jwk> keys;
     bool ok = false;
     if (reply->error() != QNetworkReply::NoError) {
-        qCWarning(lcJwks).noquote() << "cannot fetch the JWKS from" << m_url.toString() << ":" << reply->errorString();
+        qCWarning(lcJwks).noquote() << "cannot fetch the JWKS from" << m_url.toString() << ":"
+                                    << reply->errorString();
     } else {
         const QJsonDocument doc = QJsonDocument::fromJson(reply->readAll());
         const QJsonArray list = doc.object().value("keys"_L1).toArray();

@@ -110,7 +110,8 @@ bool Jwt::verifyWith(const Jwk &jwk) const
     if (!isAsymmetric() || (!jwk.alg.isEmpty() && jwk.alg != alg))
         return false;
     if (alg.startsWith("RS"))
-        return jwk.kty == "RSA" && crypto::verifyRsa(jwk.key.get(), digestBitsOf(alg), signingInput, signature);
+        return jwk.kty == "RSA" &&
+               crypto::verifyRsa(jwk.key.get(), digestBitsOf(alg), signingInput, signature);
     if (alg == "ES256")
         return jwk.kty == "EC" && jwk.crv == "P-256" &&
                crypto::verifyEcdsa(jwk.key.get(), 256, 32, signingInput, signature);

@@ -41,9 +41,9 @@ struct Config
     bool noGui = false;
     QString host = QStringLiteral("127.0.0.1");
     quint16 port = 8787;
-    int threads = 0; // 0: one per core
-    QString databasePath;                              // the SQLite file
-    QString databaseEnv = QStringLiteral("KV_DB");     // env.database
+    int threads = 0;                               // 0: one per core
+    QString databasePath;                          // the SQLite file
+    QString databaseEnv = QStringLiteral("KV_DB"); // env.database
     EndpointPaths endpoints;
     AuthEnvNames authEnv;
     AuthSettings auth;

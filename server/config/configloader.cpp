@@ -32,8 +32,7 @@ class Section
 public:
     Section(const QJsonObject &object, QString path, QString file)
         : m_object(object), m_path(std::move(path)), m_file(std::move(file))
-    {
-    }
+    {}
 
     void allow(const QStringList &keys) const
     {
@@ -78,8 +77,10 @@ public:
             return std::nullopt;
         const QJsonValue v = m_object.value(key);
         if (!v.isDouble() || v.toDouble() < min || v.toDouble() > max)
-            throw ConfigError(
-                tr("config file %1: %2 must be a number from %3 to %4").arg(m_file, name(key)).arg(min).arg(max));
+            throw ConfigError(tr("config file %1: %2 must be a number from %3 to %4")
+                                  .arg(m_file, name(key))
+                                  .arg(min)
+                                  .arg(max));
         return v.toDouble();
     }
 
@@ -108,7 +109,9 @@ void applyConfigFile(const QString &file, Config *config)
     QJsonParseError error;
     const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &error);
     if (error.error != QJsonParseError::NoError)
-        throw ConfigError(tr("config file %1 is not valid JSON: %2 (at byte %3)").arg(file, error.errorString()).arg(error.offset));
+        throw ConfigError(tr("config file %1 is not valid JSON: %2 (at byte %3)")
+                              .arg(file, error.errorString())
+                              .arg(error.offset));
     if (!doc.isObject())
         throw ConfigError(tr("config file %1 must hold a JSON object").arg(file));
 
@@ -173,8 +176,9 @@ void applyConfigFile(const QString &file, Config *config)
         config->databaseEnv = env->string(u"database"_s).value_or(config->databaseEnv);
     }
     if (const auto server = root.section(u"server"_s)) {
-        server->allow({u"host"_s, u"port"_s, u"database"_s, u"threads"_s, u"requestTimeout"_s, u"idleTimeout"_s,
-                       u"maxConnections"_s, u"sweepInterval"_s, u"autoMigrate"_s, u"cacheSize"_s});
+        server->allow({u"host"_s, u"port"_s, u"database"_s, u"threads"_s, u"requestTimeout"_s,
+                       u"idleTimeout"_s, u"maxConnections"_s, u"sweepInterval"_s, u"autoMigrate"_s,
+                       u"cacheSize"_s});
         config->host = server->string(u"host"_s).value_or(config->host);
         if (const auto port = server->number(u"port"_s, 0, 65535))
             config->port = quint16(*port);
@@ -201,7 +205,8 @@ double secondsFlag(const QString &value, const QString &flag)
     bool ok = false;
     const double seconds = value.toDouble(&ok);
     if (!ok || !std::isfinite(seconds) || seconds < 0.01 || seconds > 86400)
-        throw ConfigError(tr("--%1 must be a number of seconds from 0.01 to 86400, not \"%2\"").arg(flag, value));
+        throw ConfigError(
+            tr("--%1 must be a number of seconds from 0.01 to 86400, not \"%2\"").arg(flag, value));
     return seconds;
 }
 
@@ -210,7 +215,11 @@ int integerFlag(const QString &value, const QString &flag, int min, int max)
     bool ok = false;
     const int n = value.toInt(&ok);
     if (!ok || n < min || n > max)
-        throw ConfigError(tr("--%1 must be a whole number from %2 to %3, not \"%4\"").arg(flag).arg(min).arg(max).arg(value));
+        throw ConfigError(tr("--%1 must be a whole number from %2 to %3, not \"%4\"")
+                              .arg(flag)
+                              .arg(min)
+                              .arg(max)
+                              .arg(value));
     return n;
 }
 
@@ -244,7 +253,8 @@ QString ConfigLoader::databasePathFrom(const QString &value)
         throw ConfigError(tr("unsupported database URL %1 (use a file path or sqlite:///path)").arg(value));
     }
     if (path == ":memory:"_L1 || path.isEmpty())
-        throw ConfigError(tr("the database must be a file (an in-memory database cannot be shared between threads)"));
+        throw ConfigError(
+            tr("the database must be a file (an in-memory database cannot be shared between threads)"));
     return QDir::cleanPath(QDir::current().absoluteFilePath(path));
 }
 
@@ -254,14 +264,16 @@ std::optional<QString> ConfigLoader::endpointFrom(const QString &value, const QS
         return std::nullopt;
     if (!value.startsWith(u'/') || value.contains(u'?') || value.contains(u'#') || value.contains(u' ') ||
         value.contains(u'%') || value.contains("//"_L1))
-        throw ConfigError(tr("%1 must be a path starting with \"/\" (or false), not \"%2\"").arg(what, value));
+        throw ConfigError(
+            tr("%1 must be a path starting with \"/\" (or false), not \"%2\"").arg(what, value));
     QString path = value;
     while (path.size() > 1 && path.endsWith(u'/'))
         path.chop(1);
     return path;
 }
 
-ConfigLoader::Outcome ConfigLoader::load(const QStringList &arguments, const QProcessEnvironment &env, Config *config)
+ConfigLoader::Outcome ConfigLoader::load(const QStringList &arguments, const QProcessEnvironment &env,
+                                         Config *config)
 {
     QCommandLineParser parser;
     parser.setApplicationDescription(
@@ -270,33 +282,41 @@ ConfigLoader::Outcome ConfigLoader::load(const QStringList &arguments, const QPr
     const QCommandLineOption version = parser.addVersionOption();
     const QCommandLineOption noGui(u"no-gui"_s, tr("Run only the server, without a window."));
     const QCommandLineOption host(u"host"_s, tr("Address to listen on (default 127.0.0.1)."), tr("address"));
-    const QCommandLineOption port(u"port"_s, tr("Port to listen on (default 8787; 0 picks a free one)."), tr("port"));
-    const QCommandLineOption db(u"db"_s,
-                                tr("The database: an SQLite file path or sqlite:///path (default: kv.sqlite in the "
-                                   "application-data folder). Overrides KV_DB."),
-                                tr("path-or-url"));
-    const QCommandLineOption configFile(u"config"_s, tr("A JSON config file shaped like the original's options object."),
-                                        tr("file"));
-    const QCommandLineOption basePath(u"base-path"_s, tr("Base path of every endpoint (default /)."), tr("path"));
-    const QCommandLineOption kv(u"kv-endpoint"_s, tr("Prefix of the kv endpoints (default /v1/kv; false switches them off)."),
+    const QCommandLineOption port(u"port"_s, tr("Port to listen on (default 8787; 0 picks a free one)."),
+                                  tr("port"));
+    const QCommandLineOption db(
+        u"db"_s,
+        tr("The database: an SQLite file path or sqlite:///path (default: kv.sqlite in the "
+           "application-data folder). Overrides KV_DB."),
+        tr("path-or-url"));
+    const QCommandLineOption configFile(
+        u"config"_s, tr("A JSON config file shaped like the original's options object."), tr("file"));
+    const QCommandLineOption basePath(u"base-path"_s, tr("Base path of every endpoint (default /)."),
+                                      tr("path"));
+    const QCommandLineOption kv(u"kv-endpoint"_s,
+                                tr("Prefix of the kv endpoints (default /v1/kv; false switches them off)."),
                                 tr("path"));
-    const QCommandLineOption admin(u"admin-endpoint"_s,
-                                   tr("Prefix of the admin endpoints (default /v1/admin; false switches them off)."),
-                                   tr("path"));
+    const QCommandLineOption admin(
+        u"admin-endpoint"_s,
+        tr("Prefix of the admin endpoints (default /v1/admin; false switches them off)."), tr("path"));
     const QCommandLineOption pub(u"public-endpoint"_s,
-                                 tr("Prefix of the public endpoints (default /; false switches them off)."), tr("path"));
-    const QCommandLineOption threads(u"threads"_s, tr("Number of server threads (default: one per core)."), tr("n"));
-    const QCommandLineOption timeout(u"request-timeout"_s,
-                                     tr("Seconds a client has to send a whole request, and that an idle connection "
-                                        "stays open (default 30)."),
-                                     tr("seconds"));
-    const QCommandLineOption maxConnections(u"max-connections"_s, tr("Most open connections at once (default 1024)."),
-                                            tr("n"));
-    const QCommandLineOption cacheSize(u"cache-size"_s,
-                                       tr("Bound of the in-memory read cache in MiB (default 64; 0 switches it off)."),
-                                       tr("mib"));
+                                 tr("Prefix of the public endpoints (default /; false switches them off)."),
+                                 tr("path"));
+    const QCommandLineOption threads(u"threads"_s, tr("Number of server threads (default: one per core)."),
+                                     tr("n"));
+    const QCommandLineOption timeout(
+        u"request-timeout"_s,
+        tr("Seconds a client has to send a whole request, and that an idle connection "
+           "stays open (default 30)."),
+        tr("seconds"));
+    const QCommandLineOption maxConnections(u"max-connections"_s,
+                                            tr("Most open connections at once (default 1024)."), tr("n"));
+    const QCommandLineOption cacheSize(
+        u"cache-size"_s, tr("Bound of the in-memory read cache in MiB (default 64; 0 switches it off)."),
+        tr("mib"));
     const QCommandLineOption sweep(u"sweep-interval"_s,
-                                   tr("Seconds between removals of expired keys' rows (default 60)."), tr("seconds"));
+                                   tr("Seconds between removals of expired keys' rows (default 60)."),
+                                   tr("seconds"));
     for (const auto &o : {noGui, host, port, db, configFile, basePath, kv, admin, pub, threads, timeout,
                           maxConnections, sweep, cacheSize})
         parser.addOption(o);
@@ -305,14 +325,15 @@ ConfigLoader::Outcome ConfigLoader::load(const QStringList &arguments, const QPr
         throw ConfigError(parser.errorText());
     if (parser.isSet(help)) {
         fputs(qPrintable(parser.helpText()), stdout);
-        fputs(qPrintable(tr("\nEnvironment:\n"
-                            "  KV_DB                         The database (as --db).\n"
-                            "  KV_API_KEY                    API key, sent as \"Authorization: Bearer <key>\".\n"
-                            "  KV_USERNAME, KV_PASSWORD      Basic authentication.\n"
-                            "  KV_JWT_SECRET                 HMAC secret of JWTs (HS256/384/512).\n"
-                            "  KV_JWKS_URL                   JWKS of JWT public keys (RS256/384/512, ES256/384).\n"
-                            "  KV_JWT_ISSUER, KV_JWT_AUDIENCE  Required iss and aud of JWTs.\n"
-                            "The config file may rename these variables.\n")),
+        fputs(qPrintable(
+                  tr("\nEnvironment:\n"
+                     "  KV_DB                         The database (as --db).\n"
+                     "  KV_API_KEY                    API key, sent as \"Authorization: Bearer <key>\".\n"
+                     "  KV_USERNAME, KV_PASSWORD      Basic authentication.\n"
+                     "  KV_JWT_SECRET                 HMAC secret of JWTs (HS256/384/512).\n"
+                     "  KV_JWKS_URL                   JWKS of JWT public keys (RS256/384/512, ES256/384).\n"
+                     "  KV_JWT_ISSUER, KV_JWT_AUDIENCE  Required iss and aud of JWTs.\n"
+                     "The config file may rename these variables.\n")),
               stdout);
         return Outcome::ShowedHelp;
     }
@@ -348,7 +369,8 @@ ConfigLoader::Outcome ConfigLoader::load(const QStringList &arguments, const QPr
         if (!auth.jwksUrl.isEmpty()) {
             const QUrl url(auth.jwksUrl, QUrl::StrictMode);
             if (!url.isValid() || (url.scheme() != "https"_L1 && url.scheme() != "http"_L1))
-                throw ConfigError(tr("%1 must be an http(s) URL, not \"%2\"").arg(names.jwksUrl, auth.jwksUrl));
+                throw ConfigError(
+                    tr("%1 must be an http(s) URL, not \"%2\"").arg(names.jwksUrl, auth.jwksUrl));
         }
     }
 
@@ -374,15 +396,18 @@ ConfigLoader::Outcome ConfigLoader::load(const QStringList &arguments, const QPr
     if (parser.isSet(threads))
         config->threads = integerFlag(parser.value(threads), u"threads"_s, 1, 256);
     if (parser.isSet(timeout)) {
-        config->requestTimeoutMs = int(std::lround(secondsFlag(parser.value(timeout), u"request-timeout"_s) * 1000));
+        config->requestTimeoutMs =
+            int(std::lround(secondsFlag(parser.value(timeout), u"request-timeout"_s) * 1000));
         config->idleTimeoutMs = config->requestTimeoutMs;
     }
     if (parser.isSet(maxConnections))
         config->maxConnections = integerFlag(parser.value(maxConnections), u"max-connections"_s, 1, 1000000);
     if (parser.isSet(cacheSize))
-        config->cacheBytes = qint64(integerFlag(parser.value(cacheSize), u"cache-size"_s, 0, 1024 * 1024)) * 1024 * 1024;
+        config->cacheBytes =
+            qint64(integerFlag(parser.value(cacheSize), u"cache-size"_s, 0, 1024 * 1024)) * 1024 * 1024;
     if (parser.isSet(sweep))
-        config->sweepIntervalMs = int(std::lround(secondsFlag(parser.value(sweep), u"sweep-interval"_s) * 1000));
+        config->sweepIntervalMs =
+            int(std::lround(secondsFlag(parser.value(sweep), u"sweep-interval"_s) * 1000));
 
     if (config->databasePath.isEmpty())
         config->databasePath = defaultDatabasePath();

@@ -13,7 +13,9 @@ namespace kvdesk {
 class ConfigError final : public std::runtime_error
 {
 public:
-    explicit ConfigError(const QString &message) : std::runtime_error(message.toStdString()), m_message(message) {}
+    explicit ConfigError(const QString &message)
+        : std::runtime_error(message.toStdString()), m_message(message)
+    {}
     QString message() const { return m_message; }
 
 private:

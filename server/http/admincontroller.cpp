@@ -25,8 +25,7 @@ QJsonValue endpointValue(const std::optional<QString> &prefix)
 
 AdminController::AdminController(const Config &config, Store &store, const Authenticator &authenticator)
     : m_config(config), m_store(store), m_authenticator(authenticator)
-{
-}
+{}
 
 Reply AdminController::handle(const Request &request, QByteArrayView rest)
 {
@@ -53,7 +52,8 @@ QByteArray AdminController::infoJson() const
         apiKey.insert(u"env"_s, QJsonObject{{u"apiKey"_s, *names.apiKey}});
     QJsonObject basic{{u"enabled"_s, auth.basicEnabled()}};
     if (names.basic)
-        basic.insert(u"env"_s, QJsonObject{{u"username"_s, *names.username}, {u"password"_s, *names.password}});
+        basic.insert(u"env"_s,
+                     QJsonObject{{u"username"_s, *names.username}, {u"password"_s, *names.password}});
     QJsonObject jwt{{u"enabled"_s, auth.jwtEnabled()},
                     {u"secret"_s, auth.jwtSecretEnabled()},
                     {u"jwks"_s, auth.jwksEnabled()}};
@@ -72,9 +72,10 @@ QByteArray AdminController::infoJson() const
     const QJsonObject info{
         {u"auth"_s, QJsonObject{{u"apiKey"_s, apiKey}, {u"basic"_s, basic}, {u"jwt"_s, jwt}}},
         {u"basePath"_s, m_config.endpoints.basePath},
-        {u"endpoints"_s, QJsonObject{{u"v1"_s, QJsonObject{{u"admin"_s, endpointValue(m_config.endpoints.admin)},
-                                                           {u"kv"_s, endpointValue(m_config.endpoints.kv)}}},
-                                     {u"public"_s, endpointValue(m_config.endpoints.publicPrefix)}}},
+        {u"endpoints"_s,
+         QJsonObject{{u"v1"_s, QJsonObject{{u"admin"_s, endpointValue(m_config.endpoints.admin)},
+                                           {u"kv"_s, endpointValue(m_config.endpoints.kv)}}},
+                     {u"public"_s, endpointValue(m_config.endpoints.publicPrefix)}}},
         {u"env"_s, QJsonObject{{u"database"_s, m_config.databaseEnv}}},
         {u"version"_s, QStringLiteral(KVDESK_VERSION)},
         {u"storage"_s, QJsonObject{{u"driver"_s, m_store.driverName()}, {u"location"_s, m_store.location()}}},

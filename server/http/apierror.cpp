@@ -64,12 +64,15 @@ ApiError ApiError::internal()
 
 Reply ApiError::toReply() const
 {
-    QJsonObject body{{u"status"_s, m_status}, {u"success"_s, false}, {u"data"_s, QJsonValue::Null},
+    QJsonObject body{{u"status"_s, m_status},
+                     {u"success"_s, false},
+                     {u"data"_s, QJsonValue::Null},
                      {u"error"_s, m_message}};
     if (!m_errors.isEmpty()) {
         QJsonArray errors;
         for (const auto &e : m_errors)
-            errors.append(QJsonObject{{u"location"_s, e.location}, {u"path"_s, e.path}, {u"message"_s, e.message}});
+            errors.append(
+                QJsonObject{{u"location"_s, e.location}, {u"path"_s, e.path}, {u"message"_s, e.message}});
         body.insert(u"errors"_s, errors);
     }
     Reply reply;

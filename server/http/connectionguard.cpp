@@ -56,7 +56,8 @@ void ConnectionGuard::attach(QAbstractHttpServer *server)
     QObject::connect(this, &QTcpServer::newConnection, this, [this] {
         for (const auto &socket : std::as_const(m_justAccepted)) {
             if (socket)
-                QObject::connect(socket, &QIODevice::readyRead, this, [this, s = socket.data()] { afterServer(s); });
+                QObject::connect(socket, &QIODevice::readyRead, this,
+                                 [this, s = socket.data()] { afterServer(s); });
         }
         m_justAccepted.clear();
     });
@@ -142,7 +143,8 @@ void ConnectionGuard::readBeforeServer(QTcpSocket *socket)
             request.head = event.head;
             request.client = conn->client;
             request.startedNs = steadyNowNs();
-            sendContinue = request.head.expectContinue && (request.head.chunked || request.head.contentLength > 0);
+            sendContinue =
+                request.head.expectContinue && (request.head.chunked || request.head.contentLength > 0);
             conn->reading = std::move(request);
             break;
         }
@@ -177,7 +179,8 @@ void ConnectionGuard::afterServer(QTcpSocket *socket)
         conn->unreadAfterServer = socket->bytesAvailable();
 }
 
-void ConnectionGuard::reject(QTcpSocket *socket, const Request *request, int status, const QByteArray &message)
+void ConnectionGuard::reject(QTcpSocket *socket, const Request *request, int status,
+                             const QByteArray &message)
 {
     GuardedConnection *conn = connectionFor(socket);
     if (conn) {
@@ -280,8 +283,9 @@ void ConnectionGuard::checkTimeouts()
             continue;
         }
         if (conn->closing) {
-            const qint64 deadline = conn->lingerUntilMs >= 0 ? conn->lingerUntilMs
-                                                             : conn->lastActivityMs + m_options.requestTimeoutMs;
+            const qint64 deadline = conn->lingerUntilMs >= 0
+                                        ? conn->lingerUntilMs
+                                        : conn->lastActivityMs + m_options.requestTimeoutMs;
             if (now > deadline)
                 stalled.append(socket);
             continue;

@@ -26,12 +26,12 @@ struct GuardedConnection
     explicit GuardedConnection(HttpFramer::Limits limits) : framer(limits) {}
 
     HttpFramer framer;
-    qint64 unreadAfterServer = 0;         // bytes QHttpServer left unread (already framed)
-    std::optional<Request> reading;       // head framed, body still arriving
-    std::deque<Request> framed;           // complete, not yet handed over by QHttpServer
+    qint64 unreadAfterServer = 0;                           // bytes QHttpServer left unread (already framed)
+    std::optional<Request> reading;                         // head framed, body still arriving
+    std::deque<Request> framed;                             // complete, not yet handed over by QHttpServer
     std::optional<HttpFramer::Violation> deferredViolation; // answered after the framed ones
-    qint64 lastActivityMs = 0;            // steady clock
-    qint64 requestStartedMs = -1;         // first byte of the request being read, or -1
+    qint64 lastActivityMs = 0;                              // steady clock
+    qint64 requestStartedMs = -1;                           // first byte of the request being read, or -1
     qint64 lastWriteProgressMs = 0;
     QString client; // the peer's address
 

@@ -9,8 +9,21 @@ bool isTokenChar(char c)
     if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
         return true;
     switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
         return true;
     default:
         return false;
@@ -29,7 +42,8 @@ bool hasToken(QByteArrayView list, QByteArrayView token)
 const QList<QByteArray> &knownMethods()
 {
     // What QHttpServerRequest can name; anything else is not served.
-    static const QList<QByteArray> methods = {"GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH", "TRACE", "CONNECT"};
+    static const QList<QByteArray> methods = {"GET",     "HEAD",  "PUT",   "POST",   "DELETE",
+                                              "OPTIONS", "PATCH", "TRACE", "CONNECT"};
     return methods;
 }
 
@@ -145,7 +159,8 @@ std::optional<HttpFramer::Violation> HttpFramer::parseHead(RequestHead *head) co
             return Violation{417, "Only Expect: 100-continue is supported"};
         head->expectContinue = true;
     }
-    head->keepAlive = head->minorVersion == 1 ? !hasToken(connection, "close") : hasToken(connection, "keep-alive");
+    head->keepAlive =
+        head->minorVersion == 1 ? !hasToken(connection, "close") : hasToken(connection, "keep-alive");
     if (head->contentLength > m_limits.maxBodyBytes)
         return Violation{413, "The request body is too large"};
     return std::nullopt;

@@ -69,7 +69,7 @@ private:
 
     Limits m_limits;
     State m_state = State::Idle;
-    QByteArray m_line;     // the header block, or the current chunk-size / trailer line
+    QByteArray m_line;      // the header block, or the current chunk-size / trailer line
     qint64 m_remaining = 0; // body or chunk bytes still to come
     qint64 m_bodyTotal = 0;
     int m_trailerBytes = 0;

@@ -47,8 +47,8 @@ QByteArray httpDate(qint64 ms)
     struct tm t = {};
     gmtime_r(&seconds, &t);
     char buffer[40];
-    const int n = snprintf(buffer, sizeof buffer, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[t.tm_wday], t.tm_mday,
-                           months[t.tm_mon], t.tm_year + 1900, t.tm_hour, t.tm_min, t.tm_sec);
+    const int n = snprintf(buffer, sizeof buffer, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[t.tm_wday],
+                           t.tm_mday, months[t.tm_mon], t.tm_year + 1900, t.tm_hour, t.tm_min, t.tm_sec);
     return QByteArray(buffer, n);
 }
 
@@ -69,14 +69,14 @@ QByteArray decodeKey(QByteArrayView raw)
     QString error;
     const auto bytes = PercentCodec::decode(raw, false, &error);
     if (!bytes)
-        throw ApiError::validation(u"path"_s, {u"key"_s}, tr("The key has a bad percent-escape: %1").arg(error));
+        throw ApiError::validation(u"path"_s, {u"key"_s},
+                                   tr("The key has a bad percent-escape: %1").arg(error));
     if (bytes->isEmpty())
         throw ApiError::validation(u"path"_s, {u"key"_s}, tr("The key is empty"));
     if (bytes->size() > maxKeyBytes)
-        throw ApiError::validation(u"path"_s, {u"key"_s},
-                                   tr("The key is %1 bytes long; at most %2 bytes are allowed")
-                                       .arg(bytes->size())
-                                       .arg(maxKeyBytes));
+        throw ApiError::validation(
+            u"path"_s, {u"key"_s},
+            tr("The key is %1 bytes long; at most %2 bytes are allowed").arg(bytes->size()).arg(maxKeyBytes));
     if (!PercentCodec::isValidUtf8(*bytes))
         throw ApiError::validation(u"path"_s, {u"key"_s}, tr("The key is not valid UTF-8"));
     return *bytes;
@@ -108,11 +108,11 @@ ApiError preconditionFailed()
 
 } // namespace
 
-KvController::KvController(StoreConnection &store, WriteBatcher &writer, std::shared_ptr<ReplyChannel> channel,
-                           const Clock &clock, qint64 maxValueBytes)
-    : m_store(store), m_writer(writer), m_channel(std::move(channel)), m_clock(clock), m_maxValueBytes(maxValueBytes)
-{
-}
+KvController::KvController(StoreConnection &store, WriteBatcher &writer,
+                           std::shared_ptr<ReplyChannel> channel, const Clock &clock, qint64 maxValueBytes)
+    : m_store(store), m_writer(writer), m_channel(std::move(channel)), m_clock(clock),
+      m_maxValueBytes(maxValueBytes)
+{}
 
 void KvController::handle(const Request &request, QByteArrayView rest, const Done &done)
 {
@@ -148,9 +148,10 @@ void KvController::write(WriteRequest &&request, std::function<Reply(const Write
             done(onWritten(result));
         }
     };
-    m_writer.submit(std::move(request), [channel = m_channel, finish = std::move(finish)](const WriteResult &result) {
-        channel->post([finish, result] { finish(result); });
-    });
+    m_writer.submit(std::move(request),
+                    [channel = m_channel, finish = std::move(finish)](const WriteResult &result) {
+                        channel->post([finish, result] { finish(result); });
+                    });
 }
 
 Reply KvController::get(const Request &request, const QByteArray &key)
@@ -163,7 +164,8 @@ Reply KvController::get(const Request &request, const QByteArray &key)
     }
     Reply reply;
     const QByteArray ifNoneMatch = request.header("if-none-match");
-    if (!ifNoneMatch.isEmpty() && (ifNoneMatch.trimmed() == "*" || entityTags(ifNoneMatch).contains(value->etag))) {
+    if (!ifNoneMatch.isEmpty() &&
+        (ifNoneMatch.trimmed() == "*" || entityTags(ifNoneMatch).contains(value->etag))) {
         reply.status = 304;
     } else {
         reply = envelopeReply(200, value->json);
@@ -181,9 +183,10 @@ void KvController::put(const Request &request, const QByteArray &key, const Done
     JsonScanner::Error error;
     const auto members = JsonScanner::objectMembers(request.body, &error);
     if (!members) {
-        const QString message = request.body.trimmed().isEmpty()
-                                    ? tr("The body is empty; send a JSON object {\"value\": ..., \"ttl\"?: seconds}")
-                                    : tr("The body is not a JSON object: %1").arg(error.describe());
+        const QString message =
+            request.body.trimmed().isEmpty()
+                ? tr("The body is empty; send a JSON object {\"value\": ..., \"ttl\"?: seconds}")
+                : tr("The body is not a JSON object: %1").arg(error.describe());
         throw ApiError::validation(u"body"_s, {}, message);
     }
     std::optional<QByteArrayView> value;
@@ -205,11 +208,13 @@ void KvController::put(const Request &request, const QByteArray &key, const Done
     if (ttl && *ttl != "null") {
         bool ok = false;
         const double seconds = QByteArray(ttl->data(), ttl->size()).toDouble(&ok);
-        const bool number = !ttl->isEmpty() && (ttl->front() == '-' || std::isdigit(static_cast<unsigned char>(ttl->front())));
+        const bool number = !ttl->isEmpty() &&
+                            (ttl->front() == '-' || std::isdigit(static_cast<unsigned char>(ttl->front())));
         if (!number || !ok || !std::isfinite(seconds) || seconds != std::floor(seconds) || seconds < 1 ||
             seconds > maxTtlSeconds)
-            throw ApiError::validation(u"body"_s, {u"ttl"_s},
-                                       tr("ttl must be a whole number of seconds, at least 1 (or null for no expiry)"));
+            throw ApiError::validation(
+                u"body"_s, {u"ttl"_s},
+                tr("ttl must be a whole number of seconds, at least 1 (or null for no expiry)"));
         expiresAtMs = m_clock.nowMs() + qint64(seconds) * 1000;
     }
     const QByteArray json(value->data(), value->size());
@@ -229,7 +234,8 @@ void KvController::put(const Request &request, const QByteArray &key, const Done
 void KvController::remove(const Request &request, const QByteArray &key, const Done &done)
 {
     WriteRequest w{WriteRequest::Kind::Remove, key, {}, std::nullopt, preconditionOf(request, false)};
-    write(std::move(w), [](const WriteResult &) { return envelopeReply(200, "true"); }, done);
+    write(
+        std::move(w), [](const WriteResult &) { return envelopeReply(200, "true"); }, done);
 }
 
 Reply KvController::list(const Request &request)
@@ -247,10 +253,11 @@ Reply KvController::list(const Request &request)
         } else if (name == "cursor"_L1) {
             if (value.isEmpty())
                 continue;
-            const auto decoded = QByteArray::fromBase64Encoding(value.toLatin1(), QByteArray::Base64UrlEncoding |
-                                                                                      QByteArray::AbortOnBase64DecodingErrors);
+            const auto decoded = QByteArray::fromBase64Encoding(
+                value.toLatin1(), QByteArray::Base64UrlEncoding | QByteArray::AbortOnBase64DecodingErrors);
             if (!decoded || decoded.decoded.isEmpty() || !PercentCodec::isValidUtf8(decoded.decoded))
-                throw ApiError::validation(u"query"_s, {u"cursor"_s}, tr("cursor is not one this server returned"));
+                throw ApiError::validation(u"query"_s, {u"cursor"_s},
+                                           tr("cursor is not one this server returned"));
             after = QString::fromUtf8(decoded.decoded);
         } else if (name == "limit"_L1) {
             bool ok = false;
@@ -263,9 +270,10 @@ Reply KvController::list(const Request &request)
     const KeyPage page = m_store.list(prefix, after, limit);
     QJsonArray keys;
     for (const auto &k : page.keys) {
-        keys.append(QJsonObject{
-            {u"name"_s, k.name},
-            {u"expiration"_s, k.expiresAtMs ? QJsonValue(double((*k.expiresAtMs + 999) / 1000)) : QJsonValue(QJsonValue::Null)}});
+        keys.append(
+            QJsonObject{{u"name"_s, k.name},
+                        {u"expiration"_s, k.expiresAtMs ? QJsonValue(double((*k.expiresAtMs + 999) / 1000))
+                                                        : QJsonValue(QJsonValue::Null)}});
     }
     QJsonValue cursor = QJsonValue::Null;
     if (!page.complete && !page.keys.isEmpty())

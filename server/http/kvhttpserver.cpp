@@ -47,11 +47,13 @@ void KvHttpServer::missingHandler(const QHttpServerRequest &, QTcpSocket *)
 void KvHttpServer::process(QTcpSocket *socket, GuardedConnection *connection, Request &&request)
 {
     connection->busy = true;
-    Answering answering{request.head.method, request.path(), request.client, request.startedNs,
-                        request.isHead(), request.head.keepAlive, request.head.minorVersion};
-    m_router.handle(std::move(request), this, [this, socket = QPointer<QTcpSocket>(socket), answering](Reply reply) {
-        finish(socket, answering, reply);
-    });
+    Answering answering{request.head.method,      request.path(),   request.client,
+                        request.startedNs,        request.isHead(), request.head.keepAlive,
+                        request.head.minorVersion};
+    m_router.handle(std::move(request), this,
+                    [this, socket = QPointer<QTcpSocket>(socket), answering](Reply reply) {
+                        finish(socket, answering, reply);
+                    });
 }
 
 void KvHttpServer::finish(const QPointer<QTcpSocket> &socket, const Answering &answering, const Reply &reply)
@@ -76,7 +78,8 @@ void KvHttpServer::finish(const QPointer<QTcpSocket> &socket, const Answering &a
     if (reply.body.size() < 16 * 1024 || answering.head) {
         socket->write(reply.serialize(!answering.head, keepAlive, answering.minorVersion));
     } else {
-        socket->write(reply.serializeHead(keepAlive, answering.minorVersion)); // a large body is not copied once more
+        socket->write(
+            reply.serializeHead(keepAlive, answering.minorVersion)); // a large body is not copied once more
         socket->write(reply.body);
     }
     socket->flush(); // now, rather than on the next turn of the event loop

@@ -33,7 +33,8 @@ Reply PublicController::handle(const Request &request, QByteArrayView rest)
         QByteArray host = request.header("host");
         bool plain = !host.isEmpty();
         for (char c : host)
-            plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == ':' || c == '[' || c == ']');
+            plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ||
+                              c == ':' || c == '[' || c == ']');
         const QString serverUrl = u"http://"_s + (plain ? QString::fromLatin1(host) : u"127.0.0.1"_s);
         reply.body = OpenApi::document(m_paths, serverUrl);
     }

@@ -17,8 +17,8 @@ Q_LOGGING_CATEGORY(lcHttp, "kvdesk.http")
 
 namespace kvdesk {
 
-Router::Router(const EndpointPaths &paths, Authenticator &authenticator, KvController &kv, AdminController &admin,
-               PublicController &publicController)
+Router::Router(const EndpointPaths &paths, Authenticator &authenticator, KvController &kv,
+               AdminController &admin, PublicController &publicController)
     : m_authenticator(authenticator), m_kv(kv), m_admin(admin), m_public(publicController)
 {
     if (paths.kv)
@@ -64,14 +64,15 @@ void Router::handle(Request &&request, QObject *context, Done done)
             auto held = std::make_shared<Request>(std::move(request));
             const qsizetype restOffset = mount.prefix.size();
             const Group group = mount.group;
-            m_authenticator.checkAfterRefresh(authorization, context, [this, held, restOffset, group, done](bool ok) {
-                if (!ok) {
-                    done(unauthorized());
-                    return;
-                }
-                const QByteArray heldPath = held->path();
-                dispatch(*held, group, QByteArrayView(heldPath).sliced(restOffset), done);
-            });
+            m_authenticator.checkAfterRefresh(
+                authorization, context, [this, held, restOffset, group, done](bool ok) {
+                    if (!ok) {
+                        done(unauthorized());
+                        return;
+                    }
+                    const QByteArray heldPath = held->path();
+                    dispatch(*held, group, QByteArrayView(heldPath).sliced(restOffset), done);
+                });
             return;
         }
         }
@@ -99,7 +100,7 @@ void Router::dispatch(const Request &request, Group group, QByteArrayView rest, 
     } catch (const StoreError &error) {
         qCWarning(lcHttp).noquote() << request.head.method << request.path() << "failed:" << error.message();
         reply = error.kind() == StoreError::Kind::SchemaOutdated ? ApiError(503, error.message()).toReply()
-                                                                  : ApiError::internal().toReply();
+                                                                 : ApiError::internal().toReply();
     } catch (const std::exception &error) {
         qCCritical(lcHttp) << request.head.method << request.path() << "failed:" << error.what();
         reply = ApiError::internal().toReply();

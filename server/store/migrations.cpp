@@ -46,8 +46,9 @@ void ensureHistoryTables(QSqlDatabase &db)
     // Same columns as Kysely's migration table, so the original reads ours.
     for (const auto &table : {u"wt_kv_migrations"_s, u"kvdesk_migrations"_s}) {
         QSqlQuery q(db);
-        if (!q.exec(uR"(CREATE TABLE IF NOT EXISTS "%1" ("name" varchar(255) NOT NULL PRIMARY KEY, "timestamp" varchar(255) NOT NULL))"_s
-                        .arg(table)))
+        if (!q.exec(
+                uR"(CREATE TABLE IF NOT EXISTS "%1" ("name" varchar(255) NOT NULL PRIMARY KEY, "timestamp" varchar(255) NOT NULL))"_s
+                    .arg(table)))
             qCWarning(lcMigrations) << "cannot create" << table << q.lastError().text();
     }
 }

@@ -19,8 +19,7 @@ namespace kvdesk {
 Store::Store(StoreOptions options, const Clock &clock, QObject *parent)
     : QObject(parent), m_options(std::move(options)), m_clock(clock),
       m_cache(std::make_unique<ValueCache>(m_options.cacheBytes))
-{
-}
+{}
 
 Store::~Store() = default;
 
@@ -36,14 +35,17 @@ void Store::open()
         QString host, app;
         m_lock->getLockInfo(&pid, &host, &app);
         m_lock.reset();
-        throw StoreError(tr("The database %1 is in use by another kvdesk process (pid %2)").arg(m_options.sqlitePath).arg(pid));
+        throw StoreError(tr("The database %1 is in use by another kvdesk process (pid %2)")
+                             .arg(m_options.sqlitePath)
+                             .arg(pid));
     }
 
     auto connection = connect();
     QSqlDatabase &db = connection->database();
     QSqlQuery q(db);
     if (!q.exec(u"PRAGMA journal_mode=WAL"_s) || !q.next() || q.value(0).toString() != "wal"_L1)
-        throw StoreError(tr("Cannot switch %1 to WAL mode: %2").arg(m_options.sqlitePath, q.lastError().text()));
+        throw StoreError(
+            tr("Cannot switch %1 to WAL mode: %2").arg(m_options.sqlitePath, q.lastError().text()));
     q.finish();
 
     QMutexLocker lock(&m_migrateMutex);

@@ -31,7 +31,7 @@ QString tr(const char *text)
 
 #define KV_LIVE R"(("expires_at" IS NULL OR "expires_at" > ?))"
 #define KV_SET R"("value" = ?, "updated_at" = ?, "expires_at" = ?, "version" = ?)"
-#define KV_UPSERT                                                                                                    \
+#define KV_UPSERT                                                                                            \
     R"(INSERT INTO "wt_kv_key_values" ("value", "updated_at", "expires_at", "version", "name") VALUES (?, ?, ?, ?, ?) ON CONFLICT ("name") DO UPDATE SET "value" = excluded."value", "updated_at" = excluded."updated_at", "expires_at" = excluded."expires_at", "version" = excluded."version")"
 
 qint64 newVersion()
@@ -105,7 +105,8 @@ public:
             return true;
         if (rc == SQLITE_DONE)
             return false;
-        throw StoreError(tr("Database error: %1").arg(QString::fromUtf8(sqlite3_errmsg(sqlite3_db_handle(m_stmt)))));
+        throw StoreError(
+            tr("Database error: %1").arg(QString::fromUtf8(sqlite3_errmsg(sqlite3_db_handle(m_stmt)))));
     }
     sqlite3_stmt *stmt() const { return m_stmt; }
 
@@ -133,19 +134,30 @@ struct StoreConnection::Statements
 {
     explicit Statements(sqlite3 *db) : m_db(db)
     {
-        get = prepare(R"(SELECT "value", "updated_at", "expires_at", "version" FROM "wt_kv_key_values" WHERE "name" = ? AND )" KV_LIVE);
+        get = prepare(
+            R"(SELECT "value", "updated_at", "expires_at", "version" FROM "wt_kv_key_values" WHERE "name" = ? AND )" KV_LIVE);
         upsert = prepare(KV_UPSERT);
-        insertIfAbsent = prepare(KV_UPSERT R"( WHERE "wt_kv_key_values"."expires_at" IS NOT NULL AND "wt_kv_key_values"."expires_at" <= ?)");
-        updateIfVersion = prepare(R"(UPDATE "wt_kv_key_values" SET )" KV_SET R"( WHERE "name" = ? AND "version" = ? AND )" KV_LIVE);
-        updateIfLegacy = prepare(R"(UPDATE "wt_kv_key_values" SET )" KV_SET R"( WHERE "name" = ? AND "version" IS NULL AND "updated_at" = ? AND )" KV_LIVE);
-        updateIfLive = prepare(R"(UPDATE "wt_kv_key_values" SET )" KV_SET R"( WHERE "name" = ? AND )" KV_LIVE);
+        insertIfAbsent = prepare(
+            KV_UPSERT
+            R"( WHERE "wt_kv_key_values"."expires_at" IS NOT NULL AND "wt_kv_key_values"."expires_at" <= ?)");
+        updateIfVersion = prepare(R"(UPDATE "wt_kv_key_values" SET )" KV_SET
+                                  R"( WHERE "name" = ? AND "version" = ? AND )" KV_LIVE);
+        updateIfLegacy =
+            prepare(R"(UPDATE "wt_kv_key_values" SET )" KV_SET
+                    R"( WHERE "name" = ? AND "version" IS NULL AND "updated_at" = ? AND )" KV_LIVE);
+        updateIfLive =
+            prepare(R"(UPDATE "wt_kv_key_values" SET )" KV_SET R"( WHERE "name" = ? AND )" KV_LIVE);
         remove = prepare(R"(DELETE FROM "wt_kv_key_values" WHERE "name" = ?)");
-        removeIfVersion = prepare(R"(DELETE FROM "wt_kv_key_values" WHERE "name" = ? AND "version" = ? AND )" KV_LIVE);
-        removeIfLegacy = prepare(R"(DELETE FROM "wt_kv_key_values" WHERE "name" = ? AND "version" IS NULL AND "updated_at" = ? AND )" KV_LIVE);
+        removeIfVersion =
+            prepare(R"(DELETE FROM "wt_kv_key_values" WHERE "name" = ? AND "version" = ? AND )" KV_LIVE);
+        removeIfLegacy = prepare(
+            R"(DELETE FROM "wt_kv_key_values" WHERE "name" = ? AND "version" IS NULL AND "updated_at" = ? AND )" KV_LIVE);
         removeIfLive = prepare(R"(DELETE FROM "wt_kv_key_values" WHERE "name" = ? AND )" KV_LIVE);
         // Every valid UTF-8 string that starts with the prefix sorts below prefix || 0xFF.
-        list = prepare(R"(SELECT "name", "expires_at" FROM "wt_kv_key_values" WHERE "name" >= ?1 AND "name" < (?1 || CAST(x'FF' AS TEXT)) AND "name" > ?2 AND ("expires_at" IS NULL OR "expires_at" > ?3) ORDER BY "name" LIMIT ?4)");
-        sweep = prepare(R"(DELETE FROM "wt_kv_key_values" WHERE rowid IN (SELECT rowid FROM "wt_kv_key_values" WHERE "expires_at" IS NOT NULL AND "expires_at" <= ? LIMIT ?))");
+        list = prepare(
+            R"(SELECT "name", "expires_at" FROM "wt_kv_key_values" WHERE "name" >= ?1 AND "name" < (?1 || CAST(x'FF' AS TEXT)) AND "name" > ?2 AND ("expires_at" IS NULL OR "expires_at" > ?3) ORDER BY "name" LIMIT ?4)");
+        sweep = prepare(
+            R"(DELETE FROM "wt_kv_key_values" WHERE rowid IN (SELECT rowid FROM "wt_kv_key_values" WHERE "expires_at" IS NOT NULL AND "expires_at" <= ? LIMIT ?))");
         count = prepare(R"(SELECT count(*) FROM "wt_kv_key_values" WHERE )" KV_LIVE);
         begin = prepare("BEGIN IMMEDIATE");
         beginRead = prepare("BEGIN");
@@ -162,7 +174,8 @@ struct StoreConnection::Statements
     {
         sqlite3_stmt *stmt = nullptr;
         if (sqlite3_prepare_v3(m_db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK)
-            throw StoreError(tr("Cannot prepare a statement: %1").arg(QString::fromUtf8(sqlite3_errmsg(m_db))));
+            throw StoreError(
+                tr("Cannot prepare a statement: %1").arg(QString::fromUtf8(sqlite3_errmsg(m_db))));
         m_all.append(stmt);
         return stmt;
     }
@@ -211,8 +224,9 @@ StoreConnection::Statements &StoreConnection::statements()
 {
     if (!m_statements) {
         if (!m_store.schemaReady())
-            throw StoreError(tr("The database schema is out of date; run the pending migrations (POST {admin}/migrate)"),
-                             StoreError::Kind::SchemaOutdated);
+            throw StoreError(
+                tr("The database schema is out of date; run the pending migrations (POST {admin}/migrate)"),
+                StoreError::Kind::SchemaOutdated);
         m_statements = std::make_unique<Statements>(m_handle);
     }
     return *m_statements;
@@ -278,7 +292,8 @@ void StoreConnection::checkpoint()
     releaseSnapshot();
     int logFrames = 0;
     int checkpointed = 0;
-    const int rc = sqlite3_wal_checkpoint_v2(m_handle, nullptr, SQLITE_CHECKPOINT_PASSIVE, &logFrames, &checkpointed);
+    const int rc =
+        sqlite3_wal_checkpoint_v2(m_handle, nullptr, SQLITE_CHECKPOINT_PASSIVE, &logFrames, &checkpointed);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY)
         throw StoreError(tr("Database error: %1").arg(QString::fromUtf8(sqlite3_errmsg(m_handle))));
 }
@@ -290,8 +305,7 @@ void StoreConnection::written(QByteArrayView key)
     if (sqlite3_get_autocommit(m_handle)) {
         m_store.noteCommit();
         m_store.cache().invalidate(key);
-    }
-    else
+    } else
         m_uncommittedKeys.append(key.toByteArray());
 }
 

@@ -102,8 +102,8 @@ private:
     sqlite3 *m_handle = nullptr;
     std::unique_ptr<Statements> m_statements;
     QList<QByteArray> m_uncommittedKeys; // written in the open transaction
-    bool m_reading = false;               // a read transaction is open
-    quint64 m_snapshotCommits = 0;        // Store::commits() when it began
+    bool m_reading = false;              // a read transaction is open
+    quint64 m_snapshotCommits = 0;       // Store::commits() when it began
 };
 
 } // namespace kvdesk

@@ -14,8 +14,7 @@ public:
 
     explicit StoreError(const QString &message, Kind kind = Kind::Failure)
         : std::runtime_error(message.toStdString()), m_message(message), m_kind(kind)
-    {
-    }
+    {}
     QString message() const { return m_message; }
     Kind kind() const { return m_kind; }
 

@@ -81,7 +81,10 @@ void WriteBatcher::apply(StoreConnection &connection, std::deque<Pending> &batch
     std::vector<WriteResult> results(batch.size());
     auto failAll = [&](const StoreError &e) {
         for (auto &r : results)
-            r = WriteResult{WriteOutcome::PreconditionFailed, {}, e.message(), e.kind() == StoreError::Kind::SchemaOutdated};
+            r = WriteResult{WriteOutcome::PreconditionFailed,
+                            {},
+                            e.message(),
+                            e.kind() == StoreError::Kind::SchemaOutdated};
     };
     try {
         connection.begin();
@@ -96,7 +99,9 @@ void WriteBatcher::apply(StoreConnection &connection, std::deque<Pending> &batch
                 }
             } catch (const StoreError &e) {
                 // This statement failed alone; the others in the transaction stand.
-                results[i] = WriteResult{WriteOutcome::PreconditionFailed, {}, e.message(),
+                results[i] = WriteResult{WriteOutcome::PreconditionFailed,
+                                         {},
+                                         e.message(),
                                          e.kind() == StoreError::Kind::SchemaOutdated};
             }
         }

@@ -2,8 +2,8 @@
 
 #include "storeconnection.h"
 
-#include <QObject>
 #include <QMutex>
+#include <QObject>
 
 #include <atomic>
 #include <condition_variable>

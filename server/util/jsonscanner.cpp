@@ -18,7 +18,9 @@ QString tr(const char *text)
 class Reader
 {
 public:
-    explicit Reader(QByteArrayView text) : m_p(text.data()), m_begin(text.data()), m_end(text.data() + text.size()) {}
+    explicit Reader(QByteArrayView text)
+        : m_p(text.data()), m_begin(text.data()), m_end(text.data() + text.size())
+    {}
 
     bool failed() const { return m_failed; }
     JsonScanner::Error error() const { return m_error; }
@@ -265,7 +267,8 @@ public:
             memcpy(&w, m_p, 8);
             const quint64 quote = w ^ (ones * '"');
             const quint64 slash = w ^ (ones * '\\');
-            const quint64 special = ((quote - ones) & ~quote) | ((slash - ones) & ~slash) | (w - ones * 0x20) | w;
+            const quint64 special =
+                ((quote - ones) & ~quote) | ((slash - ones) & ~slash) | (w - ones * 0x20) | w;
             if (special & highs)
                 break;
             m_p += 8;
@@ -317,14 +320,30 @@ public:
         const char e = *m_p++;
         char16_t decoded = 0;
         switch (e) {
-        case '"': decoded = u'"'; break;
-        case '\\': decoded = u'\\'; break;
-        case '/': decoded = u'/'; break;
-        case 'b': decoded = u'\b'; break;
-        case 'f': decoded = u'\f'; break;
-        case 'n': decoded = u'\n'; break;
-        case 'r': decoded = u'\r'; break;
-        case 't': decoded = u'\t'; break;
+        case '"':
+            decoded = u'"';
+            break;
+        case '\\':
+            decoded = u'\\';
+            break;
+        case '/':
+            decoded = u'/';
+            break;
+        case 'b':
+            decoded = u'\b';
+            break;
+        case 'f':
+            decoded = u'\f';
+            break;
+        case 'n':
+            decoded = u'\n';
+            break;
+        case 'r':
+            decoded = u'\r';
+            break;
+        case 't':
+            decoded = u'\t';
+            break;
         case 'u': {
             if (m_end - m_p < 4) {
                 fail(QT_TRANSLATE_NOOP("kvdesk::JsonScanner", "invalid \\u escape"));

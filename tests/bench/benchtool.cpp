@@ -31,7 +31,8 @@ int preload(const QString &path, int count, int valueBytes, const QString &prefi
     for (int start = 0; start < count; start += batch) {
         db.transaction();
         QSqlQuery q(db);
-        q.prepare(QStringLiteral("INSERT OR REPLACE INTO wt_kv_key_values (name, value, updated_at, version) VALUES (?, ?, ?, ?)"));
+        q.prepare(QStringLiteral("INSERT OR REPLACE INTO wt_kv_key_values (name, value, updated_at, version) "
+                                 "VALUES (?, ?, ?, ?)"));
         QVariantList names, values, times, versions;
         for (int i = start; i < std::min(count, start + batch); ++i) {
             names << (count == 1 ? prefix : QString(prefix + QString::number(i)));

@@ -115,8 +115,8 @@ std::optional<HttpResponse> HttpClient::readResponse(int timeoutMs, bool headReq
         }
         if (deadline.hasExpired())
             return std::nullopt;
-        if (!waitForData(int(std::max<qint64>(1, deadline.remainingTime()))) && m_socket.bytesAvailable() == 0 &&
-            m_socket.state() != QAbstractSocket::ConnectedState)
+        if (!waitForData(int(std::max<qint64>(1, deadline.remainingTime()))) &&
+            m_socket.bytesAvailable() == 0 && m_socket.state() != QAbstractSocket::ConnectedState)
             return std::nullopt;
     }
 }

@@ -36,7 +36,8 @@ public:
                          const QList<QPair<QByteArray, QByteArray>> &headers = {});
     void sendRaw(const QByteArray &bytes);
     // The next response (after any 100 Continue unless keepInterim); nullopt on timeout or close.
-    std::optional<HttpResponse> readResponse(int timeoutMs = 5000, bool headRequest = false, bool keepInterim = false);
+    std::optional<HttpResponse> readResponse(int timeoutMs = 5000, bool headRequest = false,
+                                             bool keepInterim = false);
     // Waits until the server closes the connection.
     bool waitForClose(int timeoutMs = 5000);
     // Everything received and not yet parsed.

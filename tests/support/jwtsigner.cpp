@@ -51,7 +51,8 @@ JwtSigner::~JwtSigner()
     EVP_PKEY_free(m_key);
 }
 
-QByteArray JwtSigner::compact(const QJsonObject &header, const QJsonObject &claims, const QByteArray &signature)
+QByteArray JwtSigner::compact(const QJsonObject &header, const QJsonObject &claims,
+                              const QByteArray &signature)
 {
     return b64(QJsonDocument(header).toJson(QJsonDocument::Compact)) + '.' +
            b64(QJsonDocument(claims).toJson(QJsonDocument::Compact)) + '.' + b64(signature);
@@ -59,7 +60,8 @@ QByteArray JwtSigner::compact(const QJsonObject &header, const QJsonObject &clai
 
 QByteArray JwtSigner::sign(const QByteArray &alg, const QJsonObject &claims, const QByteArray &kid) const
 {
-    QJsonObject header{{QStringLiteral("alg"), QString::fromLatin1(alg)}, {QStringLiteral("typ"), QStringLiteral("JWT")}};
+    QJsonObject header{{QStringLiteral("alg"), QString::fromLatin1(alg)},
+                       {QStringLiteral("typ"), QStringLiteral("JWT")}};
     const QByteArray useKid = kid == "<own>" ? m_kid : kid;
     if (!useKid.isEmpty())
         header.insert(QStringLiteral("kid"), QString::fromUtf8(useKid));
@@ -69,7 +71,8 @@ QByteArray JwtSigner::sign(const QByteArray &alg, const QJsonObject &claims, con
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     size_t len = 0;
     EVP_DigestSignInit(ctx, nullptr, md, nullptr, m_key);
-    EVP_DigestSign(ctx, nullptr, &len, reinterpret_cast<const unsigned char *>(input.constData()), size_t(input.size()));
+    EVP_DigestSign(ctx, nullptr, &len, reinterpret_cast<const unsigned char *>(input.constData()),
+                   size_t(input.size()));
     QByteArray sig(qsizetype(len), '\0');
     EVP_DigestSign(ctx, reinterpret_cast<unsigned char *>(sig.data()), &len,
                    reinterpret_cast<const unsigned char *>(input.constData()), size_t(input.size()));
@@ -102,10 +105,12 @@ QJsonObject JwtSigner::jwk() const
         const int size = m_type == KeyType::P256 ? 32 : 48;
         QByteArray point(1 + 2 * size, '\0');
         size_t len = 0;
-        EVP_PKEY_get_octet_string_param(m_key, OSSL_PKEY_PARAM_PUB_KEY, reinterpret_cast<unsigned char *>(point.data()),
-                                        size_t(point.size()), &len);
+        EVP_PKEY_get_octet_string_param(m_key, OSSL_PKEY_PARAM_PUB_KEY,
+                                        reinterpret_cast<unsigned char *>(point.data()), size_t(point.size()),
+                                        &len);
         jwk.insert(QStringLiteral("kty"), QStringLiteral("EC"));
-        jwk.insert(QStringLiteral("crv"), m_type == KeyType::P256 ? QStringLiteral("P-256") : QStringLiteral("P-384"));
+        jwk.insert(QStringLiteral("crv"),
+                   m_type == KeyType::P256 ? QStringLiteral("P-256") : QStringLiteral("P-384"));
         jwk.insert(QStringLiteral("x"), QString::fromLatin1(b64(point.mid(1, size))));
         jwk.insert(QStringLiteral("y"), QString::fromLatin1(b64(point.mid(1 + size, size))));
     }
@@ -116,7 +121,8 @@ QJsonObject JwtSigner::jwk() const
 QByteArray JwtSigner::signHmac(const QByteArray &alg, const QByteArray &secret, const QJsonObject &claims,
                                const QJsonObject &extraHeader)
 {
-    QJsonObject header{{QStringLiteral("alg"), QString::fromLatin1(alg)}, {QStringLiteral("typ"), QStringLiteral("JWT")}};
+    QJsonObject header{{QStringLiteral("alg"), QString::fromLatin1(alg)},
+                       {QStringLiteral("typ"), QStringLiteral("JWT")}};
     for (auto it = extraHeader.begin(); it != extraHeader.end(); ++it)
         header.insert(it.key(), it.value());
     const QByteArray input = b64(QJsonDocument(header).toJson(QJsonDocument::Compact)) + '.' +
@@ -125,7 +131,8 @@ QByteArray JwtSigner::signHmac(const QByteArray &alg, const QByteArray &secret, 
     unsigned char out[EVP_MAX_MD_SIZE];
     size_t len = 0;
     EVP_Q_mac(nullptr, "HMAC", nullptr, digest, nullptr, secret.constData(), size_t(secret.size()),
-              reinterpret_cast<const unsigned char *>(input.constData()), size_t(input.size()), out, sizeof out, &len);
+              reinterpret_cast<const unsigned char *>(input.constData()), size_t(input.size()), out,
+              sizeof out, &len);
     return input + '.' + b64(QByteArray(reinterpret_cast<const char *>(out), qsizetype(len)));
 }
 
@@ -138,8 +145,10 @@ JwksServer::JwksServer()
                 if (!socket->readAll().contains("\r\n\r\n"))
                     return;
                 ++m_fetches;
-                const QByteArray answer = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
-                                          "Content-Length: " + QByteArray::number(m_document.size()) + "\r\n\r\n" + m_document;
+                const QByteArray answer =
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                    "Content-Length: " +
+                    QByteArray::number(m_document.size()) + "\r\n\r\n" + m_document;
                 QTimer::singleShot(m_delayMs, socket, [socket, answer] {
                     socket->write(answer);
                     socket->disconnectFromHost();

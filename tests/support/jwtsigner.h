@@ -28,7 +28,8 @@ public:
     static QByteArray signHmac(const QByteArray &alg, const QByteArray &secret, const QJsonObject &claims,
                                const QJsonObject &extraHeader = {});
     // header.payload.signature with the given raw parts (for malformed tokens).
-    static QByteArray compact(const QJsonObject &header, const QJsonObject &claims, const QByteArray &signature);
+    static QByteArray compact(const QJsonObject &header, const QJsonObject &claims,
+                              const QByteArray &signature);
 
 private:
     KeyType m_type;
