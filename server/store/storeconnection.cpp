@@ -54,7 +54,8 @@ struct ParsedEtag
 
 std::optional<ParsedEtag> parseEtag(const QByteArray &etag)
 {
-    if (etag.size() < 3 || !etag.startsWith('"') || !etag.endsWith('"'))
+    // "v<version in base 36>" for rows written here, "u<updated_at>" for rows of the original.
+    if (etag.size() < 4 || !etag.startsWith('"') || !etag.endsWith('"'))
         return std::nullopt;
     const QByteArray inner = etag.mid(1, etag.size() - 2);
     ParsedEtag parsed;
@@ -62,8 +63,8 @@ std::optional<ParsedEtag> parseEtag(const QByteArray &etag)
     if (inner.startsWith('u')) {
         parsed.legacy = true;
         parsed.number = inner.mid(1).toLongLong(&ok);
-    } else {
-        parsed.number = inner.toLongLong(&ok, 36);
+    } else if (inner.startsWith('v')) {
+        parsed.number = inner.mid(1).toLongLong(&ok, 36);
     }
     if (!ok)
         return std::nullopt;
@@ -235,7 +236,7 @@ StoreConnection::Statements &StoreConnection::statements()
 QByteArray StoreConnection::etagFor(std::optional<qint64> version, qint64 updatedAtMs)
 {
     if (version)
-        return '"' + QByteArray::number(*version, 36) + '"';
+        return "\"v" + QByteArray::number(*version, 36) + '"';
     return "\"u" + QByteArray::number(updatedAtMs) + '"';
 }
 
