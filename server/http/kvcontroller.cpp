@@ -138,20 +138,21 @@ void KvController::handle(const Request &request, QByteArrayView rest, const Don
 void KvController::write(WriteRequest &&request, std::function<Reply(const WriteResult &)> onWritten,
                          const Done &done)
 {
-    auto finish = [onWritten = std::move(onWritten), done](const WriteResult &result) {
-        if (!result.error.isEmpty()) {
-            qCWarning(lcHttp).noquote() << "a write failed:" << result.error;
-            done((result.schemaOutdated ? ApiError(503, result.error) : ApiError::internal()).toReply());
-        } else if (result.outcome == WriteOutcome::PreconditionFailed) {
-            done(preconditionFailed().toReply());
-        } else {
-            done(onWritten(result));
-        }
-    };
-    m_writer.submit(std::move(request),
-                    [channel = m_channel, finish = std::move(finish)](const WriteResult &result) {
-                        channel->post([finish, result] { finish(result); });
-                    });
+    // Shared, not copied, on its way from the writer thread back to this one.
+    auto finish = std::make_shared<std::function<void(const WriteResult &)>>(
+        [onWritten = std::move(onWritten), done](const WriteResult &result) {
+            if (!result.error.isEmpty()) {
+                qCWarning(lcHttp).noquote() << "a write failed:" << result.error;
+                done((result.schemaOutdated ? ApiError(503, result.error) : ApiError::internal()).toReply());
+            } else if (result.outcome == WriteOutcome::PreconditionFailed) {
+                done(preconditionFailed().toReply());
+            } else {
+                done(onWritten(result));
+            }
+        });
+    m_writer.submit(std::move(request), [channel = m_channel, finish](const WriteResult &result) {
+        channel->post([finish, result] { (*finish)(result); });
+    });
 }
 
 Reply KvController::get(const Request &request, const QByteArray &key)
