@@ -12,6 +12,7 @@
 #include <QCoreApplication>
 #include <QHostAddress>
 #include <QLoggingCategory>
+#include <QThread>
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -164,14 +165,22 @@ void KvServer::start()
 
 void KvServer::stop(int graceMs)
 {
-    if (m_workers.empty())
+    if (m_workers.empty() || m_stopping)
         return;
+    m_stopping = true;
     for (auto &worker : m_workers)
         worker->requestStop(graceMs);
-    for (auto &worker : m_workers)
-        worker->wait();
+    for (auto &worker : m_workers) {
+        // A request in flight may need this thread to finish (a JWKS fetch runs here): keep its
+        // event loop turning while the workers drain.
+        while (!worker->wait(10)) {
+            if (QThread::currentThread() == thread())
+                QCoreApplication::processEvents(QEventLoop::AllEvents, 10);
+        }
+    }
     m_workers.clear();
     m_writer.reset(); // applies what is still queued
+    m_stopping = false;
     m_accessLog->flush();
     qCInfo(lcHttp) << "stopped";
 }

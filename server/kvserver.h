@@ -53,6 +53,7 @@ private:
     std::unique_ptr<WriteBatcher> m_writer;
     std::vector<std::unique_ptr<ServerWorker>> m_workers;
     quint16 m_port = 0;
+    bool m_stopping = false;
 };
 
 } // namespace kvdesk

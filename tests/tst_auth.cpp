@@ -7,6 +7,7 @@
 #include <QJsonArray>
 
 #include <QDateTime>
+#include <QElapsedTimer>
 #include <QTest>
 
 using namespace Qt::StringLiterals;
@@ -287,6 +288,27 @@ private Q_SLOTS:
                        "\r\n\r\nGET /health HTTP/1.1\r\n\r\n");
         QCOMPARE(client.readResponse()->status, 404);
         QCOMPARE(client.readResponse()->status, 200);
+    }
+
+    void stoppingLetsAnAnswerWaitingForKeysFinish()
+    {
+        JwtSigner key(JwtSigner::KeyType::P256, "late");
+        JwksServer jwks;
+        jwks.setKeys({key.jwk()});
+        jwks.setDelayMs(400);
+        TestServer server([&](Config &c) { c.auth.jwksUrl = QString::fromLatin1(jwks.url()); });
+        HttpClient client(server.port());
+        client.sendRaw("GET /v1/kv/k HTTP/1.1\r\nAuthorization: Bearer " +
+                       key.sign("ES256", claims(QDateTime::currentMSecsSinceEpoch())) + "\r\n\r\n");
+        QTest::qWait(50); // the request now waits for the key set
+        QElapsedTimer stopping;
+        stopping.start();
+        server.server().stop(5000);
+        QVERIFY(stopping.elapsed() < 3000);
+        const auto r = client.readResponse(1000);
+        QVERIFY(r);
+        QCOMPARE(r->status, 404);
+        QVERIFY(client.waitForClose(1000));
     }
 
     void answersWaitingForKeysStayInPipelineOrder()
