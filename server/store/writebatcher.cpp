@@ -36,11 +36,15 @@ WriteBatcher::~WriteBatcher()
 
 void WriteBatcher::submit(WriteRequest request, std::function<void(const WriteResult &)> done)
 {
+    bool wasEmpty = false;
     {
         std::lock_guard lock(m_mutex);
+        wasEmpty = m_queue.empty();
         m_queue.push_back({std::move(request), std::move(done)});
     }
-    m_wake.notify_one();
+    // With writes already queued the writer has been woken, or is busy and looks again when done.
+    if (wasEmpty)
+        m_wake.notify_one();
 }
 
 void WriteBatcher::run()
