@@ -48,6 +48,10 @@ void Authenticator::setSettings(const AuthSettings &settings)
     next->settings = settings;
     if (settings.apiKeyEnabled())
         next->apiKeyDigest = crypto::sha256(settings.apiKey.toUtf8());
+    if (settings.basicEnabled()) {
+        next->usernameDigest = crypto::sha256(settings.username.toUtf8());
+        next->passwordDigest = crypto::sha256(settings.password.toUtf8());
+    }
     const auto current = state();
     if (settings.jwksEnabled()) {
         if (current->jwks && current->jwks->url() == QUrl(settings.jwksUrl)) {
@@ -110,8 +114,8 @@ Authenticator::Verdict Authenticator::check(QByteArrayView authorization) const
         if (colon < 0)
             return Verdict::Denied;
         // Both halves are always compared, so the time says nothing about which one was wrong.
-        const bool user = crypto::constantTimeEquals(decoded->left(colon), settings.username.toUtf8());
-        const bool password = crypto::constantTimeEquals(decoded->mid(colon + 1), settings.password.toUtf8());
+        const bool user = crypto::digestEquals(decoded->left(colon), s->usernameDigest);
+        const bool password = crypto::digestEquals(decoded->mid(colon + 1), s->passwordDigest);
         return user && password ? Verdict::Allowed : Verdict::Denied;
     }
     return Verdict::Denied;

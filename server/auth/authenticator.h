@@ -40,7 +40,10 @@ private:
     struct State
     {
         AuthSettings settings;
-        QByteArray apiKeyDigest; // SHA-256 of the API key, compared in constant time
+        // SHA-256 of the API key and the Basic pair, computed once; compared in constant time.
+        QByteArray apiKeyDigest;
+        QByteArray usernameDigest;
+        QByteArray passwordDigest;
         std::shared_ptr<JwksCache> jwks;
     };
     std::shared_ptr<const State> state() const;

@@ -73,9 +73,7 @@ void PkeyDeleter::operator()(evp_pkey_st *key) const
 bool constantTimeEquals(QByteArrayView a, QByteArrayView b)
 {
     // Comparing digests keeps the time independent of where, and whether, the lengths differ.
-    const QByteArray da = sha256(a);
-    const QByteArray db = sha256(b);
-    return CRYPTO_memcmp(da.constData(), db.constData(), size_t(da.size())) == 0;
+    return digestEquals(a, sha256(b));
 }
 
 QByteArray hmac(int digestBits, QByteArrayView key, QByteArrayView data)
