@@ -125,13 +125,34 @@ std::vector<int> KvServer::openListeningSockets()
     return fds;
 }
 
+void KvServer::setListenAddress(const QString &host, quint16 port)
+{
+    m_config.host = host;
+    m_config.port = port;
+}
+
+void KvServer::openStore()
+{
+    if (m_writer)
+        return;
+    if (!m_storeOpen) {
+        try {
+            m_store->open();
+        } catch (const StoreError &e) {
+            throw std::runtime_error(e.message().toStdString());
+        }
+        m_storeOpen = true;
+    }
+    m_writer = std::make_unique<WriteBatcher>(*m_store);
+    m_sweeper->sweepNow();
+    m_sweeper->start();
+}
+
 void KvServer::start()
 {
-    try {
-        m_store->open();
-    } catch (const StoreError &e) {
-        throw std::runtime_error(e.message().toStdString());
-    }
+    if (isRunning())
+        return;
+    openStore();
     if (!m_authenticator->settings().anyEnabled()) {
         qCWarning(lcHttp).noquote()
             << "NO CREDENTIALS ARE CONFIGURED: every kv and admin request will be answered 401. Set "
@@ -139,7 +160,6 @@ void KvServer::start()
                "(or KV_USERNAME and KV_PASSWORD, KV_JWT_SECRET, KV_JWKS_URL) and restart.";
     }
     const std::vector<int> fds = openListeningSockets();
-    m_writer = std::make_unique<WriteBatcher>(*m_store);
     auto openConnections = std::make_shared<std::atomic<int>>(0);
     QString failure;
     for (int fd : fds) {
@@ -155,15 +175,23 @@ void KvServer::start()
         }
     }
     if (!failure.isEmpty()) {
-        stop(0);
+        stopListening(0);
         throw std::runtime_error(tr("cannot start the server: %1").arg(failure).toStdString());
     }
-    m_sweeper->sweepNow();
-    m_sweeper->start();
     qCInfo(lcHttp).noquote() << "listening on" << url() << "with" << m_workers.size() << "threads";
+    Q_EMIT runningChanged(true);
 }
 
 void KvServer::stop(int graceMs)
+{
+    stopListening(graceMs);
+    if (m_stopping)
+        return;
+    m_writer.reset(); // applies what is still queued
+    m_sweeper->stop();
+}
+
+void KvServer::stopListening(int graceMs)
 {
     if (m_workers.empty() || m_stopping)
         return;
@@ -179,10 +207,10 @@ void KvServer::stop(int graceMs)
         }
     }
     m_workers.clear();
-    m_writer.reset(); // applies what is still queued
     m_stopping = false;
     m_accessLog->flush();
     qCInfo(lcHttp) << "stopped";
+    Q_EMIT runningChanged(false);
 }
 
 } // namespace kvdesk

@@ -27,11 +27,18 @@ public:
     KvServer(Config config, Clock &clock, QObject *parent = nullptr);
     ~KvServer() override;
 
-    // Opens the store and starts listening. Throws std::runtime_error with a one-line reason.
+    // Opens the store (once) and starts its writer and sweeper, without listening: the desktop
+    // window browses and edits the store whether or not HTTP is served. Throws std::runtime_error.
+    void openStore();
+    // Opens the store when needed and starts listening. Throws std::runtime_error with a one-line reason.
     void start();
-    // Stops accepting, lets requests in flight finish (up to graceMs), then closes everything.
+    // Stops accepting, lets requests in flight finish (up to graceMs); the store stays open.
+    void stopListening(int graceMs = 5000);
+    // stopListening(), then applies the writes still queued and stops the writer and sweeper.
     void stop(int graceMs = 5000);
     bool isRunning() const { return !m_workers.empty(); }
+    // Where the next start() listens (a running listener is not moved: restart it).
+    void setListenAddress(const QString &host, quint16 port);
 
     quint16 port() const { return m_port; }
     QString url() const;
@@ -40,6 +47,11 @@ public:
     Authenticator &authenticator() { return *m_authenticator; }
     AccessLog &accessLog() { return *m_accessLog; }
     Sweeper &sweeper() { return *m_sweeper; }
+    // The group-commit writer, while the store is open (openStore() or start()).
+    WriteBatcher *writer() { return m_writer.get(); }
+
+Q_SIGNALS:
+    void runningChanged(bool running);
 
 private:
     std::vector<int> openListeningSockets();
@@ -54,6 +66,7 @@ private:
     std::vector<std::unique_ptr<ServerWorker>> m_workers;
     quint16 m_port = 0;
     bool m_stopping = false;
+    bool m_storeOpen = false;
 };
 
 } // namespace kvdesk

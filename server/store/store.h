@@ -55,6 +55,14 @@ public:
     // whose snapshot is at least this recent has seen every acknowledged write.
     quint64 commits() const { return m_commits.load(std::memory_order_acquire); }
     void noteCommit() const { m_commits.fetch_add(1, std::memory_order_acq_rel); }
+    // Called by a connection after it committed changes to keys (on that connection's thread).
+    void announce(const QList<QByteArray> &keys) const { Q_EMIT keysChanged(keys); }
+
+Q_SIGNALS:
+    // Keys written or removed by a commit, emitted on the committing thread: connect with a
+    // queued connection. Rows of expired keys removed by the sweeper are not announced (those
+    // keys were already invisible).
+    void keysChanged(const QList<QByteArray> &keys) const;
 
 private:
     StoreOptions m_options;

@@ -12,6 +12,8 @@
 #include <QSqlQuery>
 #include <QVariant>
 
+#include "sqlitestatement.h"
+
 #include <sqlite3.h>
 
 #include <atomic>
@@ -19,6 +21,10 @@
 using namespace Qt::StringLiterals;
 
 namespace kvdesk {
+
+using sqlite::Bound;
+using sqlite::optionalColumn;
+using sqlite::textColumn;
 
 namespace {
 
@@ -69,64 +75,6 @@ std::optional<ParsedEtag> parseEtag(const QByteArray &etag)
     if (!ok)
         return std::nullopt;
     return parsed;
-}
-
-// Binds values to a statement in order, and resets it when it goes out of scope.
-class Bound
-{
-public:
-    Bound(sqlite3_stmt *stmt) : m_stmt(stmt) {}
-    ~Bound() { sqlite3_reset(m_stmt); }
-    Bound(const Bound &) = delete;
-    Bound &operator=(const Bound &) = delete;
-
-    Bound &text(QByteArrayView v)
-    {
-        sqlite3_bind_text(m_stmt, ++m_index, v.data() ? v.data() : "", int(v.size()), SQLITE_STATIC);
-        return *this;
-    }
-    Bound &integer(qint64 v)
-    {
-        sqlite3_bind_int64(m_stmt, ++m_index, v);
-        return *this;
-    }
-    Bound &optional(std::optional<qint64> v)
-    {
-        if (v)
-            sqlite3_bind_int64(m_stmt, ++m_index, *v);
-        else
-            sqlite3_bind_null(m_stmt, ++m_index);
-        return *this;
-    }
-    // SQLITE_ROW (true) or SQLITE_DONE (false); throws on an error.
-    bool step()
-    {
-        const int rc = sqlite3_step(m_stmt);
-        if (rc == SQLITE_ROW)
-            return true;
-        if (rc == SQLITE_DONE)
-            return false;
-        throw StoreError(
-            tr("Database error: %1").arg(QString::fromUtf8(sqlite3_errmsg(sqlite3_db_handle(m_stmt)))));
-    }
-    sqlite3_stmt *stmt() const { return m_stmt; }
-
-private:
-    sqlite3_stmt *m_stmt;
-    int m_index = 0;
-};
-
-std::optional<qint64> optionalColumn(sqlite3_stmt *stmt, int column)
-{
-    if (sqlite3_column_type(stmt, column) == SQLITE_NULL)
-        return std::nullopt;
-    return sqlite3_column_int64(stmt, column);
-}
-
-QByteArray textColumn(sqlite3_stmt *stmt, int column)
-{
-    const auto *text = reinterpret_cast<const char *>(sqlite3_column_text(stmt, column));
-    return QByteArray(text, sqlite3_column_bytes(stmt, column));
 }
 
 } // namespace
@@ -274,7 +222,32 @@ void StoreConnection::commit()
     m_store.noteCommit();
     for (const QByteArray &key : std::as_const(m_uncommittedKeys))
         m_store.cache().invalidate(key);
+    if (!m_uncommittedKeys.isEmpty())
+        m_store.announce(m_uncommittedKeys);
     m_uncommittedKeys.clear();
+}
+
+void StoreConnection::savepoint()
+{
+    exec("SAVEPOINT kvdesk_group");
+}
+
+void StoreConnection::releaseSavepoint()
+{
+    exec("RELEASE kvdesk_group");
+}
+
+void StoreConnection::rollbackToSavepoint()
+{
+    // The keys written since the savepoint stay listed: invalidating them too is harmless.
+    exec("ROLLBACK TO kvdesk_group");
+    exec("RELEASE kvdesk_group");
+}
+
+void StoreConnection::exec(const char *sql)
+{
+    if (sqlite3_exec(m_handle, sql, nullptr, nullptr, nullptr) != SQLITE_OK)
+        throw StoreError(tr("Database error: %1").arg(QString::fromUtf8(sqlite3_errmsg(m_handle))));
 }
 
 void StoreConnection::rollback()
@@ -306,6 +279,7 @@ void StoreConnection::written(QByteArrayView key)
     if (sqlite3_get_autocommit(m_handle)) {
         m_store.noteCommit();
         m_store.cache().invalidate(key);
+        m_store.announce({key.toByteArray()});
     } else
         m_uncommittedKeys.append(key.toByteArray());
 }

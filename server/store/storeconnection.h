@@ -9,6 +9,7 @@
 #include <optional>
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace kvdesk {
 
@@ -78,6 +79,10 @@ public:
     void begin();
     void commit();
     void rollback();
+    // A savepoint inside the open transaction, to apply several changes all or none.
+    void savepoint();
+    void releaseSavepoint();
+    void rollbackToSavepoint();
     // A PASSIVE WAL checkpoint.
     void checkpoint();
     // Whether a commit that grows the WAL past 1000 pages checkpoints it (SQLite's default).
@@ -87,6 +92,9 @@ public:
     void releaseSnapshot();
 
     QSqlDatabase &database() { return m_db; }
+    // SQLite's handle of this connection, for store/ classes with statements of their own.
+    sqlite3 *nativeHandle() const { return m_handle; }
+    const Store &store() const { return m_store; }
 
     static QByteArray etagFor(std::optional<qint64> version, qint64 updatedAtMs);
 
@@ -95,6 +103,7 @@ private:
     Statements &statements();
     void written(QByteArrayView key);
     void freshSnapshot();
+    void exec(const char *sql);
 
     const Store &m_store;
     QString m_connectionName;

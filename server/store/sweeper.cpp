@@ -26,6 +26,12 @@ void Sweeper::start()
     m_checkpointTimer.start();
 }
 
+void Sweeper::stop()
+{
+    m_timer.stop();
+    m_checkpointTimer.stop();
+}
+
 void Sweeper::checkpointNow()
 {
     try {

@@ -22,6 +22,7 @@ public:
     ~Sweeper() override;
 
     void start();
+    void stop();
     // Removes every expired row now; returns how many.
     int sweepNow();
     // Copies committed WAL frames into the database (PASSIVE: never blocks readers or writers).

@@ -36,11 +36,21 @@ WriteBatcher::~WriteBatcher()
 
 void WriteBatcher::submit(WriteRequest request, std::function<void(const WriteResult &)> done)
 {
+    enqueue(Pending{std::move(request), std::move(done), {}, {}, {}, false});
+}
+
+void WriteBatcher::submitGroup(std::vector<WriteRequest> requests, GroupDone done)
+{
+    enqueue(Pending{{}, {}, std::move(requests), std::move(done), {}, false});
+}
+
+void WriteBatcher::enqueue(Pending pending)
+{
     bool wasEmpty = false;
     {
         std::lock_guard lock(m_mutex);
         wasEmpty = m_queue.empty();
-        m_queue.push_back({std::move(request), std::move(done)});
+        m_queue.push_back(std::move(pending));
     }
     // With writes already queued the writer has been woken, or is busy and looks again when done.
     if (wasEmpty)
@@ -72,42 +82,67 @@ void WriteBatcher::run()
             }
         }
         if (!connection) {
-            for (auto &p : batch)
-                p.done(WriteResult{WriteOutcome::PreconditionFailed, {}, openError, false});
+            const WriteResult failed{WriteOutcome::PreconditionFailed, {}, openError, false};
+            for (auto &p : batch) {
+                if (p.groupDone)
+                    p.groupDone(false, std::vector<WriteResult>(p.group.size(), failed));
+                else
+                    p.done(failed);
+            }
             continue;
         }
         apply(*connection, batch);
     }
 }
 
+WriteResult WriteBatcher::applyOne(StoreConnection &connection, const WriteRequest &w)
+{
+    try {
+        if (w.kind == WriteRequest::Kind::Put) {
+            const PutResult put = connection.put(w.key, w.json, w.expiresAtMs, w.condition);
+            return WriteResult{put.outcome, put.etag, {}, false};
+        }
+        return WriteResult{connection.remove(w.key, w.condition), {}, {}, false};
+    } catch (const StoreError &e) {
+        // This statement failed alone; the others in the transaction stand.
+        return WriteResult{
+            WriteOutcome::PreconditionFailed, {}, e.message(), e.kind() == StoreError::Kind::SchemaOutdated};
+    }
+}
+
+void WriteBatcher::applyGroup(StoreConnection &connection, Pending &p)
+{
+    std::vector<WriteResult> results;
+    results.reserve(p.group.size());
+    connection.savepoint();
+    bool applied = true;
+    for (const WriteRequest &w : p.group) {
+        results.push_back(applyOne(connection, w));
+        if (results.back().outcome != WriteOutcome::Written || !results.back().error.isEmpty()) {
+            applied = false;
+            break;
+        }
+    }
+    if (applied) {
+        connection.releaseSavepoint();
+    } else {
+        connection.rollbackToSavepoint();
+        results.resize(p.group.size(), WriteResult{WriteOutcome::PreconditionFailed, {}, {}, false});
+    }
+    p.groupResults = std::move(results);
+    p.groupApplied = applied;
+}
+
 void WriteBatcher::apply(StoreConnection &connection, std::deque<Pending> &batch)
 {
     std::vector<WriteResult> results(batch.size());
-    auto failAll = [&](const StoreError &e) {
-        for (auto &r : results)
-            r = WriteResult{WriteOutcome::PreconditionFailed,
-                            {},
-                            e.message(),
-                            e.kind() == StoreError::Kind::SchemaOutdated};
-    };
     try {
         connection.begin();
         for (size_t i = 0; i < batch.size(); ++i) {
-            const WriteRequest &w = batch[i].request;
-            try {
-                if (w.kind == WriteRequest::Kind::Put) {
-                    const PutResult put = connection.put(w.key, w.json, w.expiresAtMs, w.condition);
-                    results[i] = WriteResult{put.outcome, put.etag, {}, false};
-                } else {
-                    results[i] = WriteResult{connection.remove(w.key, w.condition), {}, {}, false};
-                }
-            } catch (const StoreError &e) {
-                // This statement failed alone; the others in the transaction stand.
-                results[i] = WriteResult{WriteOutcome::PreconditionFailed,
-                                         {},
-                                         e.message(),
-                                         e.kind() == StoreError::Kind::SchemaOutdated};
-            }
+            if (batch[i].groupDone)
+                applyGroup(connection, batch[i]);
+            else
+                results[i] = applyOne(connection, batch[i].request);
         }
         connection.commit();
         m_transactions.fetch_add(1);
@@ -118,10 +153,20 @@ void WriteBatcher::apply(StoreConnection &connection, std::deque<Pending> &batch
             connection.rollback();
         } catch (const StoreError &) {
         }
-        failAll(e);
+        const WriteResult failed{
+            WriteOutcome::PreconditionFailed, {}, e.message(), e.kind() == StoreError::Kind::SchemaOutdated};
+        for (auto &p : batch) {
+            p.groupResults.assign(p.group.size(), failed);
+            p.groupApplied = false;
+        }
+        std::fill(results.begin(), results.end(), failed);
     }
-    for (size_t i = 0; i < batch.size(); ++i)
-        batch[i].done(results[i]);
+    for (size_t i = 0; i < batch.size(); ++i) {
+        if (batch[i].groupDone)
+            batch[i].groupDone(batch[i].groupApplied, batch[i].groupResults);
+        else
+            batch[i].done(results[i]);
+    }
 }
 
 } // namespace kvdesk

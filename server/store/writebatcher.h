@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 namespace kvdesk {
 
@@ -61,6 +62,10 @@ public:
 
     // Thread-safe. done runs on the writer thread.
     void submit(WriteRequest request, std::function<void(const WriteResult &)> done);
+    // Applies requests all or none (a rename, a folder's delete, an undo): when one of them fails
+    // its condition, none is written and applied is false. Thread-safe; done runs on the writer thread.
+    using GroupDone = std::function<void(bool applied, const std::vector<WriteResult> &results)>;
+    void submitGroup(std::vector<WriteRequest> requests, GroupDone done);
 
     static constexpr int maxBatch = 1024;
     // Transactions committed, and writes applied, so far.
@@ -72,9 +77,16 @@ private:
     {
         WriteRequest request;
         std::function<void(const WriteResult &)> done;
+        std::vector<WriteRequest> group; // with groupDone, instead of request and done
+        GroupDone groupDone;
+        std::vector<WriteResult> groupResults; // filled by applyGroup, reported after the commit
+        bool groupApplied = false;
     };
     void run();
     void apply(StoreConnection &connection, std::deque<Pending> &batch);
+    static WriteResult applyOne(StoreConnection &connection, const WriteRequest &w);
+    static void applyGroup(StoreConnection &connection, Pending &p);
+    void enqueue(Pending pending);
 
     Store &m_store;
     std::mutex m_mutex;
