@@ -1,16 +1,22 @@
-// kvdesk: parses the command line and runs the server (headless until the desktop window exists).
+// kvdesk: parses the command line and runs the desktop window with its embedded server, or the
+// server alone (--no-gui, or when there is no display).
 #include "auth/authsettings.h"
 #include "config/configloader.h"
 #include "http/accesslog.h"
 #include "kvserver.h"
+#include "mainwindow.h"
+#include "serverpanel.h"
 #include "store/clock.h"
 #include "util/signalwatcher.h"
 
+#include <QApplication>
 #include <QCoreApplication>
+#include <QMessageBox>
 #include <QProcessEnvironment>
 
 #include <cstdio>
 #include <malloc.h>
+#include <memory>
 
 using namespace Qt::StringLiterals;
 
@@ -53,6 +59,18 @@ void printBanner(const kvdesk::KvServer &server)
     fflush(stdout);
 }
 
+// The window needs a display; without one (a server, a container, CI) kvdesk runs headless.
+bool wantsWindow(int argc, char *argv[])
+{
+    for (int i = 1; i < argc; ++i) {
+        const QByteArrayView arg(argv[i]);
+        if (arg == "--no-gui" || arg == "--help" || arg == "-h" || arg == "--version" || arg == "-v")
+            return false;
+    }
+    return qEnvironmentVariableIsSet("DISPLAY") || qEnvironmentVariableIsSet("WAYLAND_DISPLAY") ||
+           qEnvironmentVariableIsSet("QT_QPA_PLATFORM");
+}
+
 } // namespace
 
 int main(int argc, char *argv[])
@@ -68,8 +86,12 @@ int main(int argc, char *argv[])
     if (!qEnvironmentVariableIsSet("QT_NO_GLIB"))
         qputenv("QT_NO_GLIB", "1");
     qSetMessagePattern(u"%{if-category}%{category}: %{endif}%{message}"_s);
-    QCoreApplication app(argc, argv);
+    const bool gui = wantsWindow(argc, argv);
+    std::unique_ptr<QCoreApplication> application =
+        gui ? std::make_unique<QApplication>(argc, argv) : std::make_unique<QCoreApplication>(argc, argv);
+    QCoreApplication &app = *application;
     QCoreApplication::setApplicationName(u"kvdesk"_s);
+    QCoreApplication::setOrganizationName(u"kvdesk"_s);
     QCoreApplication::setApplicationVersion(QStringLiteral(KVDESK_VERSION));
 
     kvdesk::Config config;
@@ -85,7 +107,8 @@ int main(int argc, char *argv[])
 
     kvdesk::Clock clock;
     kvdesk::KvServer server(config, clock);
-    server.accessLog().setOutput(stdout);
+    if (!gui)
+        server.accessLog().setOutput(stdout);
     // Before anything is announced: a SIGTERM right after the banner must find the handler.
     kvdesk::SignalWatcher signals;
     QObject::connect(&signals, &kvdesk::SignalWatcher::terminationRequested, &app, [&server](int) {
@@ -94,12 +117,33 @@ int main(int argc, char *argv[])
         server.stop();
         QCoreApplication::quit();
     });
+    if (!gui) {
+        try {
+            server.start();
+        } catch (const std::exception &e) {
+            fprintf(stderr, "kvdesk: %s\n", e.what());
+            return 1;
+        }
+        printBanner(server);
+        return app.exec();
+    }
+
     try {
-        server.start();
+        server.openStore();
     } catch (const std::exception &e) {
         fprintf(stderr, "kvdesk: %s\n", e.what());
+        QMessageBox::critical(nullptr, tr("KV Desk"),
+                              tr("Cannot open the database: %1").arg(QString::fromUtf8(e.what())));
         return 1;
     }
-    printBanner(server);
+    kvdesk::MainWindow window(server, clock);
+    try {
+        server.start();
+        printBanner(server);
+    } catch (const std::exception &e) {
+        // The window still browses and edits the store; the panel says why nothing listens.
+        window.serverPanel().showError(tr("The server cannot start: %1").arg(QString::fromUtf8(e.what())));
+    }
+    window.show();
     return app.exec();
 }

@@ -76,6 +76,10 @@ QString KvServer::url() const
 std::vector<int> KvServer::openListeningSockets()
 {
     const QHostAddress address(m_config.host == "localhost"_L1 ? u"127.0.0.1"_s : m_config.host);
+    // An unparsable host would otherwise become 0.0.0.0: every interface.
+    if (address.isNull())
+        throw std::runtime_error(
+            tr("cannot listen on \"%1\": not an IP address").arg(m_config.host).toStdString());
     const bool v6 = address.protocol() == QAbstractSocket::IPv6Protocol;
     std::vector<int> fds;
     quint16 port = m_config.port;

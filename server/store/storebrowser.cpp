@@ -215,14 +215,23 @@ QList<StoredEntry> StoreBrowser::entries(QByteArrayView folder, int limit)
     ensureReady(m_connection);
     if (!m_statements->entries)
         m_statements->entries = m_statements->prepare(
-            R"(SELECT "name", "value", "expires_at" FROM "wt_kv_key_values" WHERE )" KV_BELOW
+            R"(SELECT "name", "value", "expires_at", "version", "updated_at" FROM "wt_kv_key_values" WHERE )" KV_BELOW
             R"( ORDER BY "name" LIMIT ?4)");
     Bound q(m_statements->entries);
     q.text(folder).text("").integer(m_connection.store().clock().nowMs()).integer(limit);
     QList<StoredEntry> result;
     while (q.step())
-        result.append({textColumn(q.stmt(), 0), textColumn(q.stmt(), 1), optionalColumn(q.stmt(), 2)});
+        result.append({textColumn(q.stmt(), 0), textColumn(q.stmt(), 1), optionalColumn(q.stmt(), 2),
+                       StoreConnection::etagFor(optionalColumn(q.stmt(), 3), sqlite3_column_int64(q.stmt(), 4))});
     return result;
+}
+
+std::optional<StoredValue> StoreBrowser::value(QByteArrayView key)
+{
+    ensureReady(m_connection);
+    auto v = m_connection.get(key);
+    m_connection.releaseSnapshot();
+    return v;
 }
 
 } // namespace kvdesk

@@ -46,6 +46,7 @@ struct StoredEntry
     QByteArray key;
     QByteArray json;
     std::optional<qint64> expiresAtMs;
+    QByteArray etag; // of the version read, for a compare-and-set
 };
 
 // Read-only queries for an admin browser over a million keys: pages of a folder's children
@@ -73,6 +74,8 @@ public:
     bool hasKeysBelow(QByteArrayView folder, const BrowseFilter &filter);
     // Up to limit live keys below folder with their values, in byte order.
     QList<StoredEntry> entries(QByteArrayView folder, int limit);
+    // The live key's value (as StoreConnection::get, without keeping a read transaction open).
+    std::optional<StoredValue> value(QByteArrayView key);
 
 private:
     struct Statements;

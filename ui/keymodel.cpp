@@ -1,0 +1,537 @@
+#include "keymodel.h"
+
+#include "store/clock.h"
+#include "storeservice.h"
+
+#include <QDateTime>
+#include <QIcon>
+#include <QLocale>
+
+#include <algorithm>
+
+namespace kvdesk {
+
+struct KeyModel::Node
+{
+    Node *parent = nullptr;
+    BrowseEntry entry; // the root: an empty folder key
+    std::vector<std::unique_ptr<Node>> children;
+    QByteArray cursor;     // the store's cursor after the last page loaded
+    bool complete = false; // every child is loaded
+    bool fetching = false;
+    bool fetched = false; // a first page was asked for
+};
+
+// What the reading thread found out about a changed key.
+struct KeyModel::Lookup
+{
+    QByteArray key;
+    std::optional<BrowseEntry> entry; // present, and matching the filter
+    QList<QByteArray> emptyFolders;   // ancestors below which nothing matching is left
+};
+
+KeyModel::KeyModel(StoreService &service, const Clock &clock, QObject *parent)
+    : QAbstractItemModel(parent), m_service(service), m_clock(clock), m_root(std::make_unique<Node>())
+{
+    m_root->entry.folder = true;
+    m_changeTimer.setSingleShot(true);
+    m_changeTimer.setInterval(150);
+    QObject::connect(&m_changeTimer, &QTimer::timeout, this, &KeyModel::processChanges);
+    m_countTimer.setSingleShot(true);
+    m_countTimer.setInterval(300);
+    QObject::connect(&m_countTimer, &QTimer::timeout, this, &KeyModel::refreshCounts);
+    m_expiryTimer.setInterval(250);
+    QObject::connect(&m_expiryTimer, &QTimer::timeout, this, &KeyModel::sweepExpired);
+    m_expiryTimer.start();
+}
+
+KeyModel::~KeyModel() = default;
+
+void KeyModel::setGrouped(bool grouped)
+{
+    if (grouped == m_grouped)
+        return;
+    m_grouped = grouped;
+    reload();
+}
+
+void KeyModel::setFilter(const BrowseFilter &filter)
+{
+    if (filter == m_filter)
+        return;
+    m_filter = filter;
+    reload();
+}
+
+void KeyModel::reload()
+{
+    beginResetModel();
+    m_root = std::make_unique<Node>();
+    m_root->entry.folder = true;
+    m_expiries.clear();
+    m_changed.clear();
+    ++m_generation;
+    m_pendingFetches = 0;
+    endResetModel();
+    fetchMore({});
+    refreshCounts();
+}
+
+void KeyModel::setPending(int delta)
+{
+    const bool before = isLoading();
+    m_pendingFetches += delta;
+    if (before != isLoading())
+        Q_EMIT loadingChanged(isLoading());
+}
+
+KeyModel::Node *KeyModel::nodeFor(const QModelIndex &index) const
+{
+    return index.isValid() ? static_cast<Node *>(index.internalPointer()) : m_root.get();
+}
+
+int KeyModel::rowOf(const Node *node) const
+{
+    const auto &siblings = node->parent->children;
+    const auto it = std::lower_bound(siblings.begin(), siblings.end(), node->entry.key,
+                                     [](const auto &n, const QByteArray &k) { return n->entry.key < k; });
+    return int(it - siblings.begin());
+}
+
+QModelIndex KeyModel::indexFor(const Node *node, int column) const
+{
+    if (!node || node == m_root.get())
+        return {};
+    return createIndex(rowOf(node), column, const_cast<Node *>(node));
+}
+
+KeyModel::Node *KeyModel::findChild(Node *node, const QByteArray &key, int *row) const
+{
+    auto &c = node->children;
+    const auto it = std::lower_bound(c.begin(), c.end(), key,
+                                     [](const auto &n, const QByteArray &k) { return n->entry.key < k; });
+    if (row)
+        *row = int(it - c.begin());
+    return it != c.end() && (*it)->entry.key == key ? it->get() : nullptr;
+}
+
+KeyModel::Node *KeyModel::findFolder(const QByteArray &folder) const
+{
+    Node *node = m_root.get();
+    if (folder.isEmpty() || !m_grouped)
+        return folder.isEmpty() ? node : nullptr;
+    qsizetype from = 0;
+    for (;;) {
+        const qsizetype slash = folder.indexOf('/', from);
+        if (slash < 0)
+            return nullptr;
+        node = findChild(node, folder.left(slash + 1), nullptr);
+        if (!node)
+            return nullptr;
+        if (slash + 1 == folder.size())
+            return node;
+        from = slash + 1;
+    }
+}
+
+QModelIndex KeyModel::indexForKey(const QByteArray &key) const
+{
+    QByteArray folder;
+    if (m_grouped && !key.endsWith('/')) {
+        const qsizetype slash = key.lastIndexOf('/');
+        folder = slash >= 0 ? key.left(slash + 1) : QByteArray();
+    } else if (m_grouped) {
+        const qsizetype slash = key.lastIndexOf('/', key.size() - 2);
+        folder = slash >= 0 ? key.left(slash + 1) : QByteArray();
+    }
+    Node *parent = findFolder(folder);
+    Node *node = parent ? findChild(parent, key, nullptr) : nullptr;
+    return node ? indexFor(node) : QModelIndex();
+}
+
+QModelIndex KeyModel::index(int row, int column, const QModelIndex &parent) const
+{
+    Node *node = nodeFor(parent);
+    if (row < 0 || column < 0 || column >= ColumnCount || row >= int(node->children.size()))
+        return {};
+    return createIndex(row, column, node->children[size_t(row)].get());
+}
+
+QModelIndex KeyModel::parent(const QModelIndex &child) const
+{
+    if (!child.isValid())
+        return {};
+    return indexFor(nodeFor(child)->parent);
+}
+
+int KeyModel::rowCount(const QModelIndex &parent) const
+{
+    if (parent.column() > 0)
+        return 0;
+    return int(nodeFor(parent)->children.size());
+}
+
+int KeyModel::columnCount(const QModelIndex &) const
+{
+    return ColumnCount;
+}
+
+bool KeyModel::hasChildren(const QModelIndex &parent) const
+{
+    const Node *node = nodeFor(parent);
+    return node->entry.folder && (!node->complete || !node->children.empty());
+}
+
+bool KeyModel::canFetchMore(const QModelIndex &parent) const
+{
+    const Node *node = nodeFor(parent);
+    return node->entry.folder && !node->complete && !node->fetching;
+}
+
+void KeyModel::fetchMore(const QModelIndex &parent)
+{
+    Node *node = nodeFor(parent);
+    if (!node->entry.folder || node->complete || node->fetching)
+        return;
+    node->fetching = true;
+    node->fetched = true;
+    setPending(+1);
+    const QByteArray folder = node->entry.key;
+    const QByteArray cursor = node->cursor;
+    const BrowseFilter filter = m_filter;
+    const bool grouped = m_grouped;
+    const quint64 generation = m_generation;
+    m_service.read<BrowsePage>(
+        this, [=](StoreBrowser &b) { return b.children(folder, cursor, filter, pageSize, grouped); },
+        [this, folder, generation](const BrowsePage &page, const QString &error) {
+            if (generation != m_generation)
+                return;
+            setPending(-1);
+            Node *target = findFolder(folder);
+            if (!target)
+                return;
+            target->fetching = false;
+            if (!error.isEmpty()) {
+                Q_EMIT errorOccurred(error);
+                return;
+            }
+            if (!page.entries.isEmpty()) {
+                const int first = int(target->children.size());
+                beginInsertRows(indexFor(target), first, first + int(page.entries.size()) - 1);
+                for (const BrowseEntry &e : page.entries) {
+                    auto child = std::make_unique<Node>();
+                    child->parent = target;
+                    child->entry = e;
+                    trackExpiry(e);
+                    target->children.push_back(std::move(child));
+                }
+                endInsertRows();
+            }
+            target->cursor = page.cursor;
+            target->complete = page.complete;
+            if (page.complete && page.entries.isEmpty()) {
+                // Tell views the expander is gone.
+                const QModelIndex i = indexFor(target);
+                if (i.isValid())
+                    Q_EMIT dataChanged(i, i);
+            }
+        });
+}
+
+void KeyModel::trackExpiry(const BrowseEntry &entry)
+{
+    if (entry.expiresAtMs)
+        m_expiries.emplace(*entry.expiresAtMs, entry.key);
+}
+
+QVariant KeyModel::data(const QModelIndex &index, int role) const
+{
+    if (!index.isValid())
+        return {};
+    const Node *node = nodeFor(index);
+    const BrowseEntry &e = node->entry;
+    switch (role) {
+    case KeyRole:
+        return e.key;
+    case IsFolderRole:
+        return e.folder;
+    case ExpiresAtRole:
+        return e.expiresAtMs ? QVariant(*e.expiresAtMs) : QVariant();
+    case Qt::ToolTipRole:
+        return QString::fromUtf8(e.key);
+    case Qt::DecorationRole:
+        if (index.column() == NameColumn)
+            return QIcon(e.folder ? QStringLiteral(":/icons/folder.svg") : QStringLiteral(":/icons/key.svg"));
+        return {};
+    case Qt::TextAlignmentRole:
+        if (index.column() == SizeColumn || index.column() == TtlColumn)
+            return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
+        return {};
+    case Qt::DisplayRole:
+        break;
+    default:
+        return {};
+    }
+    switch (index.column()) {
+    case NameColumn: {
+        const QByteArray name = m_grouped ? e.key.mid(node->parent->entry.key.size()) : e.key;
+        return name.isEmpty() ? QString::fromUtf8(e.key) : QString::fromUtf8(name);
+    }
+    case SizeColumn:
+        return e.folder ? QString() : formatSize(e.sizeBytes);
+    case TtlColumn:
+        return e.expiresAtMs ? formatTtl(*e.expiresAtMs - m_clock.nowMs()) : QString();
+    case UpdatedColumn:
+        return e.folder ? QString()
+                        : QDateTime::fromMSecsSinceEpoch(e.updatedAtMs)
+                              .toString(QStringLiteral("yyyy-MM-dd HH:mm:ss"));
+    default:
+        return {};
+    }
+}
+
+QVariant KeyModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return {};
+    switch (section) {
+    case NameColumn:
+        return tr("Key");
+    case SizeColumn:
+        return tr("Size");
+    case TtlColumn:
+        return tr("Expires in");
+    case UpdatedColumn:
+        return tr("Updated");
+    default:
+        return {};
+    }
+}
+
+Qt::ItemFlags KeyModel::flags(const QModelIndex &index) const
+{
+    if (!index.isValid())
+        return Qt::NoItemFlags;
+    Qt::ItemFlags f = Qt::ItemIsEnabled | Qt::ItemIsSelectable;
+    if (!nodeFor(index)->entry.folder)
+        f |= Qt::ItemNeverHasChildren;
+    return f;
+}
+
+QString KeyModel::formatSize(qint64 bytes)
+{
+    return QLocale().formattedDataSize(bytes, 1, QLocale::DataSizeTraditionalFormat);
+}
+
+QString KeyModel::formatKeyCount(qint64 count)
+{
+    return count == 1 ? tr("1 key") : tr("%1 keys").arg(QLocale().toString(count));
+}
+
+QString KeyModel::formatTtl(qint64 remainingMs)
+{
+    if (remainingMs <= 0)
+        return tr("expired");
+    const qint64 s = (remainingMs + 999) / 1000;
+    if (s < 60)
+        return tr("%1 s").arg(s);
+    if (s < 3600)
+        return tr("%1 min %2 s").arg(s / 60).arg(s % 60, 2, 10, QLatin1Char('0'));
+    if (s < 86400)
+        return tr("%1 h %2 min").arg(s / 3600).arg((s % 3600) / 60, 2, 10, QLatin1Char('0'));
+    return tr("%1 d %2 h").arg(s / 86400).arg((s % 86400) / 3600);
+}
+
+// ---- live updates ----
+
+void KeyModel::noteChanged(const QList<QByteArray> &keys)
+{
+    for (const QByteArray &k : keys)
+        m_changed.insert(k);
+    if (!m_changeTimer.isActive() && !m_changesInFlight)
+        m_changeTimer.start();
+}
+
+void KeyModel::sweepExpired()
+{
+    const qint64 now = m_clock.nowMs();
+    QList<QByteArray> due;
+    while (!m_expiries.empty() && m_expiries.begin()->first <= now) {
+        due.append(m_expiries.begin()->second);
+        m_expiries.erase(m_expiries.begin());
+    }
+    if (!due.isEmpty())
+        noteChanged(due);
+}
+
+bool KeyModel::covers(const Node *node, const QByteArray &key) const
+{
+    return node->complete || (node->fetched && !node->cursor.isEmpty() && key <= node->cursor);
+}
+
+void KeyModel::processChanges()
+{
+    if (m_changed.isEmpty() || m_changesInFlight)
+        return;
+    constexpr qsizetype chunk = 2000;
+    QList<QByteArray> keys;
+    for (auto it = m_changed.begin(); it != m_changed.end() && keys.size() < chunk;) {
+        keys.append(*it);
+        it = m_changed.erase(it);
+    }
+    const BrowseFilter filter = m_filter;
+    const bool grouped = m_grouped;
+    const quint64 generation = m_generation;
+    m_changesInFlight = true;
+    m_service.read<std::vector<Lookup>>(
+        this,
+        [=](StoreBrowser &b) {
+            std::vector<Lookup> lookups;
+            lookups.reserve(size_t(keys.size()));
+            for (const QByteArray &key : keys) {
+                Lookup l{key, std::nullopt, {}};
+                if (filter.matches(key))
+                    l.entry = b.describe(key);
+                if (!l.entry && grouped) {
+                    // Deepest first: a folder is removed when nothing matching is left below it.
+                    for (qsizetype slash = key.lastIndexOf('/'); slash >= 0;
+                         slash = slash > 0 ? key.lastIndexOf('/', slash - 1) : -1) {
+                        const QByteArray folder = key.left(slash + 1);
+                        if (folder == key || b.hasKeysBelow(folder, filter))
+                            break;
+                        l.emptyFolders.append(folder);
+                    }
+                }
+                lookups.push_back(std::move(l));
+            }
+            return lookups;
+        },
+        [this, generation](const std::vector<Lookup> &lookups, const QString &error) {
+            m_changesInFlight = false;
+            if (generation == m_generation) {
+                if (!error.isEmpty())
+                    Q_EMIT errorOccurred(error);
+                else
+                    applyLookups(lookups);
+            }
+            if (!m_changed.isEmpty())
+                m_changeTimer.start();
+            // Not pushed back by a stream of changes: counted at most every 300 ms.
+            if (!m_countTimer.isActive())
+                m_countTimer.start();
+        });
+}
+
+void KeyModel::applyLookups(const std::vector<Lookup> &lookups)
+{
+    QList<QByteArray> present;
+    QList<QByteArray> removed;
+    for (const Lookup &l : lookups) {
+        if (l.entry) {
+            applyPresent(*l.entry);
+            present.append(l.key);
+        } else {
+            applyAbsent(l.key, l.emptyFolders);
+            removed.append(l.key);
+        }
+    }
+    Q_EMIT keysRefreshed(present, removed);
+}
+
+void KeyModel::insertRow(Node *parent, BrowseEntry entry)
+{
+    int row = 0;
+    findChild(parent, entry.key, &row);
+    beginInsertRows(indexFor(parent), row, row);
+    auto node = std::make_unique<Node>();
+    node->parent = parent;
+    node->entry = std::move(entry);
+    trackExpiry(node->entry);
+    parent->children.insert(parent->children.begin() + row, std::move(node));
+    endInsertRows();
+}
+
+void KeyModel::removeRow(Node *parent, int row)
+{
+    beginRemoveRows(indexFor(parent), row, row);
+    parent->children.erase(parent->children.begin() + row);
+    endRemoveRows();
+}
+
+void KeyModel::applyPresent(const BrowseEntry &entry)
+{
+    Node *node = m_root.get();
+    if (m_grouped) {
+        // Down the folders that are loaded; a new folder is inserted (closed) and ends the walk.
+        for (qsizetype slash = entry.key.indexOf('/', node->entry.key.size()); slash >= 0;
+             slash = entry.key.indexOf('/', slash + 1)) {
+            const QByteArray folder = entry.key.left(slash + 1);
+            if (folder == entry.key)
+                break;
+            if (Node *child = findChild(node, folder, nullptr)) {
+                node = child;
+                continue;
+            }
+            if (covers(node, folder)) {
+                BrowseEntry f;
+                f.key = folder;
+                f.folder = true;
+                insertRow(node, std::move(f));
+            }
+            return;
+        }
+    }
+    int row = 0;
+    if (Node *existing = findChild(node, entry.key, &row)) {
+        existing->entry = entry;
+        trackExpiry(entry);
+        Q_EMIT dataChanged(createIndex(row, 0, existing), createIndex(row, ColumnCount - 1, existing));
+    } else if (covers(node, entry.key)) {
+        insertRow(node, entry);
+    }
+}
+
+void KeyModel::applyAbsent(const QByteArray &key, const QList<QByteArray> &emptyFolders)
+{
+    const QModelIndex index = indexForKey(key);
+    if (index.isValid() && !nodeFor(index)->entry.folder)
+        removeRow(nodeFor(index)->parent, index.row());
+    for (const QByteArray &folder : emptyFolders) {
+        Node *f = findFolder(folder);
+        if (f && f->parent)
+            removeRow(f->parent, rowOf(f));
+    }
+}
+
+void KeyModel::refreshCounts()
+{
+    if (m_countsInFlight) {
+        m_countTimer.start();
+        return;
+    }
+    m_countsInFlight = true;
+    const BrowseFilter filter = m_filter;
+    const quint64 generation = m_generation;
+    m_service.read<std::pair<qint64, qint64>>(
+        this,
+        [filter](StoreBrowser &b) {
+            const qint64 total = b.count({}, {});
+            return std::pair{filter.isEmpty() ? total : b.count({}, filter), total};
+        },
+        [this, generation](const std::pair<qint64, qint64> &counts, const QString &error) {
+            m_countsInFlight = false;
+            if (!error.isEmpty()) {
+                Q_EMIT errorOccurred(error);
+                return;
+            }
+            if (generation != m_generation) {
+                refreshCounts();
+                return;
+            }
+            m_shownCount = counts.first;
+            m_totalCount = counts.second;
+            Q_EMIT countsChanged(m_shownCount, m_totalCount);
+        });
+}
+
+} // namespace kvdesk

@@ -1,0 +1,113 @@
+#pragma once
+
+#include "store/storebrowser.h"
+
+#include <QAbstractItemModel>
+#include <QSet>
+#include <QTimer>
+
+#include <memory>
+#include <vector>
+
+namespace kvdesk {
+
+class Clock;
+class StoreService;
+
+// The keys of the store as a tree of folders (split at '/') or as a flat list, loaded lazily a
+// page at a time on the store's reading thread, so that a million keys cost only what is shown.
+// Kept live: keys announced by the store's commits are looked up again and their rows inserted,
+// updated or removed; keys whose TTL runs out are removed on their own.
+class KeyModel final : public QAbstractItemModel
+{
+    Q_OBJECT
+
+public:
+    enum Column { NameColumn, SizeColumn, TtlColumn, UpdatedColumn, ColumnCount };
+    enum Role { KeyRole = Qt::UserRole + 1, IsFolderRole, ExpiresAtRole };
+    static constexpr int pageSize = 500;
+
+    KeyModel(StoreService &service, const Clock &clock, QObject *parent = nullptr);
+    ~KeyModel() override;
+
+    void setGrouped(bool grouped);
+    bool isGrouped() const { return m_grouped; }
+    void setFilter(const BrowseFilter &filter);
+    const BrowseFilter &filter() const { return m_filter; }
+    // Drops everything loaded and starts again from the first page.
+    void reload();
+
+    // The row of key (a key, or a folder ending with '/') if it is loaded.
+    QModelIndex indexForKey(const QByteArray &key) const;
+    static QByteArray keyOf(const QModelIndex &index) { return index.data(KeyRole).toByteArray(); }
+
+    qint64 shownCount() const { return m_shownCount; }
+    qint64 totalCount() const { return m_totalCount; }
+    bool isLoading() const { return m_pendingFetches > 0 || m_changesInFlight; }
+
+    // Keys whose rows must be checked against the store (the store's change signal ends here).
+    void noteChanged(const QList<QByteArray> &keys);
+
+    QModelIndex index(int row, int column, const QModelIndex &parent = {}) const override;
+    QModelIndex parent(const QModelIndex &child) const override;
+    int rowCount(const QModelIndex &parent = {}) const override;
+    int columnCount(const QModelIndex &parent = {}) const override;
+    bool hasChildren(const QModelIndex &parent = {}) const override;
+    bool canFetchMore(const QModelIndex &parent) const override;
+    void fetchMore(const QModelIndex &parent) override;
+    QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
+    QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+    Qt::ItemFlags flags(const QModelIndex &index) const override;
+
+    static QString formatSize(qint64 bytes);
+    static QString formatTtl(qint64 remainingMs);
+    // "1 key", "1,234 keys".
+    static QString formatKeyCount(qint64 count);
+
+Q_SIGNALS:
+    void countsChanged(qint64 shown, qint64 total);
+    void loadingChanged(bool loading);
+    void errorOccurred(const QString &message);
+    // Rows were inserted or updated for these keys after a change (the editor listens).
+    void keysRefreshed(const QList<QByteArray> &presentKeys, const QList<QByteArray> &removedKeys);
+
+private:
+    struct Node;
+    struct Lookup;
+
+    Node *nodeFor(const QModelIndex &index) const;
+    QModelIndex indexFor(const Node *node, int column = 0) const;
+    int rowOf(const Node *node) const;
+    Node *findFolder(const QByteArray &folder) const;
+    Node *findChild(Node *node, const QByteArray &key, int *row) const;
+    bool covers(const Node *node, const QByteArray &key) const;
+    void insertRow(Node *parent, BrowseEntry entry);
+    void removeRow(Node *parent, int row);
+    void applyLookups(const std::vector<Lookup> &lookups);
+    void applyPresent(const BrowseEntry &entry);
+    void applyAbsent(const QByteArray &key, const QList<QByteArray> &emptyFolders);
+    void processChanges();
+    void refreshCounts();
+    void sweepExpired();
+    void setPending(int delta);
+    void trackExpiry(const BrowseEntry &entry);
+
+    StoreService &m_service;
+    const Clock &m_clock;
+    std::unique_ptr<Node> m_root;
+    bool m_grouped = true;
+    BrowseFilter m_filter;
+    quint64 m_generation = 0;
+    int m_pendingFetches = 0;
+    bool m_changesInFlight = false;
+    qint64 m_shownCount = -1;
+    qint64 m_totalCount = -1;
+    QSet<QByteArray> m_changed;
+    std::multimap<qint64, QByteArray> m_expiries; // loaded keys with a TTL, by expiry
+    QTimer m_changeTimer;
+    QTimer m_countTimer;
+    QTimer m_expiryTimer;
+    bool m_countsInFlight = false;
+};
+
+} // namespace kvdesk
