@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make run`: starts kvdesk. Until the desktop window exists this is always the headless server.
+# `make run`: starts kvdesk: the desktop window when there is a display, the headless server
+# (--no-gui) otherwise.
 # With no credentials in the environment it uses a development API key, generated once and kept
 # (readable by this user only) next to the default database, so the printed curl works at once.
 set -euo pipefail
@@ -18,4 +19,9 @@ if [ -z "${KV_API_KEY:-}${KV_USERNAME:-}${KV_JWT_SECRET:-}${KV_JWKS_URL:-}" ]; t
   echo "  export KV_API_KEY=$KV_API_KEY"
   echo
 fi
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  echo "Opening the KV Desk window (its server panel shows the URL; Copy as curl includes the key)."
+  exec "$binary" "$@"
+fi
+echo "No display: starting the headless server (kvdesk --no-gui)."
 exec "$binary" --no-gui "$@"

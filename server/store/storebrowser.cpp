@@ -146,8 +146,10 @@ BrowsePage StoreBrowser::children(QByteArrayView folder, QByteArrayView cursor, 
     QByteArray filterStorage;
     const qint64 now = m_connection.store().clock().nowMs();
     while (page.entries.size() < limit) {
+        // SQLite reads bound text while it steps: `from` changes meanwhile, its copy does not.
+        const QByteArray after = from;
         Bound q(pageStatement(filter));
-        q.text(folder).text(from).integer(now);
+        q.text(folder).text(after).integer(now);
         bindFilter(q, filter, &filterStorage);
         q.integer(limit - page.entries.size());
         bool restarted = false;
@@ -221,8 +223,9 @@ QList<StoredEntry> StoreBrowser::entries(QByteArrayView folder, int limit)
     q.text(folder).text("").integer(m_connection.store().clock().nowMs()).integer(limit);
     QList<StoredEntry> result;
     while (q.step())
-        result.append({textColumn(q.stmt(), 0), textColumn(q.stmt(), 1), optionalColumn(q.stmt(), 2),
-                       StoreConnection::etagFor(optionalColumn(q.stmt(), 3), sqlite3_column_int64(q.stmt(), 4))});
+        result.append(
+            {textColumn(q.stmt(), 0), textColumn(q.stmt(), 1), optionalColumn(q.stmt(), 2),
+             StoreConnection::etagFor(optionalColumn(q.stmt(), 3), sqlite3_column_int64(q.stmt(), 4))});
     return result;
 }
 

@@ -1,0 +1,146 @@
+// The desktop window on a store of 1,000,000 keys: the first screen comes quickly and the GUI
+// thread never stalls while the user scrolls, expands a huge folder, filters and switches views.
+#include "guihelpers.h"
+#include "testserver.h"
+
+#include "mainwindow.h"
+
+#include <QLabel>
+#include <QLineEdit>
+#include <QScrollBar>
+#include <QSqlDatabase>
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QStandardPaths>
+
+using namespace kvdesk;
+using namespace kvdesk::test;
+
+namespace {
+
+// The longest time the GUI thread went without running its timers.
+class StallMeter final : public QObject
+{
+public:
+    StallMeter()
+    {
+        m_timer.setInterval(5);
+        QObject::connect(&m_timer, &QTimer::timeout, this,
+                         [this] { m_worst = std::max(m_worst, m_clock.restart()); });
+        m_clock.start();
+        m_timer.start();
+    }
+    qint64 worstMs() const { return m_worst; }
+
+private:
+    QTimer m_timer;
+    QElapsedTimer m_clock;
+    qint64 m_worst = 0;
+};
+
+} // namespace
+
+class TestGuiScale : public QObject
+{
+    Q_OBJECT
+
+private:
+    std::unique_ptr<TestServer> m_server;
+
+    static constexpr int halfMillion = 500000;
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QStandardPaths::setTestModeEnabled(true);
+        QCoreApplication::setOrganizationName(QStringLiteral("kvdesk-tests"));
+        QCoreApplication::setApplicationName(QStringLiteral("tst_guiscale"));
+        m_server = std::make_unique<TestServer>();
+        QElapsedTimer t;
+        t.start();
+        {
+            QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("fill"));
+            db.setDatabaseName(m_server->config().databasePath);
+            QVERIFY(db.open());
+            QSqlQuery q(db);
+            QVERIFY(q.exec(QStringLiteral("BEGIN")));
+            // Half at the top level, half in one folder; every 10th key with a TTL.
+            for (const QString &format : {QStringLiteral("k%07d"), QStringLiteral("bulk/%07d")}) {
+                QVERIFY2(
+                    q.exec(QStringLiteral(
+                               R"(WITH RECURSIVE n(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM n WHERE x < %1)
+                    INSERT INTO "wt_kv_key_values" ("name", "value", "updated_at", "expires_at", "version")
+                    SELECT printf('%2', x), '{"n":' || x || ',"payload":"0123456789abcdef0123456789abcdef"}',
+                           %3, CASE WHEN x % 10 = 0 THEN %3 + 86400000 END, x + 1 FROM n)")
+                               .arg(halfMillion - 1)
+                               .arg(format)
+                               .arg(m_server->clock().nowMs())),
+                    qPrintable(q.lastError().text()));
+            }
+            QVERIFY(q.exec(QStringLiteral("COMMIT")));
+            db.close();
+        }
+        QSqlDatabase::removeDatabase(QStringLiteral("fill"));
+        qInfo("filled 1,000,000 keys in %lld ms", t.elapsed());
+    }
+
+    void cleanupTestCase() { m_server.reset(); }
+
+    void staysResponsiveOnAMillionKeys()
+    {
+        QElapsedTimer t;
+        t.start();
+        MainWindow window(m_server->server(), m_server->clock());
+        window.show();
+        StallMeter stalls;
+        KeyModel &model = window.keyModel();
+        QTRY_VERIFY_WITH_TIMEOUT(model.rowCount() > 0, 5000);
+        const qint64 firstScreen = t.elapsed();
+        qInfo("first screen: %lld ms (%d rows)", firstScreen, model.rowCount());
+        QVERIFY2(firstScreen < 1000, qPrintable(QString::number(firstScreen)));
+
+        auto *counts = window.findChild<QLabel *>(QStringLiteral("countStatus"));
+        QTRY_COMPARE_WITH_TIMEOUT(counts->text(), QStringLiteral("1,000,000 keys"), 10000);
+        qInfo("counted: %lld ms", t.elapsed());
+
+        // Scrolling to the end loads the next page, again and again.
+        QTreeView &tree = window.tree();
+        for (int page = 1; page <= 5; ++page) {
+            tree.verticalScrollBar()->setValue(tree.verticalScrollBar()->maximum());
+            QTRY_VERIFY_WITH_TIMEOUT(model.rowCount() >= 1 + page * KeyModel::pageSize, 5000);
+        }
+        t.restart();
+        // A folder of 500,000 keys opens with its first page, and scrolls the same way.
+        const QModelIndex bulk = waitForKey(window, "bulk/0000000", 5000);
+        QVERIFY(bulk.isValid());
+        qInfo("folder of 500,000 keys opened: %lld ms", t.elapsed());
+        const QModelIndex folder = bulk.parent();
+        tree.scrollTo(model.index(model.rowCount(folder) - 1, 0, folder));
+        tree.verticalScrollBar()->setValue(tree.verticalScrollBar()->maximum());
+        QTRY_VERIFY_WITH_TIMEOUT(model.rowCount(folder) >= 2 * KeyModel::pageSize, 5000);
+
+        // Filtering scans the million keys off the GUI thread.
+        t.restart();
+        QTest::keyClicks(window.findChild<QLineEdit *>(QStringLiteral("filterEdit")),
+                         QStringLiteral("99999"));
+        QTRY_COMPARE_WITH_TIMEOUT(counts->text(), QStringLiteral("10 of 1,000,000 keys match"), 10000);
+        qInfo("filtered: %lld ms", t.elapsed());
+        QVERIFY(waitForKey(window, "bulk/0199999").isValid());
+        QVERIFY(waitForKey(window, "k0499999").isValid());
+
+        t.restart();
+        window.findChild<QAction *>(QStringLiteral("actionFlatList"))->trigger();
+        QTRY_COMPARE_WITH_TIMEOUT(model.rowCount(), 10, 5000);
+        window.findChild<QLineEdit *>(QStringLiteral("filterEdit"))->clear();
+        QTRY_VERIFY_WITH_TIMEOUT(model.rowCount() >= KeyModel::pageSize, 5000);
+        QTRY_COMPARE_WITH_TIMEOUT(counts->text(), QStringLiteral("1,000,000 keys"), 10000);
+        qInfo("flat list of everything: %lld ms", t.elapsed());
+        window.findChild<QAction *>(QStringLiteral("actionFlatList"))->trigger();
+
+        qInfo("longest stall of the GUI thread: %lld ms", stalls.worstMs());
+        QVERIFY2(stalls.worstMs() < 250, qPrintable(QString::number(stalls.worstMs())));
+    }
+};
+
+QTEST_MAIN(TestGuiScale)
+#include "tst_guiscale.moc"
