@@ -266,6 +266,44 @@ private Q_SLOTS:
         QCOMPARE(stored("solo")->json, "true");
     }
 
+    void deleteSeveralSelectedKeysAtOnce()
+    {
+        for (const char *k : {"x1", "x2", "x3"})
+            putOverHttp(k, "0");
+        QVERIFY(selectKey(*m_window, "x1"));
+        const QModelIndex x3 = waitForKey(*m_window, "x3");
+        m_window->tree().selectionModel()->select(x3,
+                                                  QItemSelectionModel::Select | QItemSelectionModel::Rows);
+        m_window->actions().remove->trigger();
+        auto *box = waitForChild<QMessageBox>(*m_window, QStringLiteral("confirmDelete"));
+        QVERIFY(box);
+        QCOMPARE(box->text(), QStringLiteral("Delete 2 keys?"));
+        QTest::mouseClick(box->findChild<QAbstractButton *>(QStringLiteral("confirmDeleteButton")),
+                          Qt::LeftButton);
+        QTRY_VERIFY(!stored("x1") && !stored("x3"));
+        QVERIFY(stored("x2"));
+    }
+
+    void aSaveFromAnotherWindowIsAConflictToo()
+    {
+        putOverHttp("shared", "1");
+        MainWindow other(m_server->server(), m_server->clock());
+        other.show();
+        QVERIFY(selectKey(*m_window, "shared"));
+        QVERIFY(selectKey(other, "shared"));
+        auto *otherEdit = other.findChild<QPlainTextEdit *>(QStringLiteral("valueEdit"));
+        QTRY_COMPARE(valueEdit()->toPlainText(), QStringLiteral("1"));
+        QTRY_COMPARE(otherEdit->toPlainText(), QStringLiteral("1"));
+        typeValue(QStringLiteral("2"));
+        otherEdit->selectAll();
+        QTest::keyClicks(otherEdit, QStringLiteral("3"));
+        other.actions().save->trigger();
+        QTRY_COMPARE(stored("shared")->json, "3");
+        m_window->actions().save->trigger();
+        QVERIFY(waitForChild<QDialog>(*m_window, QStringLiteral("conflictDialog")));
+        QCOMPARE(stored("shared")->json, "3");
+    }
+
     void cancellingADeleteKeepsTheKey()
     {
         putOverHttp("keep", "1");

@@ -7,6 +7,7 @@
 #include <QTest>
 
 #include <csignal>
+#include <optional>
 
 using namespace Qt::StringLiterals;
 using namespace kvdesk::test;
@@ -19,18 +20,28 @@ const QList<QPair<QByteArray, QByteArray>> auth = {{"Authorization", "Bearer pro
 class Child
 {
 public:
-    explicit Child(const QString &dir, const QStringList &extra = {}, bool withKey = true)
+    enum class Display { None, Offscreen };
+
+    explicit Child(const QString &dir, const QStringList &extra = {}, bool withKey = true,
+                   std::optional<Display> display = std::nullopt)
     {
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        if (display) {
+            // No --no-gui: the display decides between the window and the headless server.
+            for (const auto &name : {u"DISPLAY"_s, u"WAYLAND_DISPLAY"_s, u"QT_QPA_PLATFORM"_s})
+                env.remove(name);
+            if (*display == Display::Offscreen)
+                env.insert(u"QT_QPA_PLATFORM"_s, u"offscreen"_s);
+        }
         env.remove(u"KV_API_KEY"_s);
         env.remove(u"KV_DB"_s);
         if (withKey)
             env.insert(u"KV_API_KEY"_s, u"process-key"_s);
         env.insert(u"HOME"_s, dir);
         process.setProcessEnvironment(env);
+        const QStringList mode = display ? QStringList() : QStringList{u"--no-gui"_s};
         process.start(QStringLiteral(KVDESK_BINARY),
-                      QStringList{u"--no-gui"_s, u"--port"_s, u"0"_s, u"--db"_s, dir + u"/kv.sqlite"_s} +
-                          extra);
+                      mode + QStringList{u"--port"_s, u"0"_s, u"--db"_s, dir + u"/kv.sqlite"_s} + extra);
     }
     ~Child()
     {
@@ -131,6 +142,36 @@ private Q_SLOTS:
         HttpClient client(port);
         QCOMPARE(client.request("PUT", "/v1/kv/x", R"({"value":1})", auth).status, 200);
         QTRY_VERIFY((child.output += child.process.readAllStandardOutput()).contains("PUT /v1/kv/x 200 "));
+    }
+
+    void withADisplayTheWindowOpensAndServesTheSameApi()
+    {
+        QTemporaryDir dir;
+        Child child(dir.path(), {}, true, Child::Display::Offscreen);
+        const quint16 port = child.waitForPort();
+        QVERIFY(port);
+        HttpClient client(port);
+        QCOMPARE(client.request("PUT", "/v1/kv/x", R"({"value":1})", auth).status, 200);
+        QCOMPARE(client.request("GET", "/v1/kv/x", {}, auth).status, 200);
+        // The request log goes to the window, not to the terminal.
+        QTest::qWait(300);
+        child.output += child.process.readAllStandardOutput();
+        QVERIFY(!child.output.contains("PUT /v1/kv/x"));
+        child.process.terminate();
+        QVERIFY(child.process.waitForFinished(10000));
+        QCOMPARE(child.process.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(child.process.exitCode(), 0);
+    }
+
+    void withoutADisplayItRunsHeadless()
+    {
+        QTemporaryDir dir;
+        Child child(dir.path(), {}, true, Child::Display::None);
+        const quint16 port = child.waitForPort();
+        QVERIFY(port);
+        HttpClient client(port);
+        QCOMPARE(client.request("GET", "/v1/kv/x", {}, auth).status, 404);
+        QTRY_VERIFY((child.output += child.process.readAllStandardOutput()).contains("GET /v1/kv/x 404 "));
     }
 
     void withoutCredentialsItWarnsLoudlyAndAnswers401()

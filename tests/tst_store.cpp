@@ -165,7 +165,8 @@ private Q_SLOTS:
         // Versions are random; whatever their spelling, the ETag of a write must match it.
         QByteArray etag = m_db->put("k", "0", std::nullopt).etag;
         for (int i = 1; i <= 300; ++i) {
-            const PutResult r = m_db->put("k", QByteArray::number(i), std::nullopt, {Precondition::Kind::IfMatch, {etag}});
+            const PutResult r =
+                m_db->put("k", QByteArray::number(i), std::nullopt, {Precondition::Kind::IfMatch, {etag}});
             QCOMPARE(r.outcome, WriteOutcome::Written);
             QCOMPARE(m_db->get("k")->etag, r.etag);
             etag = r.etag;
