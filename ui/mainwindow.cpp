@@ -170,8 +170,7 @@ void MainWindow::buildMenus()
     about->setObjectName(QStringLiteral("actionAbout"));
     QObject::connect(about, &QAction::triggered, this, [this] {
         QMessageBox::about(this, tr("About KV Desk"),
-                           tr("<b>KV Desk %1</b><br>A JSON key/value server and desktop admin app.<br>"
-                              "Licensed under the MIT license.")
+                           tr("<b>KV Desk %1</b><br>A JSON key/value server and desktop admin app.")
                                .arg(QApplication::applicationVersion()));
     });
 
