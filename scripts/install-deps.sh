@@ -5,7 +5,8 @@ set -euo pipefail
 packages=(
   g++ make cmake ninja-build pkg-config
   qt6-base-dev qt6-httpserver-dev qt6-websockets-dev libqt6sql6-sqlite libgl-dev libqt6svg6
-  libssl-dev libsqlite3-dev
+  libssl-dev libsqlite3-dev qtkeychain-qt6-dev
+  dbus-bin gnome-keyring
 )
 
 missing=()

@@ -36,7 +36,7 @@ static void initResources()
 
 namespace kvdesk {
 
-MainWindow::MainWindow(KvServer &server, const Clock &clock, QWidget *parent)
+MainWindow::MainWindow(KvServer &server, const Clock &clock, CredentialVault *vault, QWidget *parent)
     : QMainWindow(parent), m_server(server), m_clock(clock), m_service(new StoreService(server, this)),
       m_model(new KeyModel(*m_service, clock, this))
 {
@@ -83,7 +83,7 @@ MainWindow::MainWindow(KvServer &server, const Clock &clock, QWidget *parent)
     m_splitter->setStretchFactor(1, 2);
     setCentralWidget(m_splitter);
 
-    m_panel = new ServerPanel(server, this);
+    m_panel = new ServerPanel(server, vault, this);
     m_dock = new QDockWidget(tr("Server"), this);
     m_dock->setObjectName(QStringLiteral("serverDock"));
     m_dock->setWidget(m_panel);
@@ -166,6 +166,14 @@ void MainWindow::buildMenus()
     copyUrl->setObjectName(QStringLiteral("actionCopyUrl"));
     copyUrl->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_U));
     QObject::connect(copyUrl, &QAction::triggered, m_panel, &ServerPanel::copyUrl);
+    QAction *credentials = new QAction(tr("&Credentials..."), this);
+    credentials->setObjectName(QStringLiteral("actionCredentials"));
+    credentials->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_A));
+    QObject::connect(credentials, &QAction::triggered, m_panel, &ServerPanel::editCredentials);
+    QAction *copyApiKey = new QAction(tr("Copy the API &Key"), this);
+    copyApiKey->setObjectName(QStringLiteral("actionCopyApiKey"));
+    copyApiKey->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Y));
+    QObject::connect(copyApiKey, &QAction::triggered, m_panel, &ServerPanel::copyApiKey);
     QAction *about = new QAction(tr("&About KV Desk"), this);
     about->setObjectName(QStringLiteral("actionAbout"));
     QObject::connect(about, &QAction::triggered, this, [this] {
@@ -202,6 +210,8 @@ void MainWindow::buildMenus()
     QMenu *serverMenu = menuBar()->addMenu(tr("&Server"));
     serverMenu->addAction(startStop);
     serverMenu->addAction(copyUrl);
+    serverMenu->addAction(copyApiKey);
+    serverMenu->addAction(credentials);
     QMenu *help = menuBar()->addMenu(tr("&Help"));
     help->addAction(about);
 

@@ -13,6 +13,7 @@ class QTreeView;
 namespace kvdesk {
 
 class Clock;
+class CredentialVault;
 class KeyActions;
 class KeyModel;
 class KvServer;
@@ -28,7 +29,8 @@ class MainWindow final : public QMainWindow
     Q_OBJECT
 
 public:
-    MainWindow(KvServer &server, const Clock &clock, QWidget *parent = nullptr);
+    // vault: where the server's credentials are kept (none: edits apply to this session only).
+    MainWindow(KvServer &server, const Clock &clock, CredentialVault *vault = nullptr, QWidget *parent = nullptr);
     ~MainWindow() override;
 
     KeyModel &keyModel() { return *m_model; }

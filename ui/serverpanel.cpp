@@ -1,6 +1,8 @@
 #include "serverpanel.h"
 
 #include "auth/authenticator.h"
+#include "credentialsdialog.h"
+#include "credentials/credentialvault.h"
 #include "http/accesslog.h"
 #include "keymodel.h"
 #include "kvserver.h"
@@ -38,9 +40,9 @@ QString shellQuote(const QString &s)
 
 } // namespace
 
-ServerPanel::ServerPanel(KvServer &server, QWidget *parent)
+ServerPanel::ServerPanel(KvServer &server, CredentialVault *vault, QWidget *parent)
     : QWidget(parent), m_server(server), m_log(new RequestLogModel(5000, this)),
-      m_logFilter(new QSortFilterProxyModel(this)), m_chart(new RateChart(this))
+      m_logFilter(new QSortFilterProxyModel(this)), m_chart(new RateChart(this)), m_vault(vault)
 {
     setObjectName(QStringLiteral("serverPanel"));
     m_url = new QLineEdit(this);
@@ -74,6 +76,16 @@ ServerPanel::ServerPanel(KvServer &server, QWidget *parent)
     m_auth->setObjectName(QStringLiteral("authLabel"));
     m_auth->setWordWrap(true);
     m_auth->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_keychain = new QLabel(this);
+    m_keychain->setObjectName(QStringLiteral("keychainStatus"));
+    m_keychain->setWordWrap(true);
+    m_keychain->hide();
+    auto *credentials = new QPushButton(tr("Credentials..."), this);
+    credentials->setObjectName(QStringLiteral("credentialsButton"));
+    auto *copyKey = new QToolButton(this);
+    copyKey->setObjectName(QStringLiteral("copyApiKeyButton"));
+    copyKey->setIcon(QIcon(QStringLiteral(":/icons/copy.svg")));
+    copyKey->setToolTip(tr("Copy the API key"));
     m_error = new QLabel(this);
     m_error->setObjectName(QStringLiteral("serverError"));
     m_error->setStyleSheet(QStringLiteral("color: #b00020;"));
@@ -96,7 +108,12 @@ ServerPanel::ServerPanel(KvServer &server, QWidget *parent)
     form->addRow(tr("Listen on:"), listenRow);
     form->addRow(tr("Keys:"), m_keys);
     form->addRow(tr("Database:"), m_database);
-    form->addRow(tr("Authentication:"), m_auth);
+    auto *authRow = new QHBoxLayout;
+    authRow->addWidget(m_auth, 1);
+    authRow->addWidget(copyKey, 0, Qt::AlignTop);
+    authRow->addWidget(credentials, 0, Qt::AlignTop);
+    form->addRow(tr("Authentication:"), authRow);
+    form->addRow(QString(), m_keychain);
     auto *overview = new QWidget(this);
     auto *overviewLayout = new QVBoxLayout(overview);
     overviewLayout->setContentsMargins(0, 0, 0, 0);
@@ -141,6 +158,8 @@ ServerPanel::ServerPanel(KvServer &server, QWidget *parent)
     layout->addWidget(splitter);
 
     QObject::connect(copyUrl, &QToolButton::clicked, this, &ServerPanel::copyUrl);
+    QObject::connect(copyKey, &QToolButton::clicked, this, &ServerPanel::copyApiKey);
+    QObject::connect(credentials, &QPushButton::clicked, this, &ServerPanel::editCredentials);
     QObject::connect(m_startStop, &QPushButton::clicked, this, &ServerPanel::toggleRunning);
     QObject::connect(apply, &QPushButton::clicked, this, &ServerPanel::applyListenAddress);
     QObject::connect(filter, &QLineEdit::textChanged, m_logFilter,
@@ -189,7 +208,9 @@ void ServerPanel::updateState()
     const AuthSettings auth = m_server.authenticator().settings();
     QStringList ways;
     if (auth.apiKeyEnabled())
-        ways << tr("API key: send \"Authorization: Bearer <key>\" (Copy as curl includes it)");
+        ways << tr("API key %1…: send \"Authorization: Bearer <key>\" (the copy button copies it; Copy as "
+                   "curl includes it)")
+                    .arg(auth.apiKey.left(4));
     if (auth.basicEnabled())
         ways << tr("Basic: user \"%1\"").arg(auth.username);
     if (auth.jwtEnabled())
@@ -252,6 +273,76 @@ QString ServerPanel::curlAuthOptions() const
     if (auth.jwtEnabled())
         return QStringLiteral("-H 'Authorization: Bearer <jwt>'");
     return {};
+}
+
+} // namespace kvdesk
+
+namespace kvdesk {
+
+bool ServerPanel::ensureCredentials()
+{
+    if (m_server.authenticator().settings().anyEnabled())
+        return false;
+    AuthSettings settings;
+    settings.apiKey = CredentialVault::generateApiKey();
+    // At once, so that the first curl works; kept in the keychain as soon as it answers.
+    applyCredentials(settings);
+    keepCredentials(settings, tr("Generated an API key and kept it in the keychain."));
+    return true;
+}
+
+void ServerPanel::applyCredentials(const AuthSettings &settings)
+{
+    m_server.authenticator().setSettings(settings);
+    updateState();
+}
+
+void ServerPanel::keepCredentials(const AuthSettings &settings, const QString &doneMessage)
+{
+    if (!m_vault) {
+        m_keychain->setText(tr("These credentials are kept for this session only (no keychain in use)."));
+        m_keychain->show();
+        return;
+    }
+    m_keychain->setText(tr("Saving to the keychain..."));
+    m_keychain->show();
+    m_vault->save(settings, this, [this, doneMessage](const SecretResult &r) {
+        if (r.ok()) {
+            m_keychain->hide();
+            Q_EMIT statusMessage(doneMessage);
+            return;
+        }
+        m_keychain->setText(
+            tr("%1 The credentials work for this session only; they are not kept for the next start.").arg(r.message));
+        m_keychain->setStyleSheet(QStringLiteral("color: #8a5a00;"));
+        Q_EMIT statusMessage(m_keychain->text());
+    });
+}
+
+void ServerPanel::editCredentials()
+{
+    const QString note = m_vault ? tr("Saved to the OS keychain and applied to the running server at once. "
+                                      "Environment variables (KV_API_KEY, ...) win over these at the next start.")
+                                 : tr("No keychain is in use: these apply to this session only.");
+    auto *dialog = new CredentialsDialog(m_server.authenticator().settings(), note, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    QObject::connect(dialog, &QDialog::accepted, this, [this, dialog] {
+        const AuthSettings settings = dialog->settings();
+        applyCredentials(settings);
+        keepCredentials(settings, tr("Saved the credentials to the keychain; the server uses them now."));
+    });
+    dialog->open();
+}
+
+void ServerPanel::copyApiKey()
+{
+    const AuthSettings auth = m_server.authenticator().settings();
+    if (!auth.apiKeyEnabled()) {
+        Q_EMIT statusMessage(tr("No API key is set; open Credentials to generate one."));
+        return;
+    }
+    QApplication::clipboard()->setText(auth.apiKey);
+    Q_EMIT statusMessage(tr("Copied the API key"));
 }
 
 } // namespace kvdesk

@@ -12,7 +12,9 @@ class QTableView;
 
 namespace kvdesk {
 
+class CredentialVault;
 class KvServer;
+struct AuthSettings;
 class RateChart;
 class RequestLogModel;
 
@@ -24,7 +26,8 @@ class ServerPanel final : public QWidget
     Q_OBJECT
 
 public:
-    explicit ServerPanel(KvServer &server, QWidget *parent = nullptr);
+    // vault: where credentials are kept (none: they apply to this session only).
+    ServerPanel(KvServer &server, CredentialVault *vault, QWidget *parent = nullptr);
 
     RequestLogModel &logModel() { return *m_log; }
     RateChart &chart() { return *m_chart; }
@@ -33,6 +36,12 @@ public:
     void toggleRunning();
     void copyUrl();
     void showError(const QString &message);
+    // With no credential at all: generates an API key, applies it and keeps it in the keychain
+    // (or, without a keychain, for this session only, saying so). Returns whether it did.
+    bool ensureCredentials();
+    // The credentials dialog; saving keeps them in the keychain and applies them at once.
+    void editCredentials();
+    void copyApiKey();
     // How a client authenticates with the current credentials, as curl options (empty: none needed).
     QString curlAuthOptions() const;
 
@@ -44,6 +53,8 @@ private:
     void updateDatabase();
     void applyListenAddress();
     void startListening();
+    void keepCredentials(const AuthSettings &settings, const QString &doneMessage);
+    void applyCredentials(const AuthSettings &settings);
 
     KvServer &m_server;
     RequestLogModel *m_log;
@@ -58,6 +69,8 @@ private:
     QLabel *m_database;
     QLabel *m_auth;
     QLabel *m_error;
+    QLabel *m_keychain;
+    CredentialVault *m_vault;
     QTableView *m_logView;
     QTimer m_databaseTimer;
 };

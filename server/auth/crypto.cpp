@@ -6,6 +6,7 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
+#include <openssl/rand.h>
 
 namespace kvdesk::crypto {
 
@@ -119,6 +120,14 @@ QByteArray base64UrlEncode(QByteArrayView data)
 {
     return QByteArray(data.data(), data.size())
         .toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals);
+}
+
+QByteArray randomBytes(int count)
+{
+    QByteArray bytes(count, Qt::Uninitialized);
+    if (RAND_bytes(reinterpret_cast<unsigned char *>(bytes.data()), count) != 1)
+        qFatal("OpenSSL's random generator failed");
+    return bytes;
 }
 
 Pkey rsaPublicKey(const QByteArray &modulus, const QByteArray &exponent)

@@ -30,6 +30,8 @@ QByteArray hmac(int digestBits, QByteArrayView key, QByteArrayView data);
 // Strict base64url (no padding, no other alphabet).
 std::optional<QByteArray> base64UrlDecode(QByteArrayView text);
 QByteArray base64UrlEncode(QByteArrayView data);
+// Bytes from OpenSSL's cryptographically secure generator.
+QByteArray randomBytes(int count);
 
 // Public keys from the fields of a JWK (already base64url-decoded).
 Pkey rsaPublicKey(const QByteArray &modulus, const QByteArray &exponent);

@@ -39,6 +39,7 @@ struct AuthEnvNames
 struct Config
 {
     bool noGui = false;
+    bool useKeychain = true; // read the credentials kept in the OS keychain (--no-keychain: not)
     QString host = QStringLiteral("127.0.0.1");
     quint16 port = 8787;
     int threads = 0;                               // 0: one per core

@@ -281,6 +281,8 @@ ConfigLoader::Outcome ConfigLoader::load(const QStringList &arguments, const QPr
     const QCommandLineOption help = parser.addHelpOption();
     const QCommandLineOption version = parser.addVersionOption();
     const QCommandLineOption noGui(u"no-gui"_s, tr("Run only the server, without a window."));
+    const QCommandLineOption noKeychain(
+        u"no-keychain"_s, tr("Do not read credentials from the OS keychain (environment and config file only)."));
     const QCommandLineOption host(u"host"_s, tr("Address to listen on (default 127.0.0.1)."), tr("address"));
     const QCommandLineOption port(u"port"_s, tr("Port to listen on (default 8787; 0 picks a free one)."),
                                   tr("port"));
@@ -317,7 +319,7 @@ ConfigLoader::Outcome ConfigLoader::load(const QStringList &arguments, const QPr
     const QCommandLineOption sweep(u"sweep-interval"_s,
                                    tr("Seconds between removals of expired keys' rows (default 60)."),
                                    tr("seconds"));
-    for (const auto &o : {noGui, host, port, db, configFile, basePath, kv, admin, pub, threads, timeout,
+    for (const auto &o : {noGui, noKeychain, host, port, db, configFile, basePath, kv, admin, pub, threads, timeout,
                           maxConnections, sweep, cacheSize})
         parser.addOption(o);
 
@@ -333,7 +335,12 @@ ConfigLoader::Outcome ConfigLoader::load(const QStringList &arguments, const QPr
                      "  KV_JWT_SECRET                 HMAC secret of JWTs (HS256/384/512).\n"
                      "  KV_JWKS_URL                   JWKS of JWT public keys (RS256/384/512, ES256/384).\n"
                      "  KV_JWT_ISSUER, KV_JWT_AUDIENCE  Required iss and aud of JWTs.\n"
-                     "The config file may rename these variables.\n")),
+                     "The config file may rename these variables. They win over the credentials kept in\n"
+                     "the OS keychain (see: kvdesk credentials --help).\n"
+                     "\nCommands:\n"
+                     "  kvdesk credentials show|set|rotate|clear   The credentials kept in the OS keychain.\n"
+                     "  kvdesk export [--prefix P] [--format ndjson|wrangler|json] [FILE]\n"
+                     "  kvdesk import [--dry-run] [--on-conflict skip|overwrite] FILE\n")),
               stdout);
         return Outcome::ShowedHelp;
     }
@@ -375,6 +382,7 @@ ConfigLoader::Outcome ConfigLoader::load(const QStringList &arguments, const QPr
     }
 
     config->noGui = parser.isSet(noGui);
+    config->useKeychain = !parser.isSet(noKeychain);
     if (parser.isSet(host))
         config->host = parser.value(host);
     if (parser.isSet(port))

@@ -26,6 +26,17 @@ Store::~Store() = default;
 void Store::open()
 {
     const QFileInfo info(m_options.sqlitePath);
+    if (m_options.readOnly) {
+        if (!info.exists())
+            throw StoreError(tr("The database %1 does not exist").arg(m_options.sqlitePath));
+        auto connection = connect();
+        const QStringList pending = Migrations::pending(connection->database());
+        if (!pending.isEmpty())
+            throw StoreError(tr("The database %1 needs migrations (%2); start kvdesk on it once first")
+                                 .arg(m_options.sqlitePath, pending.join(u", "_s)));
+        m_schemaReady.store(true, std::memory_order_release);
+        return;
+    }
     if (!QDir().mkpath(info.absolutePath()))
         throw StoreError(tr("Cannot create the folder %1").arg(info.absolutePath()));
     m_lock = std::make_unique<QLockFile>(m_options.sqlitePath + ".kvdesk-lock"_L1);

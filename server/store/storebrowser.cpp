@@ -212,7 +212,7 @@ bool StoreBrowser::hasKeysBelow(QByteArrayView folder, const BrowseFilter &filte
     return !children(folder, {}, filter, 1, false).entries.isEmpty();
 }
 
-QList<StoredEntry> StoreBrowser::entries(QByteArrayView folder, int limit)
+QList<StoredEntry> StoreBrowser::entries(QByteArrayView folder, int limit, QByteArrayView after)
 {
     ensureReady(m_connection);
     if (!m_statements->entries)
@@ -220,7 +220,7 @@ QList<StoredEntry> StoreBrowser::entries(QByteArrayView folder, int limit)
             R"(SELECT "name", "value", "expires_at", "version", "updated_at" FROM "wt_kv_key_values" WHERE )" KV_BELOW
             R"( ORDER BY "name" LIMIT ?4)");
     Bound q(m_statements->entries);
-    q.text(folder).text("").integer(m_connection.store().clock().nowMs()).integer(limit);
+    q.text(folder).text(after).integer(m_connection.store().clock().nowMs()).integer(limit);
     QList<StoredEntry> result;
     while (q.step())
         result.append(

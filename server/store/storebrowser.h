@@ -72,8 +72,8 @@ public:
     std::optional<BrowseEntry> describe(QByteArrayView key);
     // Whether a live key below folder matches filter.
     bool hasKeysBelow(QByteArrayView folder, const BrowseFilter &filter);
-    // Up to limit live keys below folder with their values, in byte order.
-    QList<StoredEntry> entries(QByteArrayView folder, int limit);
+    // Up to limit live keys below folder with their values, in byte order, after cursor (a key).
+    QList<StoredEntry> entries(QByteArrayView folder, int limit, QByteArrayView after = {});
     // The live key's value (as StoreConnection::get, without keeping a read transaction open).
     std::optional<StoredValue> value(QByteArrayView key);
 

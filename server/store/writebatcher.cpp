@@ -36,12 +36,12 @@ WriteBatcher::~WriteBatcher()
 
 void WriteBatcher::submit(WriteRequest request, std::function<void(const WriteResult &)> done)
 {
-    enqueue(Pending{std::move(request), std::move(done), {}, {}, {}, false});
+    enqueue(Pending{std::move(request), std::move(done), {}, {}, {}, false, Group::AllOrNone});
 }
 
-void WriteBatcher::submitGroup(std::vector<WriteRequest> requests, GroupDone done)
+void WriteBatcher::submitGroup(std::vector<WriteRequest> requests, GroupDone done, Group kind)
 {
-    enqueue(Pending{{}, {}, std::move(requests), std::move(done), {}, false});
+    enqueue(Pending{{}, {}, std::move(requests), std::move(done), {}, false, kind});
 }
 
 void WriteBatcher::enqueue(Pending pending)
@@ -114,6 +114,13 @@ void WriteBatcher::applyGroup(StoreConnection &connection, Pending &p)
 {
     std::vector<WriteResult> results;
     results.reserve(p.group.size());
+    if (p.groupKind == Group::EachOnItsOwn) {
+        for (const WriteRequest &w : p.group)
+            results.push_back(applyOne(connection, w));
+        p.groupResults = std::move(results);
+        p.groupApplied = true;
+        return;
+    }
     connection.savepoint();
     bool applied = true;
     for (const WriteRequest &w : p.group) {

@@ -64,8 +64,11 @@ public:
     void submit(WriteRequest request, std::function<void(const WriteResult &)> done);
     // Applies requests all or none (a rename, a folder's delete, an undo): when one of them fails
     // its condition, none is written and applied is false. Thread-safe; done runs on the writer thread.
+    // With EachOnItsOwn, each request succeeds or fails its condition alone (an import's batch),
+    // still in one transaction, and applied is true.
+    enum class Group { AllOrNone, EachOnItsOwn };
     using GroupDone = std::function<void(bool applied, const std::vector<WriteResult> &results)>;
-    void submitGroup(std::vector<WriteRequest> requests, GroupDone done);
+    void submitGroup(std::vector<WriteRequest> requests, GroupDone done, Group kind = Group::AllOrNone);
 
     static constexpr int maxBatch = 1024;
     // Transactions committed, and writes applied, so far.
@@ -81,6 +84,7 @@ private:
         GroupDone groupDone;
         std::vector<WriteResult> groupResults; // filled by applyGroup, reported after the commit
         bool groupApplied = false;
+        Group groupKind = Group::AllOrNone;
     };
     void run();
     void apply(StoreConnection &connection, std::deque<Pending> &batch);
