@@ -149,7 +149,7 @@ int main(int argc, char *argv[])
     std::unique_ptr<kvdesk::KeychainStore> keychain;
     std::unique_ptr<kvdesk::CredentialVault> vault;
     QStringList fromKeychain;
-    if (config.useKeychain) {
+    if (config.useKeychain && kvdesk::KeychainStore::mayBeAvailable()) {
         keychain = std::make_unique<kvdesk::KeychainStore>();
         vault = std::make_unique<kvdesk::CredentialVault>(*keychain);
         const auto [stored, result] = vault->loadNow();

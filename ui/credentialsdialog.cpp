@@ -51,10 +51,12 @@ CredentialsDialog::CredentialsDialog(const AuthSettings &current, const QString 
     keyRow->addWidget(generate);
     keyRow->addWidget(copy);
 
-    m_basicOn = check(QStringLiteral("basicOn"), tr("Basic (user name and password)"), current.basicEnabled());
+    m_basicOn =
+        check(QStringLiteral("basicOn"), tr("Basic (user name and password)"), current.basicEnabled());
     m_username = line(QStringLiteral("usernameEdit"), current.username);
     m_password = line(QStringLiteral("passwordEdit"), current.password, true);
-    m_jwtOn = check(QStringLiteral("jwtOn"), tr("JWT (HMAC secret, or public keys from a JWKS)"), current.jwtEnabled());
+    m_jwtOn = check(QStringLiteral("jwtOn"), tr("JWT (HMAC secret, or public keys from a JWKS)"),
+                    current.jwtEnabled());
     m_secret = line(QStringLiteral("jwtSecretEdit"), current.jwtSecret, true);
     m_jwks = line(QStringLiteral("jwksUrlEdit"), current.jwksUrl);
     m_jwks->setPlaceholderText(QStringLiteral("https://example.com/.well-known/jwks.json"));
@@ -139,7 +141,8 @@ void CredentialsDialog::validate()
         problem = tr("JWT needs a secret or a JWKS URL.");
     else if (m_jwtOn->isChecked() && !m_jwks->text().trimmed().isEmpty()) {
         const QUrl url(m_jwks->text().trimmed(), QUrl::StrictMode);
-        if (!url.isValid() || (url.scheme() != QLatin1String("https") && url.scheme() != QLatin1String("http")))
+        if (!url.isValid() ||
+            (url.scheme() != QLatin1String("https") && url.scheme() != QLatin1String("http")))
             problem = tr("The JWKS URL must be an http(s) URL.");
     }
     if (problem.isEmpty() && !settings().anyEnabled())

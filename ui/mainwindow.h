@@ -30,7 +30,8 @@ class MainWindow final : public QMainWindow
 
 public:
     // vault: where the server's credentials are kept (none: edits apply to this session only).
-    MainWindow(KvServer &server, const Clock &clock, CredentialVault *vault = nullptr, QWidget *parent = nullptr);
+    MainWindow(KvServer &server, const Clock &clock, CredentialVault *vault = nullptr,
+               QWidget *parent = nullptr);
     ~MainWindow() override;
 
     KeyModel &keyModel() { return *m_model; }

@@ -1,8 +1,8 @@
 #include "serverpanel.h"
 
 #include "auth/authenticator.h"
-#include "credentialsdialog.h"
 #include "credentials/credentialvault.h"
+#include "credentialsdialog.h"
 #include "http/accesslog.h"
 #include "keymodel.h"
 #include "kvserver.h"
@@ -313,7 +313,8 @@ void ServerPanel::keepCredentials(const AuthSettings &settings, const QString &d
             return;
         }
         m_keychain->setText(
-            tr("%1 The credentials work for this session only; they are not kept for the next start.").arg(r.message));
+            tr("%1 The credentials work for this session only; they are not kept for the next start.")
+                .arg(r.message));
         m_keychain->setStyleSheet(QStringLiteral("color: #8a5a00;"));
         Q_EMIT statusMessage(m_keychain->text());
     });
@@ -321,9 +322,10 @@ void ServerPanel::keepCredentials(const AuthSettings &settings, const QString &d
 
 void ServerPanel::editCredentials()
 {
-    const QString note = m_vault ? tr("Saved to the OS keychain and applied to the running server at once. "
-                                      "Environment variables (KV_API_KEY, ...) win over these at the next start.")
-                                 : tr("No keychain is in use: these apply to this session only.");
+    const QString note = m_vault
+                             ? tr("Saved to the OS keychain and applied to the running server at once. "
+                                  "Environment variables (KV_API_KEY, ...) win over these at the next start.")
+                             : tr("No keychain is in use: these apply to this session only.");
     auto *dialog = new CredentialsDialog(m_server.authenticator().settings(), note, this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     QObject::connect(dialog, &QDialog::accepted, this, [this, dialog] {

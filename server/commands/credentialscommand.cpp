@@ -36,7 +36,8 @@ QString describe(const AuthSettings &s)
         on << tr("jwt issuer \"%1\"").arg(s.jwtIssuer);
     if (!s.jwtAudience.isEmpty())
         on << tr("jwt audience \"%1\"").arg(s.jwtAudience);
-    return on.isEmpty() ? tr("Strategies on: none\n") : tr("Strategies on: %1\n").arg(on.join(QStringLiteral(", ")));
+    return on.isEmpty() ? tr("Strategies on: none\n")
+                        : tr("Strategies on: %1\n").arg(on.join(QStringLiteral(", ")));
 }
 
 } // namespace
@@ -60,7 +61,8 @@ int runCredentialsCommand(const QStringList &arguments, SecretStore &store, FILE
     const QCommandLineOption secret(QStringLiteral("jwt-secret"), tr("HMAC secret of JWTs."), tr("secret"));
     const QCommandLineOption jwks(QStringLiteral("jwks-url"), tr("URL of a JWKS."), tr("url"));
     const QCommandLineOption issuer(QStringLiteral("jwt-issuer"), tr("Required iss of JWTs."), tr("issuer"));
-    const QCommandLineOption audience(QStringLiteral("jwt-audience"), tr("Required aud of JWTs."), tr("audience"));
+    const QCommandLineOption audience(QStringLiteral("jwt-audience"), tr("Required aud of JWTs."),
+                                      tr("audience"));
     for (const auto &o : {apiKey, username, password, secret, jwks, issuer, audience})
         parser.addOption(o);
     if (!parser.parse(arguments)) { // "credentials" stands for the program name

@@ -36,29 +36,33 @@ int runTransferCommand(const QStringList &arguments, FILE *out, FILE *err)
     const bool exporting = command == QLatin1String("export");
     QCommandLineParser parser;
     parser.setApplicationDescription(
-        exporting ? tr("Writes the keys (all, or those under a prefix) to FILE, or to standard output.\n"
-                       "Formats: ndjson (one {\"key\",\"value\",\"expiration\"} per line, the default), wrangler "
-                       "(the JSON array `wrangler kv bulk put` reads; values as strings), json ({\"key\": value}, "
-                       "without TTLs).")
-                  : tr("Reads keys from FILE (\"-\": standard input): NDJSON, a wrangler bulk array or a JSON "
-                       "object, recognised from the content. One transaction per 1,000 keys; bad records are "
-                       "reported and skipped. Stop the server on that database first, or use POST "
-                       "{admin}/import."));
+        exporting
+            ? tr("Writes the keys (all, or those under a prefix) to FILE, or to standard output.\n"
+                 "Formats: ndjson (one {\"key\",\"value\",\"expiration\"} per line, the default), wrangler "
+                 "(the JSON array `wrangler kv bulk put` reads; values as strings), json ({\"key\": value}, "
+                 "without TTLs).")
+            : tr("Reads keys from FILE (\"-\": standard input): NDJSON, a wrangler bulk array or a JSON "
+                 "object, recognised from the content. One transaction per 1,000 keys; bad records are "
+                 "reported and skipped. Stop the server on that database first, or use POST "
+                 "{admin}/import."));
     const QCommandLineOption help = parser.addHelpOption();
-    const QCommandLineOption db(QStringLiteral("db"), tr("The database (default: KV_DB, then the default path)."),
-                                tr("path"));
-    const QCommandLineOption prefix(QStringLiteral("prefix"), tr("Only keys that start with this."), tr("prefix"));
+    const QCommandLineOption db(QStringLiteral("db"),
+                                tr("The database (default: KV_DB, then the default path)."), tr("path"));
+    const QCommandLineOption prefix(QStringLiteral("prefix"), tr("Only keys that start with this."),
+                                    tr("prefix"));
     const QCommandLineOption format(QStringLiteral("format"), tr("ndjson, wrangler or json."), tr("format"),
                                     QStringLiteral("ndjson"));
-    const QCommandLineOption dryRun(QStringLiteral("dry-run"), tr("Report what would change; write nothing."));
+    const QCommandLineOption dryRun(QStringLiteral("dry-run"),
+                                    tr("Report what would change; write nothing."));
     const QCommandLineOption onConflict(QStringLiteral("on-conflict"),
-                                       tr("What to do with keys that exist: overwrite (default) or skip."),
-                                       tr("policy"), QStringLiteral("overwrite"));
+                                        tr("What to do with keys that exist: overwrite (default) or skip."),
+                                        tr("policy"), QStringLiteral("overwrite"));
     parser.addOption(db);
     if (exporting) {
         parser.addOption(prefix);
         parser.addOption(format);
-        parser.addPositionalArgument(QStringLiteral("FILE"), tr("Where to write (default: standard output)."));
+        parser.addPositionalArgument(QStringLiteral("FILE"),
+                                     tr("Where to write (default: standard output)."));
     } else {
         parser.addOption(dryRun);
         parser.addOption(onConflict);
@@ -74,15 +78,18 @@ int runTransferCommand(const QStringList &arguments, FILE *out, FILE *err)
     }
     const QStringList files = parser.positionalArguments();
     if (files.size() > 1 || (!exporting && files.isEmpty())) {
-        print(err, exporting ? tr("kvdesk export: at most one FILE\n") : tr("kvdesk import: name one FILE\n"));
+        print(err,
+              exporting ? tr("kvdesk export: at most one FILE\n") : tr("kvdesk import: name one FILE\n"));
         return 2;
     }
 
     QString path;
     try {
-        const QString dbValue =
-            parser.isSet(db) ? parser.value(db) : QProcessEnvironment::systemEnvironment().value(QStringLiteral("KV_DB"));
-        path = dbValue.isEmpty() ? ConfigLoader::defaultDatabasePath() : ConfigLoader::databasePathFrom(dbValue);
+        const QString dbValue = parser.isSet(db)
+                                    ? parser.value(db)
+                                    : QProcessEnvironment::systemEnvironment().value(QStringLiteral("KV_DB"));
+        path =
+            dbValue.isEmpty() ? ConfigLoader::defaultDatabasePath() : ConfigLoader::databasePathFrom(dbValue);
     } catch (const ConfigError &e) {
         print(err, QStringLiteral("kvdesk %1: %2\n").arg(command, e.message()));
         return 2;
@@ -103,7 +110,8 @@ int runTransferCommand(const QStringList &arguments, FILE *out, FILE *err)
         QFile output;
         const bool ok = files.isEmpty() || files.first() == QLatin1String("-")
                             ? output.open(stdout, QIODevice::WriteOnly)
-                            : (output.setFileName(files.first()), output.open(QIODevice::WriteOnly | QIODevice::Truncate));
+                            : (output.setFileName(files.first()),
+                               output.open(QIODevice::WriteOnly | QIODevice::Truncate));
         if (!ok) {
             print(err, tr("kvdesk export: cannot write %1: %2\n").arg(files.value(0), output.errorString()));
             return 1;
@@ -137,8 +145,9 @@ int runTransferCommand(const QStringList &arguments, FILE *out, FILE *err)
         return 2;
     }
     QFile input;
-    const bool ok = files.first() == QLatin1String("-") ? input.open(stdin, QIODevice::ReadOnly)
-                                                         : (input.setFileName(files.first()), input.open(QIODevice::ReadOnly));
+    const bool ok = files.first() == QLatin1String("-")
+                        ? input.open(stdin, QIODevice::ReadOnly)
+                        : (input.setFileName(files.first()), input.open(QIODevice::ReadOnly));
     if (!ok) {
         print(err, tr("kvdesk import: cannot read %1: %2\n").arg(files.first(), input.errorString()));
         return 1;
@@ -150,7 +159,8 @@ int runTransferCommand(const QStringList &arguments, FILE *out, FILE *err)
         ConnectionSink sink(*connection);
         Importer importer(sink, options, clock.nowMs());
         const ImportReport report = importer.run(input);
-        print(out, (options.dryRun ? tr("Dry run (nothing written): %1\n") : tr("Imported: %1\n")).arg(report.summary()));
+        print(out, (options.dryRun ? tr("Dry run (nothing written): %1\n") : tr("Imported: %1\n"))
+                       .arg(report.summary()));
         if (options.dryRun) {
             for (const ImportChange &c : report.preview) {
                 const char *kind = c.kind == ImportChange::Kind::Create      ? "create"

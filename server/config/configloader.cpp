@@ -282,7 +282,8 @@ ConfigLoader::Outcome ConfigLoader::load(const QStringList &arguments, const QPr
     const QCommandLineOption version = parser.addVersionOption();
     const QCommandLineOption noGui(u"no-gui"_s, tr("Run only the server, without a window."));
     const QCommandLineOption noKeychain(
-        u"no-keychain"_s, tr("Do not read credentials from the OS keychain (environment and config file only)."));
+        u"no-keychain"_s,
+        tr("Do not read credentials from the OS keychain (environment and config file only)."));
     const QCommandLineOption host(u"host"_s, tr("Address to listen on (default 127.0.0.1)."), tr("address"));
     const QCommandLineOption port(u"port"_s, tr("Port to listen on (default 8787; 0 picks a free one)."),
                                   tr("port"));
@@ -319,8 +320,8 @@ ConfigLoader::Outcome ConfigLoader::load(const QStringList &arguments, const QPr
     const QCommandLineOption sweep(u"sweep-interval"_s,
                                    tr("Seconds between removals of expired keys' rows (default 60)."),
                                    tr("seconds"));
-    for (const auto &o : {noGui, noKeychain, host, port, db, configFile, basePath, kv, admin, pub, threads, timeout,
-                          maxConnections, sweep, cacheSize})
+    for (const auto &o : {noGui, noKeychain, host, port, db, configFile, basePath, kv, admin, pub, threads,
+                          timeout, maxConnections, sweep, cacheSize})
         parser.addOption(o);
 
     if (!parser.parse(arguments))

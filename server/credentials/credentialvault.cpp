@@ -64,9 +64,10 @@ void CredentialVault::finishLoad(const SecretResult &result, const Loaded &done)
     }
     const auto parsed = parse(result.data);
     if (!parsed) {
-        done(AuthSettings{}, SecretResult{SecretResult::Error::Failed,
-                                          tr("The credentials in the keychain are unreadable; save new ones."),
-                                          {}});
+        done(AuthSettings{},
+             SecretResult{SecretResult::Error::Failed,
+                          tr("The credentials in the keychain are unreadable; save new ones."),
+                          {}});
         return;
     }
     done(*parsed, result);
@@ -93,9 +94,10 @@ void CredentialVault::clear(QObject *context, SecretStore::Done done)
 std::pair<AuthSettings, SecretResult> CredentialVault::loadNow()
 {
     std::pair<AuthSettings, SecretResult> out;
-    finishLoad(m_store.readNow(QString::fromLatin1(entryName)), [&](const AuthSettings &s, const SecretResult &r) {
-        out = {s, r};
-    });
+    finishLoad(m_store.readNow(QString::fromLatin1(entryName)),
+               [&](const AuthSettings &s, const SecretResult &r) {
+                   out = {s, r};
+               });
     return out;
 }
 
@@ -110,7 +112,8 @@ SecretResult CredentialVault::clearNow()
     return r.error == SecretResult::Error::NotFound ? SecretResult{} : r;
 }
 
-QStringList CredentialVault::merge(AuthSettings &effective, const AuthSettings &stored, const AuthEnvNames &switches)
+QStringList CredentialVault::merge(AuthSettings &effective, const AuthSettings &stored,
+                                   const AuthEnvNames &switches)
 {
     QStringList taken;
     if (!effective.apiKeyEnabled() && switches.apiKey && stored.apiKeyEnabled()) {

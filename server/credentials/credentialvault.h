@@ -40,7 +40,8 @@ public:
     static QString generateApiKey();
     // Fills the settings that flags, the environment and the config file left unset (and did not
     // switch off) from the stored ones; returns the names of the strategies taken from the keychain.
-    static QStringList merge(AuthSettings &effective, const AuthSettings &stored, const AuthEnvNames &switches);
+    static QStringList merge(AuthSettings &effective, const AuthSettings &stored,
+                             const AuthEnvNames &switches);
 
 private:
     static void finishLoad(const SecretResult &result, const Loaded &done);

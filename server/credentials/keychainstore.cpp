@@ -1,5 +1,6 @@
 #include "keychainstore.h"
 
+#include <QFileInfo>
 #include <QLoggingCategory>
 #include <QPointer>
 #include <QTimer>
@@ -37,7 +38,8 @@ SecretResult resultOf(QKeychain::Job *job)
         return r;
     default:
         // libsecret without a session bus or a Secret Service says so only in words.
-        if (detail.contains(QLatin1String("D-Bus")) || detail.contains(QLatin1String("org.freedesktop.secrets"))) {
+        if (detail.contains(QLatin1String("D-Bus")) ||
+            detail.contains(QLatin1String("org.freedesktop.secrets"))) {
             r.error = SecretResult::Error::NoKeychain;
             r.message = QObject::tr("No keychain is available (no Secret Service: %1).").arg(detail);
             return r;
@@ -79,16 +81,25 @@ void run(QKeychain::Job *job, int timeoutMs, QObject *context, SecretStore::Done
     // Not the job's own timer: a job that never finishes may never be deleted either.
     QTimer::singleShot(timeoutMs, job->parent(), [finish, timeoutMs] {
         qCWarning(lcCredentials) << "a keychain job took longer than" << timeoutMs << "ms";
-        finish(SecretResult{SecretResult::Error::Timeout,
-                            QObject::tr("The keychain did not answer within %1 s (is it locked, waiting for a "
-                                        "password prompt?).")
-                                .arg(timeoutMs / 1000.0),
-                            {}});
+        finish(
+            SecretResult{SecretResult::Error::Timeout,
+                         QObject::tr("The keychain did not answer within %1 s (is it locked, waiting for a "
+                                     "password prompt?).")
+                             .arg(timeoutMs / 1000.0),
+                         {}});
     });
     job->start();
 }
 
 } // namespace
+
+bool KeychainStore::mayBeAvailable()
+{
+    if (qEnvironmentVariableIsSet("DBUS_SESSION_BUS_ADDRESS") || qEnvironmentVariableIsSet("DISPLAY"))
+        return true;
+    const QString runtime = qEnvironmentVariable("XDG_RUNTIME_DIR");
+    return !runtime.isEmpty() && QFileInfo::exists(runtime + QStringLiteral("/bus"));
+}
 
 KeychainStore::KeychainStore(int timeoutMs, QObject *parent) : SecretStore(parent), m_timeoutMs(timeoutMs) {}
 

@@ -16,6 +16,10 @@ public:
 
     explicit KeychainStore(int timeoutMs = 5000, QObject *parent = nullptr);
 
+    // Whether a Secret Service could be reached at all: a session bus is named, or the usual
+    // per-user bus socket exists, or a display could start one. Without, asking is pointless.
+    static bool mayBeAvailable();
+
     void read(const QString &key, QObject *context, Done done) override;
     void write(const QString &key, const QByteArray &data, QObject *context, Done done) override;
     void remove(const QString &key, QObject *context, Done done) override;

@@ -8,8 +8,7 @@ namespace kvdesk {
 
 namespace {
 
-template <typename Start>
-SecretResult wait(Start start)
+template<typename Start> SecretResult wait(Start start)
 {
     QEventLoop loop;
     std::optional<SecretResult> result;

@@ -7,7 +7,9 @@
 
 namespace kvdesk {
 
-Exporter::Exporter(StoreConnection &connection, DumpFormat format) : m_connection(connection), m_format(format) {}
+Exporter::Exporter(StoreConnection &connection, DumpFormat format)
+    : m_connection(connection), m_format(format)
+{}
 
 QByteArray Exporter::encode(DumpFormat format, const QByteArray &key, const QByteArray &json,
                             std::optional<qint64> expiresAtMs)
@@ -40,14 +42,15 @@ QByteArray Exporter::closing(DumpFormat format)
     return format == DumpFormat::Wrangler ? "\n]\n" : format == DumpFormat::Object ? "\n}\n" : "\n";
 }
 
-ExportReport Exporter::run(QIODevice &output, const QByteArray &prefix, const std::function<void(qint64)> &progress,
-                           const std::atomic_bool *cancel)
+ExportReport Exporter::run(QIODevice &output, const QByteArray &prefix,
+                           const std::function<void(qint64)> &progress, const std::atomic_bool *cancel)
 {
     ExportReport report;
     StoreBrowser browser(m_connection);
     auto write = [&](const QByteArray &bytes) {
         if (output.write(bytes) != bytes.size()) {
-            report.error = QCoreApplication::translate("kvdesk::Exporter", "cannot write: %1").arg(output.errorString());
+            report.error =
+                QCoreApplication::translate("kvdesk::Exporter", "cannot write: %1").arg(output.errorString());
             return false;
         }
         report.bytes += bytes.size();

@@ -28,7 +28,8 @@ public:
 
     // progress(keys so far) after each page; cancel is checked between pages.
     ExportReport run(QIODevice &output, const QByteArray &prefix,
-                     const std::function<void(qint64)> &progress = {}, const std::atomic_bool *cancel = nullptr);
+                     const std::function<void(qint64)> &progress = {},
+                     const std::atomic_bool *cancel = nullptr);
 
     // One record as its format writes it (the separators are the exporter's).
     static QByteArray encode(DumpFormat format, const QByteArray &key, const QByteArray &json,

@@ -20,14 +20,15 @@ QString tr(const char *text)
 
 QString ImportReport::summary() const
 {
-    QString text = tr("%1 records: %2 created, %3 overwritten, %4 unchanged, %5 skipped, %6 expired, %7 invalid")
-                       .arg(records + invalid)
-                       .arg(created)
-                       .arg(overwritten)
-                       .arg(unchanged)
-                       .arg(skipped)
-                       .arg(expired)
-                       .arg(invalid);
+    QString text =
+        tr("%1 records: %2 created, %3 overwritten, %4 unchanged, %5 skipped, %6 expired, %7 invalid")
+            .arg(records + invalid)
+            .arg(created)
+            .arg(overwritten)
+            .arg(unchanged)
+            .arg(skipped)
+            .arg(expired)
+            .arg(invalid);
     if (firstBadLine > 0)
         text += tr("; first bad record at line %1: %2").arg(firstBadLine).arg(firstBadMessage);
     if (!error.isEmpty())
@@ -42,14 +43,16 @@ std::optional<StoredValue> ConnectionSink::current(const QByteArray &key)
     return m_connection.get(key);
 }
 
-QString ConnectionSink::apply(const QList<DumpRecord> &records, const QList<bool> &ifAbsent, QList<bool> *written)
+QString ConnectionSink::apply(const QList<DumpRecord> &records, const QList<bool> &ifAbsent,
+                              QList<bool> *written)
 {
     try {
         m_connection.begin();
         for (qsizetype i = 0; i < records.size(); ++i) {
-            const Precondition condition{ifAbsent[i] ? Precondition::Kind::IfNoneMatchAny : Precondition::Kind::None,
-                                         {}};
-            const auto r = m_connection.put(records[i].key, records[i].json, records[i].expiresAtMs, condition);
+            const Precondition condition{
+                ifAbsent[i] ? Precondition::Kind::IfNoneMatchAny : Precondition::Kind::None, {}};
+            const auto r =
+                m_connection.put(records[i].key, records[i].json, records[i].expiresAtMs, condition);
             written->append(r.outcome == WriteOutcome::Written);
         }
         m_connection.commit();
@@ -76,8 +79,12 @@ QString WriterSink::apply(const QList<DumpRecord> &records, const QList<bool> &i
     std::vector<WriteRequest> requests;
     requests.reserve(size_t(records.size()));
     for (qsizetype i = 0; i < records.size(); ++i)
-        requests.push_back({WriteRequest::Kind::Put, records[i].key, records[i].json, records[i].expiresAtMs,
-                            {ifAbsent[i] ? Precondition::Kind::IfNoneMatchAny : Precondition::Kind::None, {}}});
+        requests.push_back(
+            {WriteRequest::Kind::Put,
+             records[i].key,
+             records[i].json,
+             records[i].expiresAtMs,
+             {ifAbsent[i] ? Precondition::Kind::IfNoneMatchAny : Precondition::Kind::None, {}}});
     std::promise<std::pair<QString, QList<bool>>> promise;
     auto future = promise.get_future();
     m_writer.submitGroup(
@@ -187,8 +194,9 @@ ImportReport Importer::run(QIODevice &input, const std::function<void(qint64)> &
             if (existing && existing->json == record.json && existing->expiresAtMs == record.expiresAtMs)
                 kind = ImportChange::Kind::Unchanged;
             else if (existing)
-                kind = m_options.onConflict == ImportOptions::OnConflict::Skip ? ImportChange::Kind::Skip
-                                                                                : ImportChange::Kind::Overwrite;
+                kind = m_options.onConflict == ImportOptions::OnConflict::Skip
+                           ? ImportChange::Kind::Skip
+                           : ImportChange::Kind::Overwrite;
             inBatch.insert(record.key);
             batch.append(std::move(record));
             kinds.append(kind);

@@ -54,7 +54,8 @@ public:
     virtual ~ImportSink() = default;
     virtual std::optional<StoredValue> current(const QByteArray &key) = 0;
     // Writes the records (those flagged ifAbsent only where no live key is); written[i] says which were.
-    virtual QString apply(const QList<DumpRecord> &records, const QList<bool> &ifAbsent, QList<bool> *written) = 0;
+    virtual QString apply(const QList<DumpRecord> &records, const QList<bool> &ifAbsent,
+                          QList<bool> *written) = 0;
 };
 
 // Straight to a connection (the command line, with the database to itself).
@@ -63,7 +64,8 @@ class ConnectionSink final : public ImportSink
 public:
     explicit ConnectionSink(StoreConnection &connection) : m_connection(connection) {}
     std::optional<StoredValue> current(const QByteArray &key) override;
-    QString apply(const QList<DumpRecord> &records, const QList<bool> &ifAbsent, QList<bool> *written) override;
+    QString apply(const QList<DumpRecord> &records, const QList<bool> &ifAbsent,
+                  QList<bool> *written) override;
 
 private:
     StoreConnection &m_connection;
@@ -76,7 +78,8 @@ class WriterSink final : public ImportSink
 public:
     WriterSink(WriteBatcher &writer, StoreConnection &reader) : m_writer(writer), m_reader(reader) {}
     std::optional<StoredValue> current(const QByteArray &key) override;
-    QString apply(const QList<DumpRecord> &records, const QList<bool> &ifAbsent, QList<bool> *written) override;
+    QString apply(const QList<DumpRecord> &records, const QList<bool> &ifAbsent,
+                  QList<bool> *written) override;
 
 private:
     WriteBatcher &m_writer;
