@@ -61,7 +61,7 @@ void ServerWorker::run()
         ~CloseOnExit() { channel->close(); }
     } closeOnExit{channel};
     KvController kv(*connection, m_writer, channel, m_store.clock(), m_config.maxValueBytes);
-    AdminController admin(m_config, m_store, m_authenticator);
+    AdminController admin(m_config, m_store, *connection, m_authenticator);
     PublicController publicController(m_config.endpoints);
     Router router(m_config.endpoints, m_authenticator, kv, admin, publicController);
 

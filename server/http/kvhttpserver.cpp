@@ -73,8 +73,16 @@ void KvHttpServer::finish(const QPointer<QTcpSocket> &socket, const Answering &a
     GuardedConnection *connection = m_guard.connectionFor(socket);
     if (!connection || connection->closing)
         return;
+    bool keepAlive = answering.keepAlive && !reply.close;
+    if (reply.stream && !answering.head && reply.hasBody()) {
+        // HTTP/1.0 has no chunks: the body ends with the connection.
+        const bool chunked = answering.minorVersion > 0;
+        keepAlive = keepAlive && chunked;
+        socket->write(reply.serializeHead(keepAlive, answering.minorVersion));
+        pump(socket, std::make_shared<std::function<QByteArray()>>(reply.stream), chunked, keepAlive);
+        return;
+    }
     connection->busy = false;
-    const bool keepAlive = answering.keepAlive && !reply.close;
     if (reply.body.size() < 16 * 1024 || answering.head) {
         socket->write(reply.serialize(!answering.head, keepAlive, answering.minorVersion));
     } else {
@@ -83,7 +91,11 @@ void KvHttpServer::finish(const QPointer<QTcpSocket> &socket, const Answering &a
         socket->write(reply.body);
     }
     socket->flush(); // now, rather than on the next turn of the event loop
+    answered(socket, connection, keepAlive);
+}
 
+void KvHttpServer::answered(QTcpSocket *socket, GuardedConnection *connection, bool keepAlive)
+{
     connection->lastActivityMs = steadyNowNs() / 1000000;
     if (!keepAlive) {
         m_guard.closeAfterWrite(socket);
@@ -95,6 +107,41 @@ void KvHttpServer::finish(const QPointer<QTcpSocket> &socket, const Answering &a
         connection->waiting.pop_front();
         process(socket, connection, std::move(next));
     }
+}
+
+void KvHttpServer::pump(const QPointer<QTcpSocket> &socket,
+                        std::shared_ptr<std::function<QByteArray()>> stream, bool chunked, bool keepAlive)
+{
+    constexpr qint64 highWater = 1 << 20;
+    if (!socket)
+        return; // the client left: the rest is never produced
+    GuardedConnection *connection = m_guard.connectionFor(socket);
+    if (!connection || connection->closing)
+        return;
+    connection->lastActivityMs = steadyNowNs() / 1000000;
+    while (socket->bytesToWrite() < highWater) {
+        const QByteArray piece = (*stream)();
+        if (piece.isEmpty()) {
+            QObject::disconnect(socket, &QTcpSocket::bytesWritten, this, nullptr);
+            if (chunked)
+                socket->write("0\r\n\r\n");
+            socket->flush();
+            connection->busy = false;
+            answered(socket, connection, keepAlive);
+            return;
+        }
+        if (chunked)
+            socket->write(QByteArray::number(piece.size(), 16) + "\r\n" + piece + "\r\n");
+        else
+            socket->write(piece);
+    }
+    socket->flush();
+    // More when the client has taken some of it.
+    QObject::disconnect(socket, &QTcpSocket::bytesWritten, this, nullptr);
+    QObject::connect(socket, &QTcpSocket::bytesWritten, this, [this, socket, stream, chunked, keepAlive] {
+        if (socket && socket->bytesToWrite() < highWater / 2)
+            pump(socket, stream, chunked, keepAlive);
+    });
 }
 
 } // namespace kvdesk

@@ -40,6 +40,10 @@ private:
 
     void process(QTcpSocket *socket, GuardedConnection *connection, Request &&request);
     void finish(const QPointer<QTcpSocket> &socket, const Answering &answering, const Reply &reply);
+    // Writes a streamed body as the client takes it, then carries on as after any answer.
+    void pump(const QPointer<QTcpSocket> &socket, std::shared_ptr<std::function<QByteArray()>> stream,
+              bool chunked, bool keepAlive);
+    void answered(QTcpSocket *socket, GuardedConnection *connection, bool keepAlive);
 
     ConnectionGuard &m_guard;
     Router &m_router;

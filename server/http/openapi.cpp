@@ -232,6 +232,68 @@ QByteArray OpenApi::document(const EndpointPaths &endpoints, const QString &serv
                                                           {u"type"_s, u"array"_s},
                                                           {u"items"_s, ref(u"Migration"_s)}}))}})}}}});
     }
+    if (endpoints.admin) {
+        const QString admin = EndpointPaths::join(endpoints.basePath, *endpoints.admin);
+        auto queryParameter = [](const QString &name, const QString &description, const QJsonArray &values) {
+            return QJsonObject{
+                {u"name"_s, name},
+                {u"in"_s, u"query"_s},
+                {u"required"_s, false},
+                {u"description"_s, description},
+                {u"schema"_s, values.isEmpty() ? QJsonObject{{u"type"_s, u"string"_s}}
+                                               : QJsonObject{{u"type"_s, u"string"_s}, {u"enum"_s, values}}}};
+        };
+        const QJsonObject dump{
+            {u"type"_s, u"string"_s},
+            {u"description"_s,
+             u"NDJSON: one {\"key\", \"value\", \"expiration\"} per line (expiration in Unix "
+             u"seconds, absent when the key never expires); or, with format, the JSON array "
+             u"of `wrangler kv bulk put` (values as strings) or a {\"key\": value} object"_s}};
+        paths.insert(
+            admin + u"/export"_s,
+            QJsonObject{
+                {u"get"_s,
+                 QJsonObject{
+                     {u"summary"_s, u"Every live key (or those under a prefix), streamed"_s},
+                     {u"operationId"_s, u"exportKeys"_s},
+                     {u"security"_s, security},
+                     {u"parameters"_s,
+                      QJsonArray{queryParameter(u"prefix"_s, u"Only keys that start with this"_s, {}),
+                                 queryParameter(u"format"_s, u"The dump format (default ndjson)"_s,
+                                                QJsonArray{u"ndjson"_s, u"wrangler"_s, u"json"_s})}},
+                     {u"responses"_s,
+                      commonErrors(QJsonObject{
+                          {u"200"_s, QJsonObject{{u"description"_s, u"The dump, sent chunked"_s},
+                                                 {u"content"_s,
+                                                  QJsonObject{{u"application/x-ndjson"_s,
+                                                               QJsonObject{{u"schema"_s, dump}}}}}}}})}}}});
+        paths.insert(
+            admin + u"/import"_s,
+            QJsonObject{
+                {u"post"_s,
+                 QJsonObject{
+                     {u"summary"_s,
+                      u"Write the keys of a dump (NDJSON, a wrangler array or a JSON object) in "
+                      u"batches of 1,000, each one transaction; bad records are counted and skipped"_s},
+                     {u"operationId"_s, u"importKeys"_s},
+                     {u"security"_s, security},
+                     {u"parameters"_s,
+                      QJsonArray{queryParameter(u"dry_run"_s,
+                                                u"true: report what would change, write nothing"_s,
+                                                QJsonArray{u"true"_s, u"false"_s}),
+                                 queryParameter(u"on_conflict"_s,
+                                                u"What to do with keys that exist (default overwrite)"_s,
+                                                QJsonArray{u"overwrite"_s, u"skip"_s})}},
+                     {u"requestBody"_s,
+                      QJsonObject{{u"required"_s, true},
+                                  {u"content"_s, QJsonObject{{u"application/x-ndjson"_s,
+                                                              QJsonObject{{u"schema"_s, dump}}}}}}},
+                     {u"responses"_s,
+                      commonErrors(QJsonObject{
+                          {u"200"_s,
+                           response(u"What was written, skipped or invalid (with the first bad line)"_s,
+                                    envelopeOf(QJsonObject{{u"type"_s, u"object"_s}}))}})}}}});
+    }
     if (endpoints.publicPrefix) {
         const QString pub = EndpointPaths::join(endpoints.basePath, *endpoints.publicPrefix);
         paths.insert(

@@ -71,9 +71,13 @@ QByteArray Reply::serializeHead(bool keepAlive, int minorVersion) const
             out += contentType;
             out += "\r\n";
         }
-        out += "Content-Length: ";
-        out += QByteArray::number(body.size());
-        out += "\r\n";
+        if (!stream) {
+            out += "Content-Length: ";
+            out += QByteArray::number(body.size());
+            out += "\r\n";
+        } else if (minorVersion > 0) {
+            out += "Transfer-Encoding: chunked\r\n";
+        }
     }
     for (const auto &h : headers) {
         out += h.first;

@@ -90,6 +90,7 @@ std::optional<HttpResponse> HttpClient::readResponse(int timeoutMs, bool headReq
             const QList<QByteArray> statusParts = lines.first().trimmed().split(' ');
             response.status = statusParts.value(1).toInt();
             qint64 length = 0;
+            bool chunked = false;
             for (qsizetype i = 1; i < lines.size(); ++i) {
                 const QByteArray line = lines[i].trimmed();
                 const qsizetype colon = line.indexOf(':');
@@ -100,12 +101,42 @@ std::optional<HttpResponse> HttpClient::readResponse(int timeoutMs, bool headReq
                 response.headers.append({name, value});
                 if (name == "content-length")
                     length = value.toLongLong();
+                if (name == "transfer-encoding" && value.toLower() == "chunked")
+                    chunked = true;
             }
             const bool bodyless = headRequest || response.status == 304 || response.status == 204 ||
                                   (response.status >= 100 && response.status < 200);
             if (bodyless)
                 length = 0;
-            if (m_buffer.size() >= headerEnd + 4 + length) {
+            if (chunked && !bodyless) {
+                // Chunks, each "<hex size>\r\n<bytes>\r\n", until a chunk of size 0.
+                qsizetype at = headerEnd + 4;
+                QByteArray body;
+                bool complete = false;
+                for (;;) {
+                    const qsizetype lineEnd = m_buffer.indexOf("\r\n", at);
+                    if (lineEnd < 0)
+                        break;
+                    bool ok = false;
+                    const qsizetype size = m_buffer.mid(at, lineEnd - at).toLongLong(&ok, 16);
+                    if (!ok)
+                        return std::nullopt;
+                    if (m_buffer.size() < lineEnd + 2 + size + 2)
+                        break;
+                    if (size == 0) {
+                        at = lineEnd + 4;
+                        complete = true;
+                        break;
+                    }
+                    body += m_buffer.mid(lineEnd + 2, size);
+                    at = lineEnd + 2 + size + 2;
+                }
+                if (complete) {
+                    response.body = body;
+                    m_buffer.remove(0, at);
+                    return response;
+                }
+            } else if (m_buffer.size() >= headerEnd + 4 + length) {
                 response.body = m_buffer.mid(headerEnd + 4, length);
                 m_buffer.remove(0, headerEnd + 4 + length);
                 if (response.status == 100 && !keepInterim)
