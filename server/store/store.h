@@ -50,6 +50,7 @@ public:
 
     QString driverName() const { return QStringLiteral("sqlite"); }
     QString location() const { return m_options.sqlitePath; }
+    bool isReadOnly() const { return m_options.readOnly; }
     qint64 sizeOnDiskBytes() const;
     const Clock &clock() const { return m_clock; }
     ValueCache &cache() const { return *m_cache; }

@@ -156,8 +156,10 @@ StoreConnection::StoreConnection(const Store &store, const QString &path)
     // In WAL mode, NORMAL makes each commit reach the operating system before it returns: a
     // commit survives a crash of this process (not a power cut, which FULL would also cover).
     sqlite3_exec(m_handle, "PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr);
-    // Reads of the database file through a memory map rather than a system call per page.
-    sqlite3_exec(m_handle, "PRAGMA mmap_size=268435456", nullptr, nullptr, nullptr);
+    // Reads of the database file through a memory map rather than a system call per page; not
+    // for a one-pass reader (an export), whose resident memory would grow with the file.
+    if (!store.isReadOnly())
+        sqlite3_exec(m_handle, "PRAGMA mmap_size=268435456", nullptr, nullptr, nullptr);
 }
 
 StoreConnection::~StoreConnection()
