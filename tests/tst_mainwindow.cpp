@@ -17,13 +17,16 @@
 #include <QInputDialog>
 #include <QLabel>
 #include <QLineEdit>
+#include <QListWidget>
 #include <QMenu>
 #include <QMessageBox>
 #include <QPlainTextEdit>
+#include <QProgressBar>
 #include <QSpinBox>
 #include <QStandardPaths>
 #include <QStatusBar>
 #include <QTableView>
+#include <QTemporaryDir>
 
 using namespace kvdesk;
 using namespace kvdesk::test;
@@ -505,6 +508,100 @@ private Q_SLOTS:
                 inMenu = inMenu || qobject_cast<QMenu *>(o);
             QVERIFY2(inMenu, qPrintable(a->objectName()));
         }
+    }
+
+    void exportThenImportFromTheWindow()
+    {
+        putOverHttp("pets%2Fcat", R"({"name":"Tom"})");
+        QCOMPARE(call("PUT", "/v1/kv/pets/dog", R"({"value":"Rex","ttl":600})").status, 200);
+        putOverHttp("other", "1");
+        QTemporaryDir dir;
+        const QString file = dir.filePath(QStringLiteral("pets.ndjson"));
+        QVERIFY(selectKey(*m_window, "pets/"));
+        m_window->findChild<QAction *>(QStringLiteral("actionExport"))->trigger();
+        auto *dialog = waitForChild<QDialog>(*m_window, QStringLiteral("exportDialog"));
+        QVERIFY(dialog);
+        QCOMPARE(dialog->findChild<QLineEdit *>(QStringLiteral("exportPrefix"))->text(),
+                 QStringLiteral("pets/"));
+        dialog->findChild<QLineEdit *>(QStringLiteral("transferFile"))->setText(file);
+        QTest::mouseClick(dialog->findChild<QAbstractButton *>(QStringLiteral("startTransferButton")),
+                          Qt::LeftButton);
+        auto *summary = dialog->findChild<QLabel *>(QStringLiteral("transferSummary"));
+        QTRY_VERIFY(summary->text().startsWith(QStringLiteral("Exported 2 keys")));
+        QCOMPARE(dialog->findChild<QProgressBar *>(QStringLiteral("transferProgress"))->value(), 1000);
+        dialog->close();
+
+        // Change one, delete one, then a dry run shows what an import would do, and the import does it.
+        putOverHttp("pets%2Fcat", R"({"name":"Felix"})");
+        QCOMPARE(call("DELETE", "/v1/kv/pets/dog").status, 200);
+        m_window->findChild<QAction *>(QStringLiteral("actionImport"))->trigger();
+        dialog = waitForChild<QDialog>(*m_window, QStringLiteral("importDialog"));
+        QVERIFY(dialog);
+        dialog->findChild<QLineEdit *>(QStringLiteral("transferFile"))->setText(file);
+        QTest::mouseClick(dialog->findChild<QAbstractButton *>(QStringLiteral("dryRunButton")),
+                          Qt::LeftButton);
+        summary = dialog->findChild<QLabel *>(QStringLiteral("transferSummary"));
+        QTRY_VERIFY(summary->text().startsWith(QStringLiteral("Dry run")));
+        QVERIFY2(summary->text().contains(QStringLiteral("1 created, 1 overwritten")),
+                 qPrintable(summary->text()));
+        auto *preview = dialog->findChild<QListWidget *>(QStringLiteral("importPreview"));
+        QCOMPARE(preview->count(), 2);
+        QVERIFY(preview->item(0)->text().contains(QStringLiteral("overwrite")));
+        QCOMPARE(stored("pets/cat")->json, R"({"name":"Felix"})");
+        QTest::mouseClick(dialog->findChild<QAbstractButton *>(QStringLiteral("startTransferButton")),
+                          Qt::LeftButton);
+        QTRY_VERIFY(summary->text().startsWith(QStringLiteral("Imported")));
+        QCOMPARE(stored("pets/cat")->json, R"({"name":"Tom"})");
+        QVERIFY(stored("pets/dog")->expiresAtMs.has_value());
+        // The window sees the imported keys like any other change.
+        QVERIFY(waitForKey(*m_window, "pets/dog").isValid());
+        dialog->close();
+    }
+
+    void anImportCanBeCancelledAndBadFilesAreReported()
+    {
+        QTemporaryDir dir;
+        const QString big = dir.filePath(QStringLiteral("big.ndjson"));
+        {
+            QFile f(big);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            for (int i = 0; i < 200000; ++i)
+                f.write("{\"key\":\"bulk/" + QByteArray::number(i) + "\",\"value\":" + QByteArray::number(i) +
+                        "}\n");
+        }
+        m_window->findChild<QAction *>(QStringLiteral("actionImport"))->trigger();
+        auto *dialog = waitForChild<QDialog>(*m_window, QStringLiteral("importDialog"));
+        QVERIFY(dialog);
+        dialog->findChild<QLineEdit *>(QStringLiteral("transferFile"))->setText(big);
+        QTest::mouseClick(dialog->findChild<QAbstractButton *>(QStringLiteral("startTransferButton")),
+                          Qt::LeftButton);
+        auto *cancel = dialog->findChild<QAbstractButton *>(QStringLiteral("cancelTransferButton"));
+        QVERIFY(cancel->isEnabled());
+        QTRY_VERIFY(dialog->findChild<QProgressBar *>(QStringLiteral("transferProgress"))->value() > 0);
+        QTest::mouseClick(cancel, Qt::LeftButton);
+        auto *summary = dialog->findChild<QLabel *>(QStringLiteral("transferSummary"));
+        QTRY_VERIFY_WITH_TIMEOUT(summary->text().contains(QStringLiteral("cancelled")), 20000);
+        auto c = m_server->server().store().connect();
+        const qint64 written = c->countLiveKeys();
+        QVERIFY2(written > 0 && written < 200000, qPrintable(QString::number(written)));
+
+        const QString bad = dir.filePath(QStringLiteral("bad.json"));
+        {
+            QFile f(bad);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write("[{\"key\":\"ok\",\"value\":\"1\"},\n{\"key\":\"\",\"value\":\"2\"}\n]");
+        }
+        dialog->findChild<QLineEdit *>(QStringLiteral("transferFile"))->setText(bad);
+        QTest::mouseClick(dialog->findChild<QAbstractButton *>(QStringLiteral("startTransferButton")),
+                          Qt::LeftButton);
+        QTRY_VERIFY(summary->text().contains(QStringLiteral("line 2")));
+        QVERIFY(summary->text().contains(QStringLiteral("1 invalid")));
+        dialog->findChild<QLineEdit *>(QStringLiteral("transferFile"))
+            ->setText(dir.filePath(QStringLiteral("none")));
+        QTest::mouseClick(dialog->findChild<QAbstractButton *>(QStringLiteral("startTransferButton")),
+                          Qt::LeftButton);
+        QTRY_VERIFY(summary->text().startsWith(QStringLiteral("Failed: Cannot read")));
+        dialog->close();
     }
 
     void screenshotWithSampleData()

@@ -70,8 +70,7 @@ private Q_SLOTS:
             QVERIFY2(q.exec(uR"(WITH RECURSIVE n(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM n WHERE x < %1)
                 INSERT INTO "wt_kv_key_values" ("name", "value", "updated_at", "expires_at", "version")
                 SELECT printf('key/%07d', x), '{"n":' || x || ',"text":"0123456789abcdef0123456789abcdef"}', 0,
-                       CASE WHEN x % 100 = 0 THEN 4102444800000 END, x + 1 FROM n)"_s
-                                .arg(million - 1)),
+                       CASE WHEN x % 100 = 0 THEN 4102444800000 END, x + 1 FROM n)"_s.arg(million - 1)),
                      qPrintable(q.lastError().text()));
             db.close();
         }

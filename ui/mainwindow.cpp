@@ -6,6 +6,7 @@
 #include "serverpanel.h"
 #include "store/store.h"
 #include "storeservice.h"
+#include "transferdialog.h"
 #include "valueeditor.h"
 
 #include <QApplication>
@@ -174,6 +175,14 @@ void MainWindow::buildMenus()
     copyApiKey->setObjectName(QStringLiteral("actionCopyApiKey"));
     copyApiKey->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Y));
     QObject::connect(copyApiKey, &QAction::triggered, m_panel, &ServerPanel::copyApiKey);
+    QAction *exportKeys = new QAction(tr("&Export Keys..."), this);
+    exportKeys->setObjectName(QStringLiteral("actionExport"));
+    exportKeys->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
+    QObject::connect(exportKeys, &QAction::triggered, this, [this] { openTransfer(false); });
+    QAction *importKeys = new QAction(tr("&Import Keys..."), this);
+    importKeys->setObjectName(QStringLiteral("actionImport"));
+    importKeys->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_I));
+    QObject::connect(importKeys, &QAction::triggered, this, [this] { openTransfer(true); });
     QAction *about = new QAction(tr("&About KV Desk"), this);
     about->setObjectName(QStringLiteral("actionAbout"));
     QObject::connect(about, &QAction::triggered, this, [this] {
@@ -186,6 +195,9 @@ void MainWindow::buildMenus()
     file->addAction(a.newKey);
     file->addAction(a.save);
     file->addAction(a.revert);
+    file->addSeparator();
+    file->addAction(importKeys);
+    file->addAction(exportKeys);
     file->addSeparator();
     file->addAction(quit);
     QMenu *edit = menuBar()->addMenu(tr("&Edit"));
@@ -229,6 +241,20 @@ void MainWindow::buildMenus()
          {quit, find, m_flat, startStop, copyUrl, a.newKey, a.save, a.revert, a.undo, a.rename, a.duplicate,
           a.setTtl, a.clearTtl, a.expireNow, a.copyKey, a.copyValue, a.copyCurl, a.refresh})
         addAction(action);
+}
+
+void MainWindow::openTransfer(bool importing)
+{
+    // Export what is selected: a folder's keys, by default.
+    QString prefix;
+    const QModelIndex current = m_tree->currentIndex();
+    if (!importing && current.isValid() && current.data(KeyModel::IsFolderRole).toBool())
+        prefix = QString::fromUtf8(KeyModel::keyOf(current));
+    auto *dialog = new TransferDialog(importing ? TransferDialog::Mode::Import : TransferDialog::Mode::Export,
+                                      m_server, prefix, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    QObject::connect(dialog, &TransferDialog::finishedWithSummary, this, &MainWindow::showStatus);
+    dialog->open();
 }
 
 void MainWindow::showStatus(const QString &message)

@@ -54,6 +54,7 @@ private:
     void restoreSettings();
     void saveSettings();
     void showStatus(const QString &message);
+    void openTransfer(bool importing);
 
     KvServer &m_server;
     const Clock &m_clock;
