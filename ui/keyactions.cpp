@@ -1,6 +1,7 @@
 #include "keyactions.h"
 
 #include "conflictdialog.h"
+#include "displayformat.h"
 #include "http/percentcodec.h"
 #include "jsontext.h"
 #include "keymodel.h"
@@ -323,7 +324,7 @@ void KeyActions::doRemove()
     collect(targets, [this, targets](const Collected &c) {
         QString text = targets.size() == 1 && !targets.first().folder
                            ? tr("Delete the key %1?").arg(quoted(targets.first().key))
-                           : tr("Delete %1?").arg(KeyModel::formatKeyCount(c.total));
+                           : tr("Delete %1?").arg(DisplayFormat::formatKeyCount(c.total));
         QStringList folders;
         for (const Target &t : targets) {
             if (t.folder)
@@ -350,7 +351,7 @@ void KeyActions::doRemove()
                 restore.push_back(putRequest(e.key, e.json, e.expiresAtMs, ifAbsent));
             }
             const QString what = c.entries.size() == 1 ? quoted(c.entries.first().key)
-                                                       : KeyModel::formatKeyCount(c.entries.size());
+                                                       : DisplayFormat::formatKeyCount(c.entries.size());
             apply(std::move(requests), tr("Deleted %1").arg(what),
                   tr("The keys changed meanwhile; nothing was deleted."), tr("delete of %1").arg(what),
                   [restore](const std::vector<WriteResult> &) { return restore; });
@@ -388,9 +389,9 @@ void KeyActions::rewriteTtl(const QList<Target> &targets, std::optional<qint64> 
         for (const StoredEntry &e : c.entries)
             requests.push_back(putRequest(e.key, e.json, expires, ifMatch(e.etag)));
         const QString what = c.entries.size() == 1 ? quoted(c.entries.first().key)
-                                                   : KeyModel::formatKeyCount(c.entries.size());
+                                                   : DisplayFormat::formatKeyCount(c.entries.size());
         const QString done = expiring ? tr("Expired %1").arg(what)
-                             : ttlMs  ? tr("%1 now expires in %2").arg(what, KeyModel::formatTtl(*ttlMs))
+                             : ttlMs  ? tr("%1 now expires in %2").arg(what, DisplayFormat::formatTtl(*ttlMs))
                                       : tr("%1 never expires now").arg(what);
         const QList<StoredEntry> entries = c.entries;
         apply(std::move(requests), done, tr("The keys changed meanwhile; nothing was changed. Try again."),

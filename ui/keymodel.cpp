@@ -1,5 +1,6 @@
 #include "keymodel.h"
 
+#include "displayformat.h"
 #include "store/clock.h"
 #include "storeservice.h"
 
@@ -278,9 +279,9 @@ QVariant KeyModel::data(const QModelIndex &index, int role) const
         return name.isEmpty() ? QString::fromUtf8(e.key) : QString::fromUtf8(name);
     }
     case SizeColumn:
-        return e.folder ? QString() : formatSize(e.sizeBytes);
+        return e.folder ? QString() : DisplayFormat::formatSize(e.sizeBytes);
     case TtlColumn:
-        return e.expiresAtMs ? formatTtl(*e.expiresAtMs - m_clock.nowMs()) : QString();
+        return e.expiresAtMs ? DisplayFormat::formatTtl(*e.expiresAtMs - m_clock.nowMs()) : QString();
     case UpdatedColumn:
         return e.folder ? QString()
                         : QDateTime::fromMSecsSinceEpoch(e.updatedAtMs)
@@ -316,30 +317,6 @@ Qt::ItemFlags KeyModel::flags(const QModelIndex &index) const
     if (!nodeFor(index)->entry.folder)
         f |= Qt::ItemNeverHasChildren;
     return f;
-}
-
-QString KeyModel::formatSize(qint64 bytes)
-{
-    return QLocale().formattedDataSize(bytes, 1, QLocale::DataSizeTraditionalFormat);
-}
-
-QString KeyModel::formatKeyCount(qint64 count)
-{
-    return count == 1 ? tr("1 key") : tr("%1 keys").arg(QLocale().toString(count));
-}
-
-QString KeyModel::formatTtl(qint64 remainingMs)
-{
-    if (remainingMs <= 0)
-        return tr("expired");
-    const qint64 s = (remainingMs + 999) / 1000;
-    if (s < 60)
-        return tr("%1 s").arg(s);
-    if (s < 3600)
-        return tr("%1 min %2 s").arg(s / 60).arg(s % 60, 2, 10, QLatin1Char('0'));
-    if (s < 86400)
-        return tr("%1 h %2 min").arg(s / 3600).arg((s % 3600) / 60, 2, 10, QLatin1Char('0'));
-    return tr("%1 d %2 h").arg(s / 86400).arg((s % 86400) / 3600);
 }
 
 // ---- live updates ----

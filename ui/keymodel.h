@@ -59,11 +59,6 @@ public:
     QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
     Qt::ItemFlags flags(const QModelIndex &index) const override;
 
-    static QString formatSize(qint64 bytes);
-    static QString formatTtl(qint64 remainingMs);
-    // "1 key", "1,234 keys".
-    static QString formatKeyCount(qint64 count);
-
 Q_SIGNALS:
     void countsChanged(qint64 shown, qint64 total);
     void loadingChanged(bool loading);

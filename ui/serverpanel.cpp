@@ -3,6 +3,7 @@
 #include "auth/authenticator.h"
 #include "credentials/credentialvault.h"
 #include "credentialsdialog.h"
+#include "displayformat.h"
 #include "http/accesslog.h"
 #include "keymodel.h"
 #include "kvserver.h"
@@ -184,14 +185,14 @@ ServerPanel::ServerPanel(KvServer &server, CredentialVault *vault, QWidget *pare
 
 void ServerPanel::setKeyCount(qint64 count)
 {
-    m_keys->setText(count < 0 ? tr("counting...") : KeyModel::formatKeyCount(count));
+    m_keys->setText(count < 0 ? tr("counting...") : DisplayFormat::formatKeyCount(count));
 }
 
 void ServerPanel::updateDatabase()
 {
     m_database->setText(
         tr("%1 (%2, SQLite)")
-            .arg(m_server.store().location(), KeyModel::formatSize(m_server.store().sizeOnDiskBytes())));
+            .arg(m_server.store().location(), DisplayFormat::formatSize(m_server.store().sizeOnDiskBytes())));
 }
 
 void ServerPanel::updateState()

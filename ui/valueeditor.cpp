@@ -1,5 +1,6 @@
 #include "valueeditor.h"
 
+#include "displayformat.h"
 #include "jsonhighlighter.h"
 #include "jsontext.h"
 #include "keymodel.h"
@@ -171,7 +172,7 @@ void ValueEditor::validate()
     } else if (m_valid) {
         m_validation->setText(
             tr("Valid JSON: %1, %2")
-                .arg(JsonText::typeName(text), KeyModel::formatSize(JsonText::compact(text).size())));
+                .arg(JsonText::typeName(text), DisplayFormat::formatSize(JsonText::compact(text).size())));
         m_validation->setStyleSheet(QString());
     } else {
         m_validation->setText(
@@ -208,11 +209,11 @@ void ValueEditor::updateHeader()
     }
     const QString ttl =
         m_value->expiresAtMs
-            ? tr("expires in %1").arg(KeyModel::formatTtl(*m_value->expiresAtMs - m_clock.nowMs()))
+            ? tr("expires in %1").arg(DisplayFormat::formatTtl(*m_value->expiresAtMs - m_clock.nowMs()))
             : tr("never expires");
     m_details->setText(tr("%1 · %2 · %3 · updated %4")
-                           .arg(JsonText::typeName(m_value->json), KeyModel::formatSize(m_value->json.size()),
-                                ttl,
+                           .arg(JsonText::typeName(m_value->json),
+                                DisplayFormat::formatSize(m_value->json.size()), ttl,
                                 QLocale().toString(QDateTime::fromMSecsSinceEpoch(m_value->updatedAtMs),
                                                    QLocale::ShortFormat)));
 }
