@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # `make run`: starts kvdesk: the desktop window when there is a display, the headless server
 # (--no-gui) otherwise.
-# With no credentials in the environment it uses a development API key, generated once and kept
-# (readable by this user only) next to the default database, so the printed curl works at once.
 set -euo pipefail
 binary="$1"; shift
 
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  # The window keeps its credentials in the OS keychain, and makes an API key on first launch.
+  echo "Opening the KV Desk window (its server panel shows the URL and copies the API key)."
+  exec "$binary" "$@"
+fi
+
+# Headless with no credentials in the environment: a development API key, generated once and
+# kept (readable by this user only) next to the default database, so the printed curl works.
 if [ -z "${KV_API_KEY:-}${KV_USERNAME:-}${KV_JWT_SECRET:-}${KV_JWKS_URL:-}" ]; then
   dir="${XDG_DATA_HOME:-$HOME/.local/share}/kvdesk"
   keyfile="$dir/dev-api-key"
@@ -18,10 +24,6 @@ if [ -z "${KV_API_KEY:-}${KV_USERNAME:-}${KV_JWT_SECRET:-}${KV_JWKS_URL:-}" ]; t
   echo "Development API key (kept in $keyfile):"
   echo "  export KV_API_KEY=$KV_API_KEY"
   echo
-fi
-if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
-  echo "Opening the KV Desk window (its server panel shows the URL; Copy as curl includes the key)."
-  exec "$binary" "$@"
 fi
 echo "No display: starting the headless server (kvdesk --no-gui)."
 exec "$binary" --no-gui "$@"

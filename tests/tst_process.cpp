@@ -163,6 +163,18 @@ private Q_SLOTS:
         QCOMPARE(child.process.exitCode(), 0);
     }
 
+    void theWindowMakesAnApiKeyOnItsFirstLaunch()
+    {
+        QTemporaryDir dir;
+        Child child(dir.path(), {}, false, Child::Display::Offscreen);
+        const quint16 port = child.waitForPort();
+        QVERIFY(port);
+        QTRY_VERIFY((child.output += child.process.readAllStandardOutput())
+                        .contains("made for you at this first launch"));
+        HttpClient client(port);
+        QCOMPARE(client.request("GET", "/v1/kv/x").status, 401);
+    }
+
     void withoutADisplayItRunsHeadless()
     {
         QTemporaryDir dir;

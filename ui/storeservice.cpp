@@ -20,11 +20,15 @@ StoreService::StoreService(KvServer &server, QObject *parent)
 StoreService::~StoreService()
 {
     m_replies->close();
-    // The connection belongs to the reading thread: close it there.
-    post([this] {
-        m_browser.reset();
-        m_connection.reset();
-    });
+    // The connection belongs to the reading thread: close it there, before the thread ends (a
+    // quit() would leave calls still queued undone).
+    QMetaObject::invokeMethod(
+        m_threadContext,
+        [this] {
+            m_browser.reset();
+            m_connection.reset();
+        },
+        Qt::BlockingQueuedConnection);
     m_thread.quit();
     m_thread.wait();
 }

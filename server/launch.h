@@ -1,0 +1,45 @@
+#pragma once
+
+#include "config/config.h"
+
+#include <QStringList>
+
+#include <memory>
+#include <optional>
+
+namespace kvdesk {
+
+class CredentialVault;
+class KeychainStore;
+class KvServer;
+
+// Start-up steps shared by the headless server (app/main.cpp) and the window (the kvdesk-gui
+// module): the configuration, the credentials kept in the keychain, and the banner.
+namespace Launch {
+
+// Sets up the application once it exists: names, message pattern, and Qt's own event dispatcher
+// for the server threads started from now on (the main thread keeps GLib's, which QtKeychain's
+// libsecret needs).
+void prepareApplication();
+// Parses the command line and the environment into config. nullopt: go on; else the exit status
+// (help or version printed: 0; a bad flag or config: 2, with one line on stderr).
+std::optional<int> loadConfig(Config *config);
+
+struct Credentials
+{
+    std::unique_ptr<KeychainStore> keychain;
+    std::unique_ptr<CredentialVault> vault; // none when no keychain can be reached or is wanted
+    QStringList fromKeychain;               // the strategies taken from it
+    Credentials();
+    ~Credentials();
+    Credentials(Credentials &&) noexcept;
+};
+// Fills what flags, environment and config file left unset from the OS keychain.
+Credentials readCredentials(Config &config);
+
+// "KV Desk ... listening on URL" and how to authenticate, on stdout.
+void printBanner(KvServer &server, const QStringList &fromKeychain);
+
+} // namespace Launch
+
+} // namespace kvdesk

@@ -1,0 +1,64 @@
+// The entry point of the kvdesk-gui module that kvdesk loads when it opens its window: the same
+// server as headless, plus the window, in one process.
+#include "credentials/credentialvault.h"
+#include "kvserver.h"
+#include "launch.h"
+#include "mainwindow.h"
+#include "serverpanel.h"
+#include "store/clock.h"
+#include "util/signalwatcher.h"
+
+#include <QApplication>
+#include <QMessageBox>
+
+#include <cstdio>
+
+namespace {
+
+QString tr(const char *text)
+{
+    return QCoreApplication::translate("main", text);
+}
+
+} // namespace
+
+extern "C" Q_DECL_EXPORT int kvdesk_gui_main(int argc, char **argv)
+{
+    QApplication app(argc, argv);
+    kvdesk::Launch::prepareApplication();
+    kvdesk::Config config;
+    if (const auto status = kvdesk::Launch::loadConfig(&config))
+        return *status;
+    kvdesk::Launch::Credentials credentials = kvdesk::Launch::readCredentials(config);
+
+    kvdesk::Clock clock;
+    kvdesk::KvServer server(config, clock);
+    kvdesk::SignalWatcher signals;
+    QObject::connect(&signals, &kvdesk::SignalWatcher::terminationRequested, &app, [&server](int) {
+        fputs(qPrintable(tr("Shutting down...\n")), stdout);
+        fflush(stdout);
+        server.stop();
+        QCoreApplication::quit();
+    });
+    try {
+        server.openStore();
+    } catch (const std::exception &e) {
+        fprintf(stderr, "kvdesk: %s\n", e.what());
+        QMessageBox::critical(nullptr, tr("KV Desk"),
+                              tr("Cannot open the database: %1").arg(QString::fromUtf8(e.what())));
+        return 1;
+    }
+    kvdesk::MainWindow window(server, clock, credentials.vault.get());
+    // First launch with no credential anywhere: a new API key, kept in the keychain.
+    if (window.serverPanel().ensureCredentials())
+        credentials.fromKeychain << QStringLiteral("generated");
+    try {
+        server.start();
+        kvdesk::Launch::printBanner(server, credentials.fromKeychain);
+    } catch (const std::exception &e) {
+        // The window still browses and edits the store; the panel says why nothing listens.
+        window.serverPanel().showError(tr("The server cannot start: %1").arg(QString::fromUtf8(e.what())));
+    }
+    window.show();
+    return app.exec();
+}
