@@ -1,5 +1,7 @@
 // Import and export: every dump format both ways (TTLs, unicode keys), recognition of the format,
 // bad input reported by line and never stored, dry runs, conflicts, and the command line.
+#include "testserver.h"
+
 #include "store/clock.h"
 #include "store/store.h"
 #include "store/storeconnection.h"
@@ -286,6 +288,36 @@ private Q_SLOTS:
             importText(*c, "{\"key\":\"k\",\"value\":1}\n{\"key\":\"k\",\"value\":2}\n", m_clock.nowMs());
         QVERIFY(r.ok());
         QCOMPARE(c->get("k")->json, "2");
+    }
+
+    void theCommandLineExportsBesideARunningServerButDoesNotImportIntoIt()
+    {
+        test::TestServer server;
+        {
+            auto c = server.server().store().connect();
+            fill(*c);
+        }
+        const QString db = server.config().databasePath;
+        QProcess exporter;
+        exporter.start(QStringLiteral(KVDESK_BINARY), {u"export"_s, u"--db"_s, db});
+        QVERIFY(exporter.waitForFinished(30000));
+        QCOMPARE(exporter.exitCode(), 0);
+        QCOMPARE(exporter.readAllStandardOutput().count('\n'), 5);
+        // An import needs the database to itself: refused, with the way to do it named.
+        QTemporaryDir dir;
+        QFile dump(dir.filePath(u"d.ndjson"_s));
+        QVERIFY(dump.open(QIODevice::WriteOnly));
+        dump.write("{\"key\":\"x\",\"value\":1}\n");
+        dump.close();
+        QProcess importer;
+        importer.start(QStringLiteral(KVDESK_BINARY), {u"import"_s, u"--db"_s, db, dump.fileName()});
+        QVERIFY(importer.waitForFinished(30000));
+        QCOMPARE(importer.exitCode(), 1);
+        const QByteArray err = importer.readAllStandardError();
+        QVERIFY(err.contains("in use by another kvdesk process"));
+        QVERIFY(err.contains("POST {admin}/import"));
+        auto c = server.server().store().connect();
+        QVERIFY(!c->get("x"));
     }
 
     void commandLineExportAndImport()

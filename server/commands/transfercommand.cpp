@@ -173,6 +173,10 @@ int runTransferCommand(const QStringList &arguments, FILE *out, FILE *err)
         return report.ok() && report.invalid == 0 ? 0 : 1;
     } catch (const StoreError &e) {
         print(err, tr("kvdesk import: %1\n").arg(e.message()));
+        if (e.kind() == StoreError::Kind::InUse)
+            print(err,
+                  tr("Stop that server first, or import through it: POST {admin}/import, or File > Import "
+                     "Keys in its window.\n"));
         return 1;
     }
 }

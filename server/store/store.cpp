@@ -48,7 +48,8 @@ void Store::open()
         m_lock.reset();
         throw StoreError(tr("The database %1 is in use by another kvdesk process (pid %2)")
                              .arg(m_options.sqlitePath)
-                             .arg(pid));
+                             .arg(pid),
+                         StoreError::Kind::InUse);
     }
 
     auto connection = connect();

@@ -10,7 +10,7 @@ namespace kvdesk {
 class StoreError final : public std::runtime_error
 {
 public:
-    enum class Kind { Failure, SchemaOutdated };
+    enum class Kind { Failure, SchemaOutdated, InUse };
 
     explicit StoreError(const QString &message, Kind kind = Kind::Failure)
         : std::runtime_error(message.toStdString()), m_message(message), m_kind(kind)
