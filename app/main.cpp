@@ -24,11 +24,6 @@ using namespace Qt::StringLiterals;
 
 namespace {
 
-QString tr(const char *text)
-{
-    return QCoreApplication::translate("main", text);
-}
-
 // Commands that run and exit instead of serving.
 int runCommand(const QString &command, const QStringList &arguments)
 {
@@ -99,12 +94,7 @@ int runHeadless(int argc, char *argv[])
     server.accessLog().setOutput(stdout);
     // Before anything is announced: a SIGTERM right after the banner must find the handler.
     kvdesk::SignalWatcher signals;
-    QObject::connect(&signals, &kvdesk::SignalWatcher::terminationRequested, &app, [&server](int) {
-        fputs(qPrintable(tr("Shutting down...\n")), stdout);
-        fflush(stdout);
-        server.stop();
-        QCoreApplication::quit();
-    });
+    kvdesk::Launch::stopOnTermination(signals, server);
     try {
         server.start();
     } catch (const std::exception &e) {

@@ -5,6 +5,7 @@
 #include "credentials/credentialvault.h"
 #include "credentials/keychainstore.h"
 #include "kvserver.h"
+#include "util/signalwatcher.h"
 
 #include <QCoreApplication>
 #include <QProcessEnvironment>
@@ -69,6 +70,16 @@ Credentials readCredentials(Config &config)
     else if (result.error != SecretResult::Error::NoKeychain || !config.auth.anyEnabled())
         fprintf(stderr, "kvdesk: %s\n", qPrintable(result.message));
     return c;
+}
+
+void stopOnTermination(SignalWatcher &signals, KvServer &server)
+{
+    QObject::connect(&signals, &SignalWatcher::terminationRequested, &server, [&server](int) {
+        fputs(qPrintable(tr("Shutting down...\n")), stdout);
+        fflush(stdout);
+        server.stop();
+        QCoreApplication::quit();
+    });
 }
 
 void printBanner(KvServer &server, const QStringList &fromKeychain)

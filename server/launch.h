@@ -12,6 +12,7 @@ namespace kvdesk {
 class CredentialVault;
 class KeychainStore;
 class KvServer;
+class SignalWatcher;
 
 // Start-up steps shared by the headless server (app/main.cpp) and the window (the kvdesk-gui
 // module): the configuration, the credentials kept in the keychain, and the banner.
@@ -36,6 +37,9 @@ struct Credentials
 };
 // Fills what flags, environment and config file left unset from the OS keychain.
 Credentials readCredentials(Config &config);
+
+// On SIGTERM or SIGINT: stop accepting, let requests in flight finish, close, and quit.
+void stopOnTermination(SignalWatcher &signals, KvServer &server);
 
 // "KV Desk ... listening on URL" and how to authenticate, on stdout.
 void printBanner(KvServer &server, const QStringList &fromKeychain);

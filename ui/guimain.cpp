@@ -34,12 +34,7 @@ extern "C" Q_DECL_EXPORT int kvdesk_gui_main(int argc, char **argv)
     kvdesk::Clock clock;
     kvdesk::KvServer server(config, clock);
     kvdesk::SignalWatcher signals;
-    QObject::connect(&signals, &kvdesk::SignalWatcher::terminationRequested, &app, [&server](int) {
-        fputs(qPrintable(tr("Shutting down...\n")), stdout);
-        fflush(stdout);
-        server.stop();
-        QCoreApplication::quit();
-    });
+    kvdesk::Launch::stopOnTermination(signals, server);
     try {
         server.openStore();
     } catch (const std::exception &e) {
