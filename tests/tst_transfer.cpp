@@ -22,7 +22,7 @@ QByteArray exportAll(StoreConnection &c, DumpFormat format, const QByteArray &pr
 {
     QBuffer out;
     out.open(QIODevice::WriteOnly);
-    const ExportReport r = Exporter(c, format).run(out, prefix);
+    const ExportReport r = Exporter(c, format, prefix).run(out);
     Q_ASSERT(r.error.isEmpty());
     return out.data();
 }

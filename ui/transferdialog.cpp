@@ -191,10 +191,9 @@ void TransferDialog::start(bool dryRun)
                 auto connection = server.store().connect();
                 shared->total = StoreBrowser(*connection).count(prefix, {});
                 shared->exportReport =
-                    Exporter(*connection, format)
+                    Exporter(*connection, format, prefix)
                         .run(
-                            output, prefix, [shared](qint64 keys) { shared->progress = keys; },
-                            &shared->cancel);
+                            output, [shared](qint64 keys) { shared->progress = keys; }, &shared->cancel);
             } catch (const StoreError &e) {
                 shared->error = e.message();
             }

@@ -120,8 +120,8 @@ int runTransferCommand(const QStringList &arguments, FILE *out, FILE *err)
             Store store(StoreOptions{path, false, 0, true}, clock);
             store.open();
             auto connection = store.connect();
-            Exporter exporter(*connection, dumpFormat);
-            const ExportReport report = exporter.run(output, parser.value(prefix).toUtf8());
+            Exporter exporter(*connection, dumpFormat, parser.value(prefix).toUtf8());
+            const ExportReport report = exporter.run(output);
             output.close();
             if (!report.error.isEmpty()) {
                 print(err, tr("kvdesk export: %1\n").arg(report.error));

@@ -6,7 +6,6 @@
 #include "../config/config.h"
 #include "../store/clock.h"
 #include "../store/store.h"
-#include "../store/storebrowser.h"
 #include "../store/storeerror.h"
 #include "../transfer/exporter.h"
 #include "../transfer/importer.h"
@@ -158,52 +157,20 @@ Reply AdminController::exportKeys(const Request &request)
     }
     if (!m_store.schemaReady())
         throw ApiError(503, u"The database schema is out of date; run the pending migrations"_s);
-    struct State
-    {
-        QByteArray prefix;
-        QByteArray cursor;
-        qint64 keys = 0;
-        bool opened = false;
-        bool done = false;
-    };
-    auto state = std::make_shared<State>();
-    state->prefix = query.value(u"prefix"_s).toUtf8();
     Reply reply;
     reply.contentType = contentType;
     reply.header("Content-Disposition", format == "ndjson"_L1 ? "attachment; filename=\"kvdesk.ndjson\""
                                                               : "attachment; filename=\"kvdesk.json\"");
     // Produced a page at a time on this thread, as the client reads: memory stays flat.
-    StoreConnection *connection = &m_connection;
-    reply.stream = [state, connection, dumpFormat]() -> QByteArray {
-        if (state->done)
-            return {};
-        QByteArray out;
-        if (!state->opened) {
-            state->opened = true;
-            out += Exporter::opening(dumpFormat);
-        }
+    auto exporter = std::make_shared<Exporter>(m_connection, dumpFormat, query.value(u"prefix"_s).toUtf8());
+    reply.stream = [exporter]() -> QByteArray {
         try {
-            StoreBrowser browser(*connection);
-            const QList<StoredEntry> page = browser.entries(state->prefix, 1000, state->cursor);
-            for (const StoredEntry &e : page) {
-                if (state->keys++ > 0)
-                    out += Exporter::separator(dumpFormat);
-                out += Exporter::encode(dumpFormat, e.key, e.json, e.expiresAtMs);
-            }
-            if (page.size() < 1000) {
-                state->done = true;
-                if (dumpFormat != DumpFormat::Ndjson || state->keys > 0)
-                    out += Exporter::closing(dumpFormat);
-            } else {
-                state->cursor = page.last().key;
-            }
+            return exporter->next(); // empty only at the end
         } catch (const StoreError &e) {
             // Too late for an error status: the answer ends short, and the log says why.
             qCWarning(lcHttp).noquote() << "an export failed:" << e.message();
-            state->done = true;
             return {};
         }
-        return out; // empty only at the end
     };
     return reply;
 }

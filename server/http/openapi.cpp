@@ -231,17 +231,11 @@ QByteArray OpenApi::document(const EndpointPaths &endpoints, const QString &serv
                                                       envelopeOf(QJsonObject{
                                                           {u"type"_s, u"array"_s},
                                                           {u"items"_s, ref(u"Migration"_s)}}))}})}}}});
-    }
-    if (endpoints.admin) {
-        const QString admin = EndpointPaths::join(endpoints.basePath, *endpoints.admin);
         auto queryParameter = [](const QString &name, const QString &description, const QJsonArray &values) {
-            return QJsonObject{
-                {u"name"_s, name},
-                {u"in"_s, u"query"_s},
-                {u"required"_s, false},
-                {u"description"_s, description},
-                {u"schema"_s, values.isEmpty() ? QJsonObject{{u"type"_s, u"string"_s}}
-                                               : QJsonObject{{u"type"_s, u"string"_s}, {u"enum"_s, values}}}};
+            QJsonObject schema{{u"type"_s, u"string"_s}};
+            if (!values.isEmpty())
+                schema.insert(u"enum"_s, values);
+            return parameter(name, u"query"_s, description, schema);
         };
         const QJsonObject dump{
             {u"type"_s, u"string"_s},

@@ -7,8 +7,8 @@
 
 namespace kvdesk {
 
-Exporter::Exporter(StoreConnection &connection, DumpFormat format)
-    : m_connection(connection), m_format(format)
+Exporter::Exporter(StoreConnection &connection, DumpFormat format, QByteArray prefix)
+    : m_connection(connection), m_format(format), m_prefix(std::move(prefix))
 {}
 
 QByteArray Exporter::encode(DumpFormat format, const QByteArray &key, const QByteArray &json,
@@ -27,65 +27,72 @@ QByteArray Exporter::encode(DumpFormat format, const QByteArray &key, const QByt
     return {};
 }
 
-QByteArray Exporter::opening(DumpFormat format)
+static QByteArray opening(DumpFormat format)
 {
     return format == DumpFormat::Wrangler ? "[\n" : format == DumpFormat::Object ? "{\n" : "";
 }
 
-QByteArray Exporter::separator(DumpFormat format)
+static QByteArray separator(DumpFormat format)
 {
     return format == DumpFormat::Ndjson ? "\n" : ",\n";
 }
 
-QByteArray Exporter::closing(DumpFormat format)
+static QByteArray closing(DumpFormat format)
 {
     return format == DumpFormat::Wrangler ? "\n]\n" : format == DumpFormat::Object ? "\n}\n" : "\n";
 }
 
-ExportReport Exporter::run(QIODevice &output, const QByteArray &prefix,
-                           const std::function<void(qint64)> &progress, const std::atomic_bool *cancel)
+QByteArray Exporter::next()
+{
+    if (m_done)
+        return {};
+    QByteArray out;
+    if (!m_opened) {
+        m_opened = true;
+        out += opening(m_format);
+    }
+    // A browser per page: no statement outlives the call (an HTTP answer may outlive its thread's
+    // connection).
+    const QList<StoredEntry> page = StoreBrowser(m_connection).entries(m_prefix, pageSize, m_cursor);
+    for (const StoredEntry &e : page) {
+        if (m_keys++ > 0)
+            out += separator(m_format);
+        out += encode(m_format, e.key, e.json, e.expiresAtMs);
+    }
+    if (page.size() < pageSize) {
+        m_done = true;
+        if (m_format != DumpFormat::Ndjson || m_keys > 0)
+            out += closing(m_format);
+    } else {
+        m_cursor = page.last().key;
+    }
+    return out;
+}
+
+ExportReport Exporter::run(QIODevice &output, const std::function<void(qint64)> &progress,
+                           const std::atomic_bool *cancel)
 {
     ExportReport report;
-    StoreBrowser browser(m_connection);
-    auto write = [&](const QByteArray &bytes) {
-        if (output.write(bytes) != bytes.size()) {
-            report.error =
-                QCoreApplication::translate("kvdesk::Exporter", "cannot write: %1").arg(output.errorString());
-            return false;
-        }
-        report.bytes += bytes.size();
-        return true;
-    };
     try {
-        if (!write(opening(m_format)))
-            return report;
-        QByteArray cursor;
-        for (;;) {
-            if (cancel && cancel->load()) {
-                report.cancelled = true;
-                return report;
-            }
-            const QList<StoredEntry> page = browser.entries(prefix, 1000, cursor);
-            QByteArray chunk;
-            for (const StoredEntry &e : page) {
-                if (report.keys > 0 || !chunk.isEmpty())
-                    chunk += separator(m_format);
-                chunk += encode(m_format, e.key, e.json, e.expiresAtMs);
-            }
-            if (!chunk.isEmpty() && !write(chunk))
-                return report;
-            report.keys += page.size();
-            if (progress)
-                progress(report.keys);
-            if (page.size() < 1000)
+        for (QByteArray piece = next(); !piece.isEmpty(); piece = next()) {
+            if (output.write(piece) != piece.size()) {
+                report.error = QCoreApplication::translate("kvdesk::Exporter", "cannot write: %1")
+                                   .arg(output.errorString());
                 break;
-            cursor = page.last().key;
+            }
+            report.bytes += piece.size();
+            report.keys = m_keys;
+            if (progress)
+                progress(m_keys);
+            if (cancel && cancel->load() && !m_done) {
+                report.cancelled = true;
+                break;
+            }
         }
-        if (m_format != DumpFormat::Ndjson || report.keys > 0)
-            write(closing(m_format));
     } catch (const StoreError &e) {
         report.error = e.message();
     }
+    report.keys = m_keys;
     return report;
 }
 
