@@ -6,7 +6,7 @@ CMAKE_ARGS ?=
 CTEST_ARGS ?=
 ARGS ?=
 
-.PHONY: all deps configure build run test test-sanitize bench format clean
+.PHONY: all deps configure build run test test-sanitize bench format translations clean
 
 all: build
 
@@ -36,6 +36,11 @@ bench: deps
 	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKVDESK_BUILD_BENCH=ON $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(BUILD) --parallel
 	@BUILD=$(BUILD) tests/bench/run.sh
+
+# translations/*.ts brought up to date with the code; the build refuses them until the new
+# entries are translated (Qt Linguist: linguist translations/kvdesk_de.ts).
+translations: configure
+	@cmake --build $(BUILD) --target translations
 
 format: configure
 	@cmake --build $(BUILD) --target format

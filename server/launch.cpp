@@ -4,6 +4,7 @@
 #include "config/configloader.h"
 #include "credentials/credentialvault.h"
 #include "credentials/keychainstore.h"
+#include "i18n/translations.h"
 #include "kvserver.h"
 #include "util/signalwatcher.h"
 
@@ -18,10 +19,11 @@ namespace kvdesk::Launch {
 
 namespace {
 
-QString tr(const char *text)
+// Translated text of this file, under the context the translations file lists it in.
+struct I18n
 {
-    return QCoreApplication::translate("main", text);
-}
+    Q_DECLARE_TR_FUNCTIONS(main)
+};
 
 } // namespace
 
@@ -35,6 +37,7 @@ void prepareApplication()
     QCoreApplication::setApplicationName(u"kvdesk"_s);
     QCoreApplication::setOrganizationName(u"kvdesk"_s);
     QCoreApplication::setApplicationVersion(QStringLiteral(KVDESK_VERSION));
+    Translations::install(Translations::requestedLanguage(QCoreApplication::arguments()));
     // The server threads use Qt's own event dispatcher: GLib's wakes itself through an eventfd
     // whenever a socket notifier is switched on or off, which Qt does for every answer written
     // (measured: 30-40% more requests per second without it). Each thread picks its dispatcher
@@ -75,7 +78,7 @@ Credentials readCredentials(Config &config)
 void stopOnTermination(SignalWatcher &signals, KvServer &server)
 {
     QObject::connect(&signals, &SignalWatcher::terminationRequested, &server, [&server](int) {
-        fputs(qPrintable(tr("Shutting down...\n")), stdout);
+        fputs(qPrintable(I18n::tr("Shutting down...\n")), stdout);
         fflush(stdout);
         server.stop();
         QCoreApplication::quit();
@@ -87,44 +90,50 @@ void printBanner(KvServer &server, const QStringList &fromKeychain)
     const Config &c = server.config();
     const QString url = server.url();
     const QString kv = url + EndpointPaths::join(c.endpoints.basePath, c.endpoints.kv.value_or(u"/v1/kv"_s));
-    QString text = tr("KV Desk %1 listening on %2\n").arg(QStringLiteral(KVDESK_VERSION), url);
-    text += tr("Database: %1\n").arg(c.databasePath);
+    QString text = I18n::tr("KV Desk %1 listening on %2\n").arg(QStringLiteral(KVDESK_VERSION), url);
+    text += I18n::tr("Database: %1\n").arg(c.databasePath);
     const AuthSettings auth = server.authenticator().settings(); // the window may have made a key
     if (!auth.anyEnabled()) {
-        text += tr("No credentials are configured, so every kv and admin request is answered 401.\n"
-                   "Set one, for example:  KV_API_KEY=$(openssl rand -hex 32) kvdesk --no-gui\n");
+        text += I18n::tr("No credentials are configured, so every kv and admin request is answered 401.\n"
+                         "Set one, for example:  KV_API_KEY=$(openssl rand -hex 32) kvdesk --no-gui\n");
     }
     if (auth.apiKeyEnabled() && fromKeychain.contains(u"generated"_s))
         text +=
-            tr("Authenticate with the API key made for you at this first launch: the window's server panel "
-               "copies it (Server > Copy the API Key, Ctrl+Shift+Y):\n  curl -H \"Authorization: Bearer "
-               "<key>\" "
-               "%1/hello\n")
+            I18n::tr(
+                "Authenticate with the API key made for you at this first launch: the window's server panel "
+                "copies it (Server > Copy the API Key, Ctrl+Shift+Y):\n  curl -H \"Authorization: Bearer "
+                "<key>\" "
+                "%1/hello\n")
                 .arg(kv);
     else if (auth.apiKeyEnabled() && fromKeychain.contains(u"api key"_s))
-        text += tr("Authenticate with the API key kept in the OS keychain (`kvdesk credentials show` prints "
-                   "it):\n  curl -H \"Authorization: Bearer <key>\" %1/hello\n")
+        text += I18n::tr(
+                    "Authenticate with the API key kept in the OS keychain (`kvdesk credentials show` prints "
+                    "it):\n  curl -H \"Authorization: Bearer <key>\" %1/hello\n")
                     .arg(kv);
     else if (auth.apiKeyEnabled())
         text +=
-            tr("Authenticate with the API key from %1:\n  curl -H \"Authorization: Bearer $%1\" %2/hello\n")
+            I18n::tr(
+                "Authenticate with the API key from %1:\n  curl -H \"Authorization: Bearer $%1\" %2/hello\n")
                 .arg(c.authEnv.apiKey.value_or(u"KV_API_KEY"_s), kv);
     if (auth.basicEnabled() && fromKeychain.contains(u"basic"_s))
-        text += tr("Authenticate with the Basic credentials kept in the OS keychain (user \"%1\").\n")
+        text += I18n::tr("Authenticate with the Basic credentials kept in the OS keychain (user \"%1\").\n")
                     .arg(auth.username);
     else if (auth.basicEnabled())
-        text += tr("Authenticate with Basic credentials from %1 and %2:\n  curl -u \"$%1:$%2\" %3/hello\n")
-                    .arg(c.authEnv.username.value_or(QString()), c.authEnv.password.value_or(QString()), kv);
+        text +=
+            I18n::tr("Authenticate with Basic credentials from %1 and %2:\n  curl -u \"$%1:$%2\" %3/hello\n")
+                .arg(c.authEnv.username.value_or(QString()), c.authEnv.password.value_or(QString()), kv);
     if (auth.jwtSecretEnabled() && fromKeychain.contains(u"jwt"_s))
-        text += tr("Authenticate with a JWT signed with the secret kept in the OS keychain.\n");
+        text += I18n::tr("Authenticate with a JWT signed with the secret kept in the OS keychain.\n");
     else if (auth.jwtSecretEnabled())
-        text += tr("Authenticate with a JWT signed with %1 (HS256/384/512), sent as \"Authorization: Bearer "
-                   "<jwt>\".\n")
+        text += I18n::tr(
+                    "Authenticate with a JWT signed with %1 (HS256/384/512), sent as \"Authorization: Bearer "
+                    "<jwt>\".\n")
                     .arg(c.authEnv.secret);
     if (auth.jwksEnabled())
-        text += tr("Authenticate with a JWT signed by a key of the JWKS at %1, sent as \"Authorization: "
-                   "Bearer <jwt>\".\n")
-                    .arg(auth.jwksUrl);
+        text +=
+            I18n::tr("Authenticate with a JWT signed by a key of the JWKS at %1, sent as \"Authorization: "
+                     "Bearer <jwt>\".\n")
+                .arg(auth.jwksUrl);
     fputs(qPrintable(text), stdout);
     fflush(stdout);
 }

@@ -18,7 +18,8 @@ class SignalWatcher;
 // module): the configuration, the credentials kept in the keychain, and the banner.
 namespace Launch {
 
-// Sets up the application once it exists: names, message pattern, and Qt's own event dispatcher
+// Sets up the application once it exists: names, message pattern, the user's language (--lang or
+// the locale), and Qt's own event dispatcher
 // for the server threads started from now on (the main thread keeps GLib's, which QtKeychain's
 // libsecret needs).
 void prepareApplication();

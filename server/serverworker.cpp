@@ -1,5 +1,7 @@
 #include "serverworker.h"
 
+#include "i18n/translations.h"
+
 #include "auth/authenticator.h"
 #include "config/config.h"
 #include "http/accesslog.h"
@@ -43,6 +45,7 @@ QString ServerWorker::waitUntilStarted()
 
 void ServerWorker::run()
 {
+    Translations::keepThisThreadInEnglish(); // what the API sends does not follow the desktop's language
     std::unique_ptr<StoreConnection> connection;
     try {
         connection = m_store.connect();

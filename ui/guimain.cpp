@@ -15,10 +15,11 @@
 
 namespace {
 
-QString tr(const char *text)
+// Translated text of this file, under the context the translations file lists it in.
+struct I18n
 {
-    return QCoreApplication::translate("main", text);
-}
+    Q_DECLARE_TR_FUNCTIONS(main)
+};
 
 } // namespace
 
@@ -39,8 +40,8 @@ extern "C" Q_DECL_EXPORT int kvdesk_gui_main(int argc, char **argv)
         server.openStore();
     } catch (const std::exception &e) {
         fprintf(stderr, "kvdesk: %s\n", e.what());
-        QMessageBox::critical(nullptr, tr("KV Desk"),
-                              tr("Cannot open the database: %1").arg(QString::fromUtf8(e.what())));
+        QMessageBox::critical(nullptr, I18n::tr("KV Desk"),
+                              I18n::tr("Cannot open the database: %1").arg(QString::fromUtf8(e.what())));
         return 1;
     }
     kvdesk::MainWindow window(server, clock, credentials.vault.get());
@@ -52,7 +53,8 @@ extern "C" Q_DECL_EXPORT int kvdesk_gui_main(int argc, char **argv)
         kvdesk::Launch::printBanner(server, credentials.fromKeychain);
     } catch (const std::exception &e) {
         // The window still browses and edits the store; the panel says why nothing listens.
-        window.serverPanel().showError(tr("The server cannot start: %1").arg(QString::fromUtf8(e.what())));
+        window.serverPanel().showError(
+            I18n::tr("The server cannot start: %1").arg(QString::fromUtf8(e.what())));
     }
     window.show();
     return app.exec();

@@ -187,8 +187,9 @@ void MainWindow::buildMenus()
     about->setObjectName(QStringLiteral("actionAbout"));
     QObject::connect(about, &QAction::triggered, this, [this] {
         QMessageBox::about(this, tr("About KV Desk"),
-                           tr("<b>KV Desk %1</b><br>A JSON key/value server and desktop admin app.")
-                               .arg(QApplication::applicationVersion()));
+                           tr("<b>KV Desk %1</b><br>A JSON key/value server and desktop admin app."
+                              "<p>Free software under the MIT License. Built with Qt %2.</p>")
+                               .arg(QApplication::applicationVersion(), QString::fromLatin1(qVersion())));
     });
 
     QMenu *file = menuBar()->addMenu(tr("&File"));

@@ -10,10 +10,11 @@ namespace kvdesk {
 
 namespace {
 
-QString tr(const char *text)
+// Translated text of this file, under the context the translations file lists it in.
+struct I18n
 {
-    return QCoreApplication::translate("kvdesk::CredentialsCommand", text);
-}
+    Q_DECLARE_TR_FUNCTIONS(kvdesk::CredentialsCommand)
+};
 
 void print(FILE *stream, const QString &text)
 {
@@ -25,19 +26,19 @@ QString describe(const AuthSettings &s)
 {
     QStringList on;
     if (s.apiKeyEnabled())
-        on << tr("api key");
+        on << I18n::tr("api key");
     if (s.basicEnabled())
-        on << tr("basic (user \"%1\")").arg(s.username);
+        on << I18n::tr("basic (user \"%1\")").arg(s.username);
     if (s.jwtSecretEnabled())
-        on << tr("jwt (HMAC secret)");
+        on << I18n::tr("jwt (HMAC secret)");
     if (s.jwksEnabled())
-        on << tr("jwt (JWKS %1)").arg(s.jwksUrl);
+        on << I18n::tr("jwt (JWKS %1)").arg(s.jwksUrl);
     if (!s.jwtIssuer.isEmpty())
-        on << tr("jwt issuer \"%1\"").arg(s.jwtIssuer);
+        on << I18n::tr("jwt issuer \"%1\"").arg(s.jwtIssuer);
     if (!s.jwtAudience.isEmpty())
-        on << tr("jwt audience \"%1\"").arg(s.jwtAudience);
-    return on.isEmpty() ? tr("Strategies on: none\n")
-                        : tr("Strategies on: %1\n").arg(on.join(QStringLiteral(", ")));
+        on << I18n::tr("jwt audience \"%1\"").arg(s.jwtAudience);
+    return on.isEmpty() ? I18n::tr("Strategies on: none\n")
+                        : I18n::tr("Strategies on: %1\n").arg(on.join(QStringLiteral(", ")));
 }
 
 } // namespace
@@ -45,24 +46,28 @@ QString describe(const AuthSettings &s)
 int runCredentialsCommand(const QStringList &arguments, SecretStore &store, FILE *out, FILE *err)
 {
     QCommandLineParser parser;
-    parser.setApplicationDescription(
-        tr("The server's credentials, kept in the OS keychain (service \"kvdesk\"). Environment variables "
-           "and flags of the server win over them.\n\n"
-           "  show     list the strategies that are on, and print the API key\n"
-           "  set      set the given credentials (an empty value switches one off; \"-\" reads it from "
-           "standard input)\n"
-           "  rotate   generate a new API key, keep it and print it\n"
-           "  clear    remove every credential"));
-    parser.addPositionalArgument(QStringLiteral("action"), tr("show, set, rotate or clear"));
+    parser.setApplicationDescription(I18n::tr(
+        "The server's credentials, kept in the OS keychain (service \"kvdesk\"). Environment variables "
+        "and flags of the server win over them.\n\n"
+        "  show     list the strategies that are on, and print the API key\n"
+        "  set      set the given credentials (an empty value switches one off; \"-\" reads it from "
+        "standard input)\n"
+        "  rotate   generate a new API key, keep it and print it\n"
+        "  clear    remove every credential"));
+    parser.addPositionalArgument(QStringLiteral("action"), I18n::tr("show, set, rotate or clear"));
     const QCommandLineOption help = parser.addHelpOption();
-    const QCommandLineOption apiKey(QStringLiteral("api-key"), tr("API key."), tr("key"));
-    const QCommandLineOption username(QStringLiteral("username"), tr("Basic user name."), tr("name"));
-    const QCommandLineOption password(QStringLiteral("password"), tr("Basic password."), tr("password"));
-    const QCommandLineOption secret(QStringLiteral("jwt-secret"), tr("HMAC secret of JWTs."), tr("secret"));
-    const QCommandLineOption jwks(QStringLiteral("jwks-url"), tr("URL of a JWKS."), tr("url"));
-    const QCommandLineOption issuer(QStringLiteral("jwt-issuer"), tr("Required iss of JWTs."), tr("issuer"));
-    const QCommandLineOption audience(QStringLiteral("jwt-audience"), tr("Required aud of JWTs."),
-                                      tr("audience"));
+    const QCommandLineOption apiKey(QStringLiteral("api-key"), I18n::tr("API key."), I18n::tr("key"));
+    const QCommandLineOption username(QStringLiteral("username"), I18n::tr("Basic user name."),
+                                      I18n::tr("name"));
+    const QCommandLineOption password(QStringLiteral("password"), I18n::tr("Basic password."),
+                                      I18n::tr("password"));
+    const QCommandLineOption secret(QStringLiteral("jwt-secret"), I18n::tr("HMAC secret of JWTs."),
+                                    I18n::tr("secret"));
+    const QCommandLineOption jwks(QStringLiteral("jwks-url"), I18n::tr("URL of a JWKS."), I18n::tr("url"));
+    const QCommandLineOption issuer(QStringLiteral("jwt-issuer"), I18n::tr("Required iss of JWTs."),
+                                    I18n::tr("issuer"));
+    const QCommandLineOption audience(QStringLiteral("jwt-audience"), I18n::tr("Required aud of JWTs."),
+                                      I18n::tr("audience"));
     for (const auto &o : {apiKey, username, password, secret, jwks, issuer, audience})
         parser.addOption(o);
     if (!parser.parse(arguments)) { // "credentials" stands for the program name
@@ -75,13 +80,13 @@ int runCredentialsCommand(const QStringList &arguments, SecretStore &store, FILE
     }
     const QStringList positional = parser.positionalArguments();
     if (positional.size() != 1) {
-        print(err, tr("kvdesk credentials: say show, set, rotate or clear (see --help)\n"));
+        print(err, I18n::tr("kvdesk credentials: say show, set, rotate or clear (see --help)\n"));
         return 2;
     }
     const QString action = positional.first();
     CredentialVault vault(store);
     auto failed = [&](const SecretResult &r) {
-        print(err, tr("kvdesk credentials: %1\n").arg(r.message));
+        print(err, I18n::tr("kvdesk credentials: %1\n").arg(r.message));
         return 1;
     };
 
@@ -89,7 +94,7 @@ int runCredentialsCommand(const QStringList &arguments, SecretStore &store, FILE
         const SecretResult r = vault.clearNow();
         if (!r.ok())
             return failed(r);
-        print(out, tr("Removed the credentials from the keychain.\n"));
+        print(out, I18n::tr("Removed the credentials from the keychain.\n"));
         return 0;
     }
     auto [settings, loaded] = vault.loadNow();
@@ -98,7 +103,7 @@ int runCredentialsCommand(const QStringList &arguments, SecretStore &store, FILE
     if (action == QLatin1String("show")) {
         print(out, describe(settings));
         if (settings.apiKeyEnabled())
-            print(out, tr("API key: %1\n").arg(settings.apiKey));
+            print(out, I18n::tr("API key: %1\n").arg(settings.apiKey));
         return 0;
     }
     if (action == QLatin1String("rotate")) {
@@ -106,7 +111,7 @@ int runCredentialsCommand(const QStringList &arguments, SecretStore &store, FILE
         const SecretResult r = vault.saveNow(settings);
         if (!r.ok())
             return failed(r);
-        print(out, tr("New API key (the old one stops working when the server reads it again): %1\n")
+        print(out, I18n::tr("New API key (the old one stops working when the server reads it again): %1\n")
                        .arg(settings.apiKey));
         return 0;
     }
@@ -126,7 +131,7 @@ int runCredentialsCommand(const QStringList &arguments, SecretStore &store, FILE
         value(issuer, &settings.jwtIssuer);
         value(audience, &settings.jwtAudience);
         if (settings.username.isEmpty() != settings.password.isEmpty()) {
-            print(err, tr("kvdesk credentials: Basic needs both a user name and a password\n"));
+            print(err, I18n::tr("kvdesk credentials: Basic needs both a user name and a password\n"));
             return 2;
         }
         const SecretResult r = vault.saveNow(settings);
@@ -135,7 +140,8 @@ int runCredentialsCommand(const QStringList &arguments, SecretStore &store, FILE
         print(out, describe(settings));
         return 0;
     }
-    print(err, tr("kvdesk credentials: unknown action \"%1\" (show, set, rotate or clear)\n").arg(action));
+    print(err,
+          I18n::tr("kvdesk credentials: unknown action \"%1\" (show, set, rotate or clear)\n").arg(action));
     return 2;
 }
 

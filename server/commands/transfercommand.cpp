@@ -17,10 +17,11 @@ namespace kvdesk {
 
 namespace {
 
-QString tr(const char *text)
+// Translated text of this file, under the context the translations file lists it in.
+struct I18n
 {
-    return QCoreApplication::translate("kvdesk::TransferCommand", text);
-}
+    Q_DECLARE_TR_FUNCTIONS(kvdesk::TransferCommand)
+};
 
 void print(FILE *stream, const QString &text)
 {
@@ -37,36 +38,40 @@ int runTransferCommand(const QStringList &arguments, FILE *out, FILE *err)
     QCommandLineParser parser;
     parser.setApplicationDescription(
         exporting
-            ? tr("Writes the keys (all, or those under a prefix) to FILE, or to standard output.\n"
-                 "Formats: ndjson (one {\"key\",\"value\",\"expiration\"} per line, the default), wrangler "
-                 "(the JSON array `wrangler kv bulk put` reads; values as strings), json ({\"key\": value}, "
-                 "without TTLs).")
-            : tr("Reads keys from FILE (\"-\": standard input): NDJSON, a wrangler bulk array or a JSON "
-                 "object, recognised from the content. One transaction per 1,000 keys; bad records are "
-                 "reported and skipped. Stop the server on that database first, or use POST "
-                 "{admin}/import."));
+            ? I18n::tr(
+                  "Writes the keys (all, or those under a prefix) to FILE, or to standard output.\n"
+                  "Formats: ndjson (one {\"key\",\"value\",\"expiration\"} per line, the default), wrangler "
+                  "(the JSON array `wrangler kv bulk put` reads; values as strings), json ({\"key\": value}, "
+                  "without TTLs).")
+            : I18n::tr(
+                  "Reads keys from FILE (\"-\": standard input): NDJSON, a wrangler bulk array or a JSON "
+                  "object, recognised from the content. One transaction per 1,000 keys; bad records are "
+                  "reported and skipped. Stop the server on that database first, or use POST "
+                  "{admin}/import."));
     const QCommandLineOption help = parser.addHelpOption();
     const QCommandLineOption db(QStringLiteral("db"),
-                                tr("The database (default: KV_DB, then the default path)."), tr("path"));
-    const QCommandLineOption prefix(QStringLiteral("prefix"), tr("Only keys that start with this."),
-                                    tr("prefix"));
-    const QCommandLineOption format(QStringLiteral("format"), tr("ndjson, wrangler or json."), tr("format"),
-                                    QStringLiteral("ndjson"));
+                                I18n::tr("The database (default: KV_DB, then the default path)."),
+                                I18n::tr("path"));
+    const QCommandLineOption prefix(QStringLiteral("prefix"), I18n::tr("Only keys that start with this."),
+                                    I18n::tr("prefix"));
+    const QCommandLineOption format(QStringLiteral("format"), I18n::tr("ndjson, wrangler or json."),
+                                    I18n::tr("format"), QStringLiteral("ndjson"));
     const QCommandLineOption dryRun(QStringLiteral("dry-run"),
-                                    tr("Report what would change; write nothing."));
-    const QCommandLineOption onConflict(QStringLiteral("on-conflict"),
-                                        tr("What to do with keys that exist: overwrite (default) or skip."),
-                                        tr("policy"), QStringLiteral("overwrite"));
+                                    I18n::tr("Report what would change; write nothing."));
+    const QCommandLineOption onConflict(
+        QStringLiteral("on-conflict"),
+        I18n::tr("What to do with keys that exist: overwrite (default) or skip."), I18n::tr("policy"),
+        QStringLiteral("overwrite"));
     parser.addOption(db);
     if (exporting) {
         parser.addOption(prefix);
         parser.addOption(format);
         parser.addPositionalArgument(QStringLiteral("FILE"),
-                                     tr("Where to write (default: standard output)."));
+                                     I18n::tr("Where to write (default: standard output)."));
     } else {
         parser.addOption(dryRun);
         parser.addOption(onConflict);
-        parser.addPositionalArgument(QStringLiteral("FILE"), tr("The dump to read."));
+        parser.addPositionalArgument(QStringLiteral("FILE"), I18n::tr("The dump to read."));
     }
     if (!parser.parse(arguments)) {
         print(err, QStringLiteral("kvdesk %1: %2\n").arg(command, parser.errorText()));
@@ -78,8 +83,8 @@ int runTransferCommand(const QStringList &arguments, FILE *out, FILE *err)
     }
     const QStringList files = parser.positionalArguments();
     if (files.size() > 1 || (!exporting && files.isEmpty())) {
-        print(err,
-              exporting ? tr("kvdesk export: at most one FILE\n") : tr("kvdesk import: name one FILE\n"));
+        print(err, exporting ? I18n::tr("kvdesk export: at most one FILE\n")
+                             : I18n::tr("kvdesk import: name one FILE\n"));
         return 2;
     }
 
@@ -104,7 +109,7 @@ int runTransferCommand(const QStringList &arguments, FILE *out, FILE *err)
         else if (f == QLatin1String("json"))
             dumpFormat = DumpFormat::Object;
         else if (f != QLatin1String("ndjson")) {
-            print(err, tr("kvdesk export: --format is ndjson, wrangler or json, not \"%1\"\n").arg(f));
+            print(err, I18n::tr("kvdesk export: --format is ndjson, wrangler or json, not \"%1\"\n").arg(f));
             return 2;
         }
         QFile output;
@@ -113,7 +118,8 @@ int runTransferCommand(const QStringList &arguments, FILE *out, FILE *err)
                             : (output.setFileName(files.first()),
                                output.open(QIODevice::WriteOnly | QIODevice::Truncate));
         if (!ok) {
-            print(err, tr("kvdesk export: cannot write %1: %2\n").arg(files.value(0), output.errorString()));
+            print(err,
+                  I18n::tr("kvdesk export: cannot write %1: %2\n").arg(files.value(0), output.errorString()));
             return 1;
         }
         try {
@@ -124,13 +130,13 @@ int runTransferCommand(const QStringList &arguments, FILE *out, FILE *err)
             const ExportReport report = exporter.run(output);
             output.close();
             if (!report.error.isEmpty()) {
-                print(err, tr("kvdesk export: %1\n").arg(report.error));
+                print(err, I18n::tr("kvdesk export: %1\n").arg(report.error));
                 return 1;
             }
-            print(err, tr("Exported %1 keys (%2 bytes).\n").arg(report.keys).arg(report.bytes));
+            print(err, I18n::tr("Exported %1 keys (%2 bytes).\n").arg(report.keys).arg(report.bytes));
             return 0;
         } catch (const StoreError &e) {
-            print(err, tr("kvdesk export: %1\n").arg(e.message()));
+            print(err, I18n::tr("kvdesk export: %1\n").arg(e.message()));
             return 1;
         }
     }
@@ -141,7 +147,7 @@ int runTransferCommand(const QStringList &arguments, FILE *out, FILE *err)
     if (policy == QLatin1String("skip"))
         options.onConflict = ImportOptions::OnConflict::Skip;
     else if (policy != QLatin1String("overwrite")) {
-        print(err, tr("kvdesk import: --on-conflict is skip or overwrite, not \"%1\"\n").arg(policy));
+        print(err, I18n::tr("kvdesk import: --on-conflict is skip or overwrite, not \"%1\"\n").arg(policy));
         return 2;
     }
     QFile input;
@@ -149,7 +155,7 @@ int runTransferCommand(const QStringList &arguments, FILE *out, FILE *err)
                         ? input.open(stdin, QIODevice::ReadOnly)
                         : (input.setFileName(files.first()), input.open(QIODevice::ReadOnly));
     if (!ok) {
-        print(err, tr("kvdesk import: cannot read %1: %2\n").arg(files.first(), input.errorString()));
+        print(err, I18n::tr("kvdesk import: cannot read %1: %2\n").arg(files.first(), input.errorString()));
         return 1;
     }
     try {
@@ -159,7 +165,7 @@ int runTransferCommand(const QStringList &arguments, FILE *out, FILE *err)
         ConnectionSink sink(*connection);
         Importer importer(sink, options, clock.nowMs());
         const ImportReport report = importer.run(input);
-        print(out, (options.dryRun ? tr("Dry run (nothing written): %1\n") : tr("Imported: %1\n"))
+        print(out, (options.dryRun ? I18n::tr("Dry run (nothing written): %1\n") : I18n::tr("Imported: %1\n"))
                        .arg(report.summary()));
         if (options.dryRun) {
             for (const ImportChange &c : report.preview) {
@@ -172,11 +178,12 @@ int runTransferCommand(const QStringList &arguments, FILE *out, FILE *err)
         }
         return report.ok() && report.invalid == 0 ? 0 : 1;
     } catch (const StoreError &e) {
-        print(err, tr("kvdesk import: %1\n").arg(e.message()));
+        print(err, I18n::tr("kvdesk import: %1\n").arg(e.message()));
         if (e.kind() == StoreError::Kind::InUse)
             print(err,
-                  tr("Stop that server first, or import through it: POST {admin}/import, or File > Import "
-                     "Keys in its window.\n"));
+                  I18n::tr(
+                      "Stop that server first, or import through it: POST {admin}/import, or File > Import "
+                      "Keys in its window.\n"));
         return 1;
     }
 }

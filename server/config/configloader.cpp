@@ -20,10 +20,11 @@ namespace kvdesk {
 
 namespace {
 
-QString tr(const char *text)
+// Translated text of this file, under the context the translations file lists it in.
+struct I18n
 {
-    return QCoreApplication::translate("kvdesk::ConfigLoader", text);
-}
+    Q_DECLARE_TR_FUNCTIONS(kvdesk::ConfigLoader)
+};
 
 // Reads one JSON object of the config file, refusing keys it does not know (a typo must not be
 // ignored silently).
@@ -38,7 +39,7 @@ public:
     {
         for (auto it = m_object.begin(); it != m_object.end(); ++it) {
             if (!keys.contains(it.key()))
-                throw ConfigError(tr("config file %1: unknown key \"%2\"").arg(m_file, name(it.key())));
+                throw ConfigError(I18n::tr("config file %1: unknown key \"%2\"").arg(m_file, name(it.key())));
         }
     }
 
@@ -50,7 +51,7 @@ public:
         if (!m_object.contains(key))
             return std::nullopt;
         if (!m_object.value(key).isObject())
-            throw ConfigError(tr("config file %1: %2 must be an object").arg(m_file, name(key)));
+            throw ConfigError(I18n::tr("config file %1: %2 must be an object").arg(m_file, name(key)));
         return Section(m_object.value(key).toObject(), name(key), m_file);
     }
 
@@ -59,7 +60,8 @@ public:
         if (!m_object.contains(key))
             return std::nullopt;
         if (!m_object.value(key).isString() || m_object.value(key).toString().isEmpty())
-            throw ConfigError(tr("config file %1: %2 must be a non-empty string").arg(m_file, name(key)));
+            throw ConfigError(
+                I18n::tr("config file %1: %2 must be a non-empty string").arg(m_file, name(key)));
         return m_object.value(key).toString();
     }
 
@@ -77,7 +79,7 @@ public:
             return std::nullopt;
         const QJsonValue v = m_object.value(key);
         if (!v.isDouble() || v.toDouble() < min || v.toDouble() > max)
-            throw ConfigError(tr("config file %1: %2 must be a number from %3 to %4")
+            throw ConfigError(I18n::tr("config file %1: %2 must be a number from %3 to %4")
                                   .arg(m_file, name(key))
                                   .arg(min)
                                   .arg(max));
@@ -89,7 +91,7 @@ public:
         if (!m_object.contains(key))
             return std::nullopt;
         if (!m_object.value(key).isBool())
-            throw ConfigError(tr("config file %1: %2 must be true or false").arg(m_file, name(key)));
+            throw ConfigError(I18n::tr("config file %1: %2 must be true or false").arg(m_file, name(key)));
         return m_object.value(key).toBool();
     }
 
@@ -105,15 +107,15 @@ void applyConfigFile(const QString &file, Config *config)
 {
     QFile f(file);
     if (!f.open(QIODevice::ReadOnly))
-        throw ConfigError(tr("cannot read the config file %1: %2").arg(file, f.errorString()));
+        throw ConfigError(I18n::tr("cannot read the config file %1: %2").arg(file, f.errorString()));
     QJsonParseError error;
     const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &error);
     if (error.error != QJsonParseError::NoError)
-        throw ConfigError(tr("config file %1 is not valid JSON: %2 (at byte %3)")
+        throw ConfigError(I18n::tr("config file %1 is not valid JSON: %2 (at byte %3)")
                               .arg(file, error.errorString())
                               .arg(error.offset));
     if (!doc.isObject())
-        throw ConfigError(tr("config file %1 must hold a JSON object").arg(file));
+        throw ConfigError(I18n::tr("config file %1 must hold a JSON object").arg(file));
 
     const Section root(doc.object(), QString(), file);
     root.allow({u"auth"_s, u"basePath"_s, u"endpoints"_s, u"env"_s, u"server"_s});
@@ -156,7 +158,7 @@ void applyConfigFile(const QString &file, Config *config)
     if (const auto base = root.string(u"basePath"_s)) {
         const auto path = ConfigLoader::endpointFrom(*base, root.name(u"basePath"_s));
         if (!path)
-            throw ConfigError(tr("config file %1: basePath cannot be switched off").arg(file));
+            throw ConfigError(I18n::tr("config file %1: basePath cannot be switched off").arg(file));
         config->endpoints.basePath = *path;
     }
     if (const auto endpoints = root.section(u"endpoints"_s)) {
@@ -206,7 +208,7 @@ double secondsFlag(const QString &value, const QString &flag)
     const double seconds = value.toDouble(&ok);
     if (!ok || !std::isfinite(seconds) || seconds < 0.01 || seconds > 86400)
         throw ConfigError(
-            tr("--%1 must be a number of seconds from 0.01 to 86400, not \"%2\"").arg(flag, value));
+            I18n::tr("--%1 must be a number of seconds from 0.01 to 86400, not \"%2\"").arg(flag, value));
     return seconds;
 }
 
@@ -215,7 +217,7 @@ int integerFlag(const QString &value, const QString &flag, int min, int max)
     bool ok = false;
     const int n = value.toInt(&ok);
     if (!ok || n < min || n > max)
-        throw ConfigError(tr("--%1 must be a whole number from %2 to %3, not \"%4\"")
+        throw ConfigError(I18n::tr("--%1 must be a whole number from %2 to %3, not \"%4\"")
                               .arg(flag)
                               .arg(min)
                               .arg(max)
@@ -242,19 +244,20 @@ QString ConfigLoader::defaultDatabasePath()
 QString ConfigLoader::databasePathFrom(const QString &value)
 {
     if (value.startsWith("postgres://"_L1) || value.startsWith("postgresql://"_L1))
-        throw ConfigError(tr("PostgreSQL databases are not supported yet; use an SQLite file path"));
+        throw ConfigError(I18n::tr("PostgreSQL databases are not supported yet; use an SQLite file path"));
     QString path = value;
     if (value.startsWith("sqlite://"_L1)) {
         path = value.mid(9);
         if (path.isEmpty())
-            throw ConfigError(tr("the database URL %1 names no file").arg(value));
+            throw ConfigError(I18n::tr("the database URL %1 names no file").arg(value));
         path = QUrl::fromPercentEncoding(path.toUtf8());
     } else if (value.contains("://"_L1)) {
-        throw ConfigError(tr("unsupported database URL %1 (use a file path or sqlite:///path)").arg(value));
+        throw ConfigError(
+            I18n::tr("unsupported database URL %1 (use a file path or sqlite:///path)").arg(value));
     }
     if (path == ":memory:"_L1 || path.isEmpty())
         throw ConfigError(
-            tr("the database must be a file (an in-memory database cannot be shared between threads)"));
+            I18n::tr("the database must be a file (an in-memory database cannot be shared between threads)"));
     return QDir::cleanPath(QDir::current().absoluteFilePath(path));
 }
 
@@ -265,7 +268,7 @@ std::optional<QString> ConfigLoader::endpointFrom(const QString &value, const QS
     if (!value.startsWith(u'/') || value.contains(u'?') || value.contains(u'#') || value.contains(u' ') ||
         value.contains(u'%') || value.contains("//"_L1))
         throw ConfigError(
-            tr("%1 must be a path starting with \"/\" (or false), not \"%2\"").arg(what, value));
+            I18n::tr("%1 must be a path starting with \"/\" (or false), not \"%2\"").arg(what, value));
     QString path = value;
     while (path.size() > 1 && path.endsWith(u'/'))
         path.chop(1);
@@ -277,71 +280,80 @@ ConfigLoader::Outcome ConfigLoader::load(const QStringList &arguments, const QPr
 {
     QCommandLineParser parser;
     parser.setApplicationDescription(
-        tr("KV Desk: a JSON key/value store with a REST API compatible with @workertown/kv."));
+        I18n::tr("KV Desk: a JSON key/value store with a REST API compatible with @workertown/kv."));
     const QCommandLineOption help = parser.addHelpOption();
     const QCommandLineOption version = parser.addVersionOption();
-    const QCommandLineOption noGui(u"no-gui"_s, tr("Run only the server, without a window."));
+    const QCommandLineOption noGui(u"no-gui"_s, I18n::tr("Run only the server, without a window."));
     const QCommandLineOption noKeychain(
         u"no-keychain"_s,
-        tr("Do not read credentials from the OS keychain (environment and config file only)."));
-    const QCommandLineOption host(u"host"_s, tr("Address to listen on (default 127.0.0.1)."), tr("address"));
-    const QCommandLineOption port(u"port"_s, tr("Port to listen on (default 8787; 0 picks a free one)."),
-                                  tr("port"));
+        I18n::tr("Do not read credentials from the OS keychain (environment and config file only)."));
+    // Read before the parser runs (its messages are translated too): see Launch::prepareApplication.
+    const QCommandLineOption lang(u"lang"_s,
+                                  I18n::tr("Language of the window and the messages, such as de, fr or es "
+                                           "(default: the system's)."),
+                                  I18n::tr("code"));
+    const QCommandLineOption host(u"host"_s, I18n::tr("Address to listen on (default 127.0.0.1)."),
+                                  I18n::tr("address"));
+    const QCommandLineOption port(
+        u"port"_s, I18n::tr("Port to listen on (default 8787; 0 picks a free one)."), I18n::tr("port"));
     const QCommandLineOption db(
         u"db"_s,
-        tr("The database: an SQLite file path or sqlite:///path (default: kv.sqlite in the "
-           "application-data folder). Overrides KV_DB."),
-        tr("path-or-url"));
+        I18n::tr("The database: an SQLite file path or sqlite:///path (default: kv.sqlite in the "
+                 "application-data folder). Overrides KV_DB."),
+        I18n::tr("path-or-url"));
     const QCommandLineOption configFile(
-        u"config"_s, tr("A JSON config file shaped like the original's options object."), tr("file"));
-    const QCommandLineOption basePath(u"base-path"_s, tr("Base path of every endpoint (default /)."),
-                                      tr("path"));
-    const QCommandLineOption kv(u"kv-endpoint"_s,
-                                tr("Prefix of the kv endpoints (default /v1/kv; false switches them off)."),
-                                tr("path"));
+        u"config"_s, I18n::tr("A JSON config file shaped like the original's options object."),
+        I18n::tr("file"));
+    const QCommandLineOption basePath(u"base-path"_s, I18n::tr("Base path of every endpoint (default /)."),
+                                      I18n::tr("path"));
+    const QCommandLineOption kv(
+        u"kv-endpoint"_s, I18n::tr("Prefix of the kv endpoints (default /v1/kv; false switches them off)."),
+        I18n::tr("path"));
     const QCommandLineOption admin(
         u"admin-endpoint"_s,
-        tr("Prefix of the admin endpoints (default /v1/admin; false switches them off)."), tr("path"));
-    const QCommandLineOption pub(u"public-endpoint"_s,
-                                 tr("Prefix of the public endpoints (default /; false switches them off)."),
-                                 tr("path"));
-    const QCommandLineOption threads(u"threads"_s, tr("Number of server threads (default: one per core)."),
-                                     tr("n"));
+        I18n::tr("Prefix of the admin endpoints (default /v1/admin; false switches them off)."),
+        I18n::tr("path"));
+    const QCommandLineOption pub(
+        u"public-endpoint"_s,
+        I18n::tr("Prefix of the public endpoints (default /; false switches them off)."), I18n::tr("path"));
+    const QCommandLineOption threads(
+        u"threads"_s, I18n::tr("Number of server threads (default: one per core)."), I18n::tr("n"));
     const QCommandLineOption timeout(
         u"request-timeout"_s,
-        tr("Seconds a client has to send a whole request, and that an idle connection "
-           "stays open (default 30)."),
-        tr("seconds"));
-    const QCommandLineOption maxConnections(u"max-connections"_s,
-                                            tr("Most open connections at once (default 1024)."), tr("n"));
+        I18n::tr("Seconds a client has to send a whole request, and that an idle connection "
+                 "stays open (default 30)."),
+        I18n::tr("seconds"));
+    const QCommandLineOption maxConnections(
+        u"max-connections"_s, I18n::tr("Most open connections at once (default 1024)."), I18n::tr("n"));
     const QCommandLineOption cacheSize(
-        u"cache-size"_s, tr("Bound of the in-memory read cache in MiB (default 64; 0 switches it off)."),
-        tr("mib"));
+        u"cache-size"_s,
+        I18n::tr("Bound of the in-memory read cache in MiB (default 64; 0 switches it off)."),
+        I18n::tr("mib"));
     const QCommandLineOption sweep(u"sweep-interval"_s,
-                                   tr("Seconds between removals of expired keys' rows (default 60)."),
-                                   tr("seconds"));
-    for (const auto &o : {noGui, noKeychain, host, port, db, configFile, basePath, kv, admin, pub, threads,
-                          timeout, maxConnections, sweep, cacheSize})
+                                   I18n::tr("Seconds between removals of expired keys' rows (default 60)."),
+                                   I18n::tr("seconds"));
+    for (const auto &o : {noGui, noKeychain, lang, host, port, db, configFile, basePath, kv, admin, pub,
+                          threads, timeout, maxConnections, sweep, cacheSize})
         parser.addOption(o);
 
     if (!parser.parse(arguments))
         throw ConfigError(parser.errorText());
     if (parser.isSet(help)) {
         fputs(qPrintable(parser.helpText()), stdout);
-        fputs(qPrintable(
-                  tr("\nEnvironment:\n"
-                     "  KV_DB                         The database (as --db).\n"
-                     "  KV_API_KEY                    API key, sent as \"Authorization: Bearer <key>\".\n"
-                     "  KV_USERNAME, KV_PASSWORD      Basic authentication.\n"
-                     "  KV_JWT_SECRET                 HMAC secret of JWTs (HS256/384/512).\n"
-                     "  KV_JWKS_URL                   JWKS of JWT public keys (RS256/384/512, ES256/384).\n"
-                     "  KV_JWT_ISSUER, KV_JWT_AUDIENCE  Required iss and aud of JWTs.\n"
-                     "The config file may rename these variables. They win over the credentials kept in\n"
-                     "the OS keychain (see: kvdesk credentials --help).\n"
-                     "\nCommands:\n"
-                     "  kvdesk credentials show|set|rotate|clear   The credentials kept in the OS keychain.\n"
-                     "  kvdesk export [--prefix P] [--format ndjson|wrangler|json] [FILE]\n"
-                     "  kvdesk import [--dry-run] [--on-conflict skip|overwrite] FILE\n")),
+        fputs(qPrintable(I18n::tr(
+                  "\nEnvironment:\n"
+                  "  KV_DB                         The database (as --db).\n"
+                  "  KV_API_KEY                    API key, sent as \"Authorization: Bearer <key>\".\n"
+                  "  KV_USERNAME, KV_PASSWORD      Basic authentication.\n"
+                  "  KV_JWT_SECRET                 HMAC secret of JWTs (HS256/384/512).\n"
+                  "  KV_JWKS_URL                   JWKS of JWT public keys (RS256/384/512, ES256/384).\n"
+                  "  KV_JWT_ISSUER, KV_JWT_AUDIENCE  Required iss and aud of JWTs.\n"
+                  "The config file may rename these variables. They win over the credentials kept in\n"
+                  "the OS keychain (see: kvdesk credentials --help).\n"
+                  "\nCommands:\n"
+                  "  kvdesk credentials show|set|rotate|clear   The credentials kept in the OS keychain.\n"
+                  "  kvdesk export [--prefix P] [--format ndjson|wrangler|json] [FILE]\n"
+                  "  kvdesk import [--dry-run] [--on-conflict skip|overwrite] FILE\n")),
               stdout);
         return Outcome::ShowedHelp;
     }
@@ -350,7 +362,7 @@ ConfigLoader::Outcome ConfigLoader::load(const QStringList &arguments, const QPr
         return Outcome::ShowedVersion;
     }
     if (!parser.positionalArguments().isEmpty())
-        throw ConfigError(tr("unexpected argument \"%1\"").arg(parser.positionalArguments().first()));
+        throw ConfigError(I18n::tr("unexpected argument \"%1\"").arg(parser.positionalArguments().first()));
 
     // Lowest first: the config file, then the environment, then the flags.
     if (parser.isSet(configFile)) {
@@ -378,7 +390,7 @@ ConfigLoader::Outcome ConfigLoader::load(const QStringList &arguments, const QPr
             const QUrl url(auth.jwksUrl, QUrl::StrictMode);
             if (!url.isValid() || (url.scheme() != "https"_L1 && url.scheme() != "http"_L1))
                 throw ConfigError(
-                    tr("%1 must be an http(s) URL, not \"%2\"").arg(names.jwksUrl, auth.jwksUrl));
+                    I18n::tr("%1 must be an http(s) URL, not \"%2\"").arg(names.jwksUrl, auth.jwksUrl));
         }
     }
 
@@ -393,7 +405,7 @@ ConfigLoader::Outcome ConfigLoader::load(const QStringList &arguments, const QPr
     if (parser.isSet(basePath)) {
         const auto path = endpointFrom(parser.value(basePath), u"--base-path"_s);
         if (!path)
-            throw ConfigError(tr("--base-path cannot be switched off"));
+            throw ConfigError(I18n::tr("--base-path cannot be switched off"));
         config->endpoints.basePath = *path;
     }
     if (parser.isSet(kv))
@@ -423,7 +435,7 @@ ConfigLoader::Outcome ConfigLoader::load(const QStringList &arguments, const QPr
     if (config->threads <= 0)
         config->threads = std::max(1, QThread::idealThreadCount());
     if (QHostAddress(config->host).isNull() && config->host != "localhost"_L1)
-        throw ConfigError(tr("--host must be an IP address, not \"%1\"").arg(config->host));
+        throw ConfigError(I18n::tr("--host must be an IP address, not \"%1\"").arg(config->host));
     return Outcome::Run;
 }
 

@@ -10,10 +10,11 @@ namespace kvdesk {
 
 namespace {
 
-QString tr(const char *text)
+// Translated text of this file, under the context the translations file lists it in.
+struct I18n
 {
-    return QCoreApplication::translate("kvdesk::ApiError", text);
-}
+    Q_DECLARE_TR_FUNCTIONS(kvdesk::ApiError)
+};
 
 // The original's X-Workertown-Hint: one human sentence for the statuses it hints on.
 QByteArray hintFor(int status)
@@ -37,29 +38,29 @@ QByteArray hintFor(int status)
 
 ApiError ApiError::validation(const QString &location, const QJsonArray &path, const QString &message)
 {
-    ApiError error(400, tr("Bad Request"));
+    ApiError error(400, I18n::tr("Bad Request"));
     error.m_errors.append({location, path, message});
     return error;
 }
 
 ApiError ApiError::notFound()
 {
-    return ApiError(404, tr("Not found"));
+    return ApiError(404, I18n::tr("Not found"));
 }
 
 ApiError ApiError::unauthorized()
 {
-    return ApiError(401, tr("Unauthorized"));
+    return ApiError(401, I18n::tr("Unauthorized"));
 }
 
 ApiError ApiError::methodNotAllowed(const QByteArray &allow)
 {
-    return ApiError(405, tr("Method not allowed")).header("Allow", allow);
+    return ApiError(405, I18n::tr("Method not allowed")).header("Allow", allow);
 }
 
 ApiError ApiError::internal()
 {
-    return ApiError(500, tr("Internal server error"));
+    return ApiError(500, I18n::tr("Internal server error"));
 }
 
 Reply ApiError::toReply() const

@@ -32,10 +32,11 @@ constexpr int maxKeyBytes = 512;
 constexpr int maxListLimit = 1000;
 constexpr double maxTtlSeconds = 100.0 * 365 * 24 * 3600;
 
-QString tr(const char *text)
+// Translated text of this file, under the context the translations file lists it in.
+struct I18n
 {
-    return QCoreApplication::translate("kvdesk::KvController", text);
-}
+    Q_DECLARE_TR_FUNCTIONS(kvdesk::KvController)
+};
 
 QByteArray httpDate(qint64 ms)
 {
@@ -70,15 +71,16 @@ QByteArray decodeKey(QByteArrayView raw)
     const auto bytes = PercentCodec::decode(raw, false, &error);
     if (!bytes)
         throw ApiError::validation(u"path"_s, {u"key"_s},
-                                   tr("The key has a bad percent-escape: %1").arg(error));
+                                   I18n::tr("The key has a bad percent-escape: %1").arg(error));
     if (bytes->isEmpty())
-        throw ApiError::validation(u"path"_s, {u"key"_s}, tr("The key is empty"));
+        throw ApiError::validation(u"path"_s, {u"key"_s}, I18n::tr("The key is empty"));
     if (bytes->size() > maxKeyBytes)
-        throw ApiError::validation(
-            u"path"_s, {u"key"_s},
-            tr("The key is %1 bytes long; at most %2 bytes are allowed").arg(bytes->size()).arg(maxKeyBytes));
+        throw ApiError::validation(u"path"_s, {u"key"_s},
+                                   I18n::tr("The key is %1 bytes long; at most %2 bytes are allowed")
+                                       .arg(bytes->size())
+                                       .arg(maxKeyBytes));
     if (!PercentCodec::isValidUtf8(*bytes))
-        throw ApiError::validation(u"path"_s, {u"key"_s}, tr("The key is not valid UTF-8"));
+        throw ApiError::validation(u"path"_s, {u"key"_s}, I18n::tr("The key is not valid UTF-8"));
     return *bytes;
 }
 
@@ -88,14 +90,14 @@ Precondition preconditionOf(const Request &request, bool isPut)
     const QByteArray ifMatch = request.header("if-match");
     const QByteArray ifNoneMatch = request.header("if-none-match");
     if (!ifMatch.isEmpty() && !ifNoneMatch.isEmpty())
-        throw ApiError(400, tr("If-Match and If-None-Match cannot be combined"));
+        throw ApiError(400, I18n::tr("If-Match and If-None-Match cannot be combined"));
     if (!ifMatch.isEmpty()) {
         const auto tags = entityTags(ifMatch);
         condition.kind = tags.contains("*") ? Precondition::Kind::IfMatchAny : Precondition::Kind::IfMatch;
         condition.etags = tags;
     } else if (!ifNoneMatch.isEmpty()) {
         if (!isPut || ifNoneMatch.trimmed() != "*")
-            throw ApiError(400, tr("If-None-Match on a write supports only \"*\" (create if absent)"));
+            throw ApiError(400, I18n::tr("If-None-Match on a write supports only \"*\" (create if absent)"));
         condition.kind = Precondition::Kind::IfNoneMatchAny;
     }
     return condition;
@@ -103,7 +105,7 @@ Precondition preconditionOf(const Request &request, bool isPut)
 
 ApiError preconditionFailed()
 {
-    return ApiError(412, tr("Precondition failed: the key has changed or does not exist"));
+    return ApiError(412, I18n::tr("Precondition failed: the key has changed or does not exist"));
 }
 
 } // namespace
@@ -121,7 +123,7 @@ void KvController::handle(const Request &request, QByteArrayView rest, const Don
         if (method == "GET" || method == "HEAD")
             return done(list(request));
         if (method == "PUT" || method == "DELETE")
-            throw ApiError::validation(u"path"_s, {u"key"_s}, tr("The key is empty"));
+            throw ApiError::validation(u"path"_s, {u"key"_s}, I18n::tr("The key is empty"));
         throw ApiError::methodNotAllowed("GET, HEAD");
     }
     const bool known = method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE";
@@ -186,8 +188,8 @@ void KvController::put(const Request &request, const QByteArray &key, const Done
     if (!members) {
         const QString message =
             request.body.trimmed().isEmpty()
-                ? tr("The body is empty; send a JSON object {\"value\": ..., \"ttl\"?: seconds}")
-                : tr("The body is not a JSON object: %1").arg(error.describe());
+                ? I18n::tr("The body is empty; send a JSON object {\"value\": ..., \"ttl\"?: seconds}")
+                : I18n::tr("The body is not a JSON object: %1").arg(error.describe());
         throw ApiError::validation(u"body"_s, {}, message);
     }
     std::optional<QByteArrayView> value;
@@ -200,9 +202,10 @@ void KvController::put(const Request &request, const QByteArray &key, const Done
     }
     if (!value || *value == "null")
         throw ApiError::validation(u"body"_s, {u"value"_s},
-                                   value ? tr("value must not be null") : tr("value is required"));
+                                   value ? I18n::tr("value must not be null")
+                                         : I18n::tr("value is required"));
     if (value->size() > m_maxValueBytes)
-        throw ApiError(413, tr("The value is %1 bytes of JSON; at most %2 bytes are allowed")
+        throw ApiError(413, I18n::tr("The value is %1 bytes of JSON; at most %2 bytes are allowed")
                                 .arg(value->size())
                                 .arg(m_maxValueBytes));
     std::optional<qint64> expiresAtMs;
@@ -215,7 +218,7 @@ void KvController::put(const Request &request, const QByteArray &key, const Done
             seconds > maxTtlSeconds)
             throw ApiError::validation(
                 u"body"_s, {u"ttl"_s},
-                tr("ttl must be a whole number of seconds, at least 1 (or null for no expiry)"));
+                I18n::tr("ttl must be a whole number of seconds, at least 1 (or null for no expiry)"));
         expiresAtMs = m_clock.nowMs() + qint64(seconds) * 1000;
     }
     const QByteArray json(value->data(), value->size());
@@ -258,14 +261,15 @@ Reply KvController::list(const Request &request)
                 value.toLatin1(), QByteArray::Base64UrlEncoding | QByteArray::AbortOnBase64DecodingErrors);
             if (!decoded || decoded.decoded.isEmpty() || !PercentCodec::isValidUtf8(decoded.decoded))
                 throw ApiError::validation(u"query"_s, {u"cursor"_s},
-                                           tr("cursor is not one this server returned"));
+                                           I18n::tr("cursor is not one this server returned"));
             after = QString::fromUtf8(decoded.decoded);
         } else if (name == "limit"_L1) {
             bool ok = false;
             limit = value.toInt(&ok);
             if (!ok || limit < 1 || limit > maxListLimit)
-                throw ApiError::validation(u"query"_s, {u"limit"_s},
-                                           tr("limit must be a whole number from 1 to %1").arg(maxListLimit));
+                throw ApiError::validation(
+                    u"query"_s, {u"limit"_s},
+                    I18n::tr("limit must be a whole number from 1 to %1").arg(maxListLimit));
         }
     }
     const KeyPage page = m_store.list(prefix, after, limit);

@@ -17,10 +17,11 @@ int hexValue(char c)
     return -1;
 }
 
-QString tr(const char *text)
+// Translated text of this file, under the context the translations file lists it in.
+struct I18n
 {
-    return QCoreApplication::translate("kvdesk::PercentCodec", text);
-}
+    Q_DECLARE_TR_FUNCTIONS(kvdesk::PercentCodec)
+};
 
 } // namespace
 
@@ -32,13 +33,13 @@ std::optional<QByteArray> PercentCodec::decode(QByteArrayView raw, bool plusAsSp
         const char c = raw[i];
         if (c == '%') {
             if (i + 2 >= raw.size()) {
-                *error = tr("incomplete percent-escape at the end");
+                *error = I18n::tr("incomplete percent-escape at the end");
                 return std::nullopt;
             }
             const int h = hexValue(raw[i + 1]);
             const int l = hexValue(raw[i + 2]);
             if (h < 0 || l < 0) {
-                *error = tr("invalid percent-escape \"%1\"").arg(QString::fromLatin1(raw.sliced(i, 3)));
+                *error = I18n::tr("invalid percent-escape \"%1\"").arg(QString::fromLatin1(raw.sliced(i, 3)));
                 return std::nullopt;
             }
             out += char(h * 16 + l);
@@ -106,7 +107,7 @@ std::optional<QList<QPair<QString, QString>>> PercentCodec::decodeQuery(QByteArr
         if (!name || !value)
             return std::nullopt;
         if (!isValidUtf8(*name) || !isValidUtf8(*value)) {
-            *error = tr("the query string is not valid UTF-8");
+            *error = I18n::tr("the query string is not valid UTF-8");
             return std::nullopt;
         }
         pairs.append({QString::fromUtf8(*name), QString::fromUtf8(*value)});

@@ -30,10 +30,11 @@ namespace {
 
 std::atomic<quint64> connectionSerial{0};
 
-QString tr(const char *text)
+// Translated text of this file, under the context the translations file lists it in.
+struct I18n
 {
-    return QCoreApplication::translate("kvdesk::Store", text);
-}
+    Q_DECLARE_TR_FUNCTIONS(kvdesk::Store)
+};
 
 #define KV_LIVE R"(("expires_at" IS NULL OR "expires_at" > ?))"
 #define KV_SET R"("value" = ?, "updated_at" = ?, "expires_at" = ?, "version" = ?)"
@@ -124,7 +125,7 @@ struct StoreConnection::Statements
         sqlite3_stmt *stmt = nullptr;
         if (sqlite3_prepare_v3(m_db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK)
             throw StoreError(
-                tr("Cannot prepare a statement: %1").arg(QString::fromUtf8(sqlite3_errmsg(m_db))));
+                I18n::tr("Cannot prepare a statement: %1").arg(QString::fromUtf8(sqlite3_errmsg(m_db))));
         m_all.append(stmt);
         return stmt;
     }
@@ -151,7 +152,7 @@ StoreConnection::StoreConnection(const Store &store, const QString &path)
         const QString error = m_db.lastError().text();
         m_db = QSqlDatabase();
         QSqlDatabase::removeDatabase(m_connectionName);
-        throw StoreError(tr("Cannot open the database %1: %2").arg(path, error));
+        throw StoreError(I18n::tr("Cannot open the database %1: %2").arg(path, error));
     }
     // In WAL mode, NORMAL makes each commit reach the operating system before it returns: a
     // commit survives a crash of this process (not a power cut, which FULL would also cover).
@@ -176,7 +177,8 @@ StoreConnection::Statements &StoreConnection::statements()
     if (!m_statements) {
         if (!m_store.schemaReady())
             throw StoreError(
-                tr("The database schema is out of date; run the pending migrations (POST {admin}/migrate)"),
+                I18n::tr(
+                    "The database schema is out of date; run the pending migrations (POST {admin}/migrate)"),
                 StoreError::Kind::SchemaOutdated);
         m_statements = std::make_unique<Statements>(m_handle);
     }
@@ -249,7 +251,7 @@ void StoreConnection::rollbackToSavepoint()
 void StoreConnection::exec(const char *sql)
 {
     if (sqlite3_exec(m_handle, sql, nullptr, nullptr, nullptr) != SQLITE_OK)
-        throw StoreError(tr("Database error: %1").arg(QString::fromUtf8(sqlite3_errmsg(m_handle))));
+        throw StoreError(I18n::tr("Database error: %1").arg(QString::fromUtf8(sqlite3_errmsg(m_handle))));
 }
 
 void StoreConnection::rollback()
@@ -271,7 +273,7 @@ void StoreConnection::checkpoint()
     const int rc =
         sqlite3_wal_checkpoint_v2(m_handle, nullptr, SQLITE_CHECKPOINT_PASSIVE, &logFrames, &checkpointed);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-        throw StoreError(tr("Database error: %1").arg(QString::fromUtf8(sqlite3_errmsg(m_handle))));
+        throw StoreError(I18n::tr("Database error: %1").arg(QString::fromUtf8(sqlite3_errmsg(m_handle))));
 }
 
 void StoreConnection::written(QByteArrayView key)

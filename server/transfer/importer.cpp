@@ -11,17 +11,18 @@ namespace kvdesk {
 
 namespace {
 
-QString tr(const char *text)
+// Translated text of this file, under the context the translations file lists it in.
+struct I18n
 {
-    return QCoreApplication::translate("kvdesk::Importer", text);
-}
+    Q_DECLARE_TR_FUNCTIONS(kvdesk::Importer)
+};
 
 } // namespace
 
 QString ImportReport::summary() const
 {
     QString text =
-        tr("%1 records: %2 created, %3 overwritten, %4 unchanged, %5 skipped, %6 expired, %7 invalid")
+        I18n::tr("%1 records: %2 created, %3 overwritten, %4 unchanged, %5 skipped, %6 expired, %7 invalid")
             .arg(records + invalid)
             .arg(created)
             .arg(overwritten)
@@ -30,11 +31,11 @@ QString ImportReport::summary() const
             .arg(expired)
             .arg(invalid);
     if (firstBadLine > 0)
-        text += tr("; first bad record at line %1: %2").arg(firstBadLine).arg(firstBadMessage);
+        text += I18n::tr("; first bad record at line %1: %2").arg(firstBadLine).arg(firstBadMessage);
     if (!error.isEmpty())
-        text += tr("; stopped: %1").arg(error);
+        text += I18n::tr("; stopped: %1").arg(error);
     if (cancelled)
-        text += tr("; cancelled");
+        text += I18n::tr("; cancelled");
     return text;
 }
 
@@ -165,7 +166,7 @@ ImportReport Importer::run(QIODevice &input, const std::function<void(qint64)> &
             if (status == RecordReader::Status::End)
                 break;
             if (status == RecordReader::Status::Broken) {
-                report.error = tr("line %1: %2").arg(line).arg(problem);
+                report.error = I18n::tr("line %1: %2").arg(line).arg(problem);
                 break;
             }
             if (status == RecordReader::Status::Invalid) {

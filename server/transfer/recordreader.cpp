@@ -11,10 +11,11 @@ namespace kvdesk {
 
 namespace {
 
-QString tr(const char *text)
+// Translated text of this file, under the context the translations file lists it in.
+struct I18n
 {
-    return QCoreApplication::translate("kvdesk::RecordReader", text);
-}
+    Q_DECLARE_TR_FUNCTIONS(kvdesk::RecordReader)
+};
 
 constexpr qsizetype chunkBytes = 1 << 20;
 constexpr qsizetype maxRecordBytes = 64 << 20;
@@ -28,11 +29,11 @@ bool isSpace(int c)
 QString keyProblem(const QByteArray &key)
 {
     if (key.isEmpty())
-        return tr("the key is empty");
+        return I18n::tr("the key is empty");
     if (key.size() > 512)
-        return tr("the key is longer than 512 bytes");
+        return I18n::tr("the key is longer than 512 bytes");
     if (!PercentCodec::isValidUtf8(key))
-        return tr("the key is not valid UTF-8");
+        return I18n::tr("the key is not valid UTF-8");
     return {};
 }
 
@@ -91,11 +92,11 @@ std::optional<QByteArray> RecordReader::takeValue(QString *error)
         if (i >= m_buffer.size() && !fill()) {
             if (depth == 0 && !inString && i > start)
                 break;
-            *error = tr("the input ends inside a value");
+            *error = I18n::tr("the input ends inside a value");
             return std::nullopt;
         }
         if (i - start > maxRecordBytes) {
-            *error = tr("a value is larger than 64 MiB");
+            *error = I18n::tr("a value is larger than 64 MiB");
             return std::nullopt;
         }
         const char c = m_buffer[i];
@@ -150,7 +151,7 @@ RecordReader::Status RecordReader::detect(QString *error)
         return Status::Record;
     }
     if (c != '{') {
-        *error = tr("the input is neither NDJSON, a JSON array nor a JSON object");
+        *error = I18n::tr("the input is neither NDJSON, a JSON array nor a JSON object");
         m_done = true;
         return Status::Broken;
     }
@@ -183,7 +184,7 @@ RecordReader::Status RecordReader::fromMembers(QByteArrayView object, DumpRecord
     JsonScanner::Error jsonError;
     const auto members = JsonScanner::objectMembers(object, &jsonError);
     if (!members) {
-        *error = tr("not a JSON object: %1").arg(jsonError.message);
+        *error = I18n::tr("not a JSON object: %1").arg(jsonError.message);
         return Status::Invalid;
     }
     std::optional<QByteArray> key;
@@ -200,7 +201,7 @@ RecordReader::Status RecordReader::fromMembers(QByteArrayView object, DumpRecord
             bool ok = false;
             const double n = m.value.toByteArray().toDouble(&ok);
             if (!ok || !std::isfinite(n) || n <= 0) {
-                *error = tr("\"%1\" must be a positive number of seconds").arg(m.name);
+                *error = I18n::tr("\"%1\" must be a positive number of seconds").arg(m.name);
                 return Status::Invalid;
             }
             (m.name == QLatin1String("expiration") ? expiration : ttl) = n;
@@ -209,11 +210,11 @@ RecordReader::Status RecordReader::fromMembers(QByteArrayView object, DumpRecord
         }
     }
     if (!key) {
-        *error = tr("\"key\" is missing or not a string");
+        *error = I18n::tr("\"key\" is missing or not a string");
         return Status::Invalid;
     }
     if (!value) {
-        *error = tr("\"value\" is missing");
+        *error = I18n::tr("\"value\" is missing");
         return Status::Invalid;
     }
     record->key = *key;
@@ -222,7 +223,7 @@ RecordReader::Status RecordReader::fromMembers(QByteArrayView object, DumpRecord
         // JSON string.
         auto text = DumpJson::unquote(*value);
         if (!text) {
-            *error = tr("\"value\" must be a string in this format");
+            *error = I18n::tr("\"value\" must be a string in this format");
             return Status::Invalid;
         }
         if (base64)
@@ -264,7 +265,7 @@ RecordReader::Status RecordReader::next(DumpRecord *record, QString *error, qint
         if (end < 0)
             end = m_buffer.size();
         if (end - m_pos > maxRecordBytes) {
-            *error = tr("a line is longer than 64 MiB");
+            *error = I18n::tr("a line is longer than 64 MiB");
             m_done = true;
             return Status::Broken;
         }
@@ -279,7 +280,7 @@ RecordReader::Status RecordReader::next(DumpRecord *record, QString *error, qint
             skipSpace();
             m_done = true;
             if (peek() != -1) {
-                *error = tr("unexpected text after the end of the dump");
+                *error = I18n::tr("unexpected text after the end of the dump");
                 return Status::Broken;
             }
             return Status::End;
@@ -287,7 +288,7 @@ RecordReader::Status RecordReader::next(DumpRecord *record, QString *error, qint
         if (!m_firstElement) {
             if (peek() != ',') {
                 *line = m_line;
-                *error = tr("expected ',' or '%1'").arg(QChar(close));
+                *error = I18n::tr("expected ',' or '%1'").arg(QChar(close));
                 m_done = true;
                 return Status::Broken;
             }
@@ -309,7 +310,7 @@ RecordReader::Status RecordReader::next(DumpRecord *record, QString *error, qint
             skipSpace();
             if (!key || peek() != ':') {
                 if (error->isEmpty())
-                    *error = tr("expected a member name and ':'");
+                    *error = I18n::tr("expected a member name and ':'");
                 m_done = true;
                 return Status::Broken;
             }
@@ -333,11 +334,11 @@ RecordReader::Status RecordReader::next(DumpRecord *record, QString *error, qint
         return Status::Invalid;
     }
     if (!JsonScanner::validate(record->json, &jsonError)) {
-        *error = tr("the value is not valid JSON: %1").arg(jsonError.message);
+        *error = I18n::tr("the value is not valid JSON: %1").arg(jsonError.message);
         return Status::Invalid;
     }
     if (record->json.trimmed() == "null") {
-        *error = tr("the value is null (delete the key instead)");
+        *error = I18n::tr("the value is null (delete the key instead)");
         return Status::Invalid;
     }
     return Status::Record;

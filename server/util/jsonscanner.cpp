@@ -10,10 +10,11 @@ namespace kvdesk {
 
 namespace {
 
-QString tr(const char *text)
+// Translated text of this file, under the context the translations file lists it in.
+struct I18n
 {
-    return QCoreApplication::translate("kvdesk::JsonScanner", text);
-}
+    Q_DECLARE_TR_FUNCTIONS(kvdesk::JsonScanner)
+};
 
 class Reader
 {
@@ -31,7 +32,7 @@ public:
         if (m_failed)
             return;
         m_failed = true;
-        m_error.message = tr(message);
+        m_error.message = I18n::tr(message);
         int line = 1;
         const char *lineStart = m_begin;
         for (const char *c = m_begin; c < m_p && c < m_end; ++c) {
@@ -416,7 +417,7 @@ std::optional<QList<JsonScanner::Member>> JsonScanner::objectMembers(QByteArrayV
     if (reader.peek() != '{') {
         if (reader.value(0) && finish(reader, nullptr)) {
             if (error)
-                *error = {tr(QT_TRANSLATE_NOOP("kvdesk::JsonScanner", "expected a JSON object")), 1, 1};
+                *error = {I18n::tr(QT_TRANSLATE_NOOP("kvdesk::JsonScanner", "expected a JSON object")), 1, 1};
             return std::nullopt;
         }
         finish(reader, error);
