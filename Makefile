@@ -6,7 +6,7 @@ CMAKE_ARGS ?=
 CTEST_ARGS ?=
 ARGS ?=
 
-.PHONY: all deps configure build run test test-sanitize bench format translations clean
+.PHONY: all deps configure build run test test-sanitize bench package format translations clean
 
 all: build
 
@@ -36,6 +36,10 @@ bench: deps
 	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKVDESK_BUILD_BENCH=ON $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(BUILD) --parallel
 	@BUILD=$(BUILD) tests/bench/run.sh
+
+# The Debian package: $(BUILD)/package/kvdesk_<version>_<arch>.deb
+package: build
+	@cd $(BUILD) && cpack -G DEB
 
 # translations/*.ts brought up to date with the code; the build refuses them until the new
 # entries are translated (Qt Linguist: linguist translations/kvdesk_de.ts).

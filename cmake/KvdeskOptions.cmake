@@ -11,6 +11,13 @@ target_compile_definitions(kvdesk_options INTERFACE
   QT_NO_NARROWING_CONVERSIONS_IN_CONNECT QT_NO_FOREACH QT_NO_KEYWORDS QT_USE_QSTRINGBUILDER
   QT_DISABLE_DEPRECATED_BEFORE=0x060400
   KVDESK_VERSION="${PROJECT_VERSION}")
+if(NOT KVDESK_SANITIZE)
+  # Debian's default hardening (dpkg-buildflags): checked libc calls, stack protector, read-only
+  # relocations.
+  target_compile_options(kvdesk_options INTERFACE -fstack-protector-strong
+                         $<$<NOT:$<CONFIG:Debug>>:-D_FORTIFY_SOURCE=2>)
+  target_link_options(kvdesk_options INTERFACE -Wl,-z,relro)
+endif()
 if(KVDESK_SANITIZE)
   target_compile_options(kvdesk_options INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer
                          -fno-sanitize-recover=undefined)

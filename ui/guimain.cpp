@@ -27,6 +27,8 @@ extern "C" Q_DECL_EXPORT int kvdesk_gui_main(int argc, char **argv)
 {
     QApplication app(argc, argv);
     kvdesk::Launch::prepareApplication();
+    // The desktop entry's name: how Wayland compositors find the window's icon and entry.
+    QGuiApplication::setDesktopFileName(QStringLiteral("io.kvdesk.kvdesk"));
     kvdesk::Config config;
     if (const auto status = kvdesk::Launch::loadConfig(&config))
         return *status;
