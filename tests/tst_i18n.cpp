@@ -9,11 +9,13 @@
 
 #include <QDialogButtonBox>
 #include <QMenuBar>
+#include <QMessageBox>
 #include <QProcess>
 #include <QPushButton>
 #include <QRegularExpression>
 #include <QStandardPaths>
 #include <QTemporaryDir>
+#include <QTimer>
 #include <QTranslator>
 
 using namespace Qt::StringLiterals;
@@ -173,6 +175,19 @@ private Q_SLOTS:
         QCOMPARE(buttons->button(QDialogButtonBox::Ok)->text(), u"Anlegen"_s);
         QCOMPARE(buttons->button(QDialogButtonBox::Cancel)->text().remove(u'&'), u"Abbrechen"_s);
         dialog->reject();
+        // The About box: the version from CMake's project() and the license, in German.
+        QString about;
+        QTimer::singleShot(0, this, [&about] {
+            for (QWidget *w : QApplication::topLevelWidgets()) {
+                if (auto *box = qobject_cast<QMessageBox *>(w); box && box->isVisible()) {
+                    about = box->text();
+                    box->accept();
+                }
+            }
+        });
+        action(window, "actionAbout")->trigger();
+        QVERIFY2(about.contains(u"KV Desk " KVDESK_VERSION ""_s), qPrintable(about));
+        QVERIFY2(about.contains(u"MIT-Lizenz"_s), qPrintable(about));
     }
 };
 

@@ -189,7 +189,7 @@ void MainWindow::buildMenus()
         QMessageBox::about(this, tr("About KV Desk"),
                            tr("<b>KV Desk %1</b><br>A JSON key/value server and desktop admin app."
                               "<p>Free software under the MIT License. Built with Qt %2.</p>")
-                               .arg(QApplication::applicationVersion(), QString::fromLatin1(qVersion())));
+                               .arg(QStringLiteral(KVDESK_VERSION), QString::fromLatin1(qVersion())));
     });
 
     QMenu *file = menuBar()->addMenu(tr("&File"));
