@@ -47,12 +47,19 @@ socklen_t fillAddress(const QHostAddress &address, quint16 port, sockaddr_storag
     return sizeof *a;
 }
 
+StoreOptions storeOptions(const Config &config)
+{
+    StoreOptions options = StoreOptions::forDatabase(config.databasePath);
+    options.autoMigrate = config.autoMigrate;
+    options.cacheBytes = config.cacheBytes;
+    return options;
+}
+
 } // namespace
 
 KvServer::KvServer(Config config, Clock &clock, QObject *parent)
     : QObject(parent), m_config(std::move(config)), m_clock(clock),
-      m_store(std::make_unique<Store>(
-          StoreOptions{m_config.databasePath, m_config.autoMigrate, m_config.cacheBytes}, clock)),
+      m_store(std::make_unique<Store>(storeOptions(m_config), clock)),
       m_authenticator(std::make_unique<Authenticator>(clock)), m_accessLog(std::make_unique<AccessLog>()),
       m_sweeper(std::make_unique<Sweeper>(*m_store, m_config.sweepIntervalMs))
 {

@@ -6,6 +6,7 @@
 #include "credentials/keychainstore.h"
 #include "i18n/translations.h"
 #include "kvserver.h"
+#include "store/store.h"
 #include "util/signalwatcher.h"
 
 #include <QCoreApplication>
@@ -91,8 +92,8 @@ void printBanner(KvServer &server, const QStringList &fromKeychain)
     const QString url = server.url();
     const QString kv = url + EndpointPaths::join(c.endpoints.basePath, c.endpoints.kv.value_or(u"/v1/kv"_s));
     QString text = I18n::tr("KV Desk %1 listening on %2\n").arg(QStringLiteral(KVDESK_VERSION), url);
-    text += I18n::tr("Database: %1\n").arg(c.databasePath);
-    const AuthSettings auth = server.authenticator().settings(); // the window may have made a key
+    text += I18n::tr("Database: %1\n").arg(server.store().location()); // never a password
+    const AuthSettings auth = server.authenticator().settings();       // the window may have made a key
     if (!auth.anyEnabled()) {
         text += I18n::tr("No credentials are configured, so every kv and admin request is answered 401.\n"
                          "Set one, for example:  KV_API_KEY=$(openssl rand -hex 32) kvdesk --no-gui\n");

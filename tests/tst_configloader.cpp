@@ -1,4 +1,5 @@
 #include "config/configloader.h"
+#include "store/postgresoptions.h"
 
 #include <QFile>
 #include <QTemporaryDir>
@@ -170,9 +171,13 @@ private Q_SLOTS:
         QTest::newRow("missing config")
             << QStringList{QStringLiteral("--config"), QStringLiteral("/nonexistent.json")}
             << QStringLiteral("/nonexistent.json");
-        QTest::newRow("postgres") << QStringList{QStringLiteral("--db"),
-                                                 QStringLiteral("postgres://u:p@h/db")}
-                                  << QStringLiteral("PostgreSQL");
+        // Never the password in the message.
+        QTest::newRow("postgres without database")
+            << QStringList{QStringLiteral("--db"), QStringLiteral("postgres://u:secret@h")}
+            << QStringLiteral("names no database");
+        QTest::newRow("postgres bad port")
+            << QStringList{QStringLiteral("--db"), QStringLiteral("postgres://u:secret@h:99999/db")}
+            << QStringLiteral("not valid");
         QTest::newRow("memory") << QStringList{QStringLiteral("--db"), QStringLiteral(":memory:")}
                                 << QStringLiteral("file");
         QTest::newRow("stray argument") << QStringList{QStringLiteral("extra")} << QStringLiteral("extra");
@@ -186,6 +191,27 @@ private Q_SLOTS:
         const QString error = loadError(args);
         QVERIFY2(error.contains(mentions), qPrintable(error));
         QVERIFY(!error.contains(u'\n'));
+        QVERIFY(!error.contains(QStringLiteral("secret")));
+    }
+
+    void postgresUrlIsKeptWhole()
+    {
+        Config config;
+        const auto outcome = ConfigLoader::load(
+            {QStringLiteral("kvdesk"), QStringLiteral("--db"),
+             QStringLiteral("postgresql://kv:s%40cret@db.example:6543/kv?sslmode=require")},
+            QProcessEnvironment(), &config);
+        QCOMPARE(outcome, ConfigLoader::Outcome::Run);
+        QString error;
+        const auto pg = PostgresOptions::fromUrl(config.databasePath, &error);
+        QVERIFY2(pg, qPrintable(error));
+        QCOMPARE(pg->host, QStringLiteral("db.example"));
+        QCOMPARE(pg->port, 6543);
+        QCOMPARE(pg->database, QStringLiteral("kv"));
+        QCOMPARE(pg->user, QStringLiteral("kv"));
+        QCOMPARE(pg->password, QStringLiteral("s@cret"));
+        QCOMPARE(pg->connectOptions, QStringLiteral("sslmode=require;connect_timeout=3"));
+        QCOMPARE(pg->displayUrl(), QStringLiteral("postgres://kv@db.example:6543/kv"));
     }
 
     void badConfigFiles_data()

@@ -123,7 +123,11 @@ int runTransferCommand(const QStringList &arguments, FILE *out, FILE *err)
             return 1;
         }
         try {
-            Store store(StoreOptions{path, false, 0, true}, clock);
+            StoreOptions options = StoreOptions::forDatabase(path);
+            options.autoMigrate = false;
+            options.cacheBytes = 0;
+            options.readOnly = true;
+            Store store(options, clock);
             store.open();
             auto connection = store.connect();
             Exporter exporter(*connection, dumpFormat, parser.value(prefix).toUtf8());
@@ -159,7 +163,9 @@ int runTransferCommand(const QStringList &arguments, FILE *out, FILE *err)
         return 1;
     }
     try {
-        Store store(StoreOptions{path, true, 0, false}, clock);
+        StoreOptions storeOptions = StoreOptions::forDatabase(path);
+        storeOptions.cacheBytes = 0;
+        Store store(storeOptions, clock);
         store.open();
         auto connection = store.connect();
         ConnectionSink sink(*connection);

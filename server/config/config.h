@@ -43,7 +43,7 @@ struct Config
     QString host = QStringLiteral("127.0.0.1");
     quint16 port = 8787;
     int threads = 0;                               // 0: one per core
-    QString databasePath;                          // the SQLite file
+    QString databasePath;                          // the SQLite file, or a postgres:// URL
     QString databaseEnv = QStringLiteral("KV_DB"); // env.database
     EndpointPaths endpoints;
     AuthEnvNames authEnv;

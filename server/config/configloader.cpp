@@ -1,5 +1,7 @@
 #include "configloader.h"
 
+#include "store/postgresoptions.h"
+
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QDir>
@@ -243,8 +245,12 @@ QString ConfigLoader::defaultDatabasePath()
 
 QString ConfigLoader::databasePathFrom(const QString &value)
 {
-    if (value.startsWith("postgres://"_L1) || value.startsWith("postgresql://"_L1))
-        throw ConfigError(I18n::tr("PostgreSQL databases are not supported yet; use an SQLite file path"));
+    if (PostgresOptions::isPostgresUrl(value)) {
+        QString error;
+        if (!PostgresOptions::fromUrl(value, &error))
+            throw ConfigError(error);
+        return value; // kept whole: the store connects with it (and never shows the password)
+    }
     QString path = value;
     if (value.startsWith("sqlite://"_L1)) {
         path = value.mid(9);
@@ -298,7 +304,8 @@ ConfigLoader::Outcome ConfigLoader::load(const QStringList &arguments, const QPr
         u"port"_s, I18n::tr("Port to listen on (default 8787; 0 picks a free one)."), I18n::tr("port"));
     const QCommandLineOption db(
         u"db"_s,
-        I18n::tr("The database: an SQLite file path or sqlite:///path (default: kv.sqlite in the "
+        I18n::tr("The database: an SQLite file path, sqlite:///path, or "
+                 "postgres://user:password@host:port/database (default: kv.sqlite in the "
                  "application-data folder). Overrides KV_DB."),
         I18n::tr("path-or-url"));
     const QCommandLineOption configFile(

@@ -145,7 +145,7 @@ void KvController::write(WriteRequest &&request, std::function<Reply(const Write
         [onWritten = std::move(onWritten), done](const WriteResult &result) {
             if (!result.error.isEmpty()) {
                 qCWarning(lcHttp).noquote() << "a write failed:" << result.error;
-                done((result.schemaOutdated ? ApiError(503, result.error) : ApiError::internal()).toReply());
+                done((result.temporary ? ApiError(503, result.error) : ApiError::internal()).toReply());
             } else if (result.outcome == WriteOutcome::PreconditionFailed) {
                 done(preconditionFailed().toReply());
             } else {

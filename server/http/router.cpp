@@ -99,8 +99,8 @@ void Router::dispatch(const Request &request, Group group, QByteArrayView rest, 
         reply = error.toReply();
     } catch (const StoreError &error) {
         qCWarning(lcHttp).noquote() << request.head.method << request.path() << "failed:" << error.message();
-        reply = error.kind() == StoreError::Kind::SchemaOutdated ? ApiError(503, error.message()).toReply()
-                                                                 : ApiError::internal().toReply();
+        reply =
+            error.isTemporary() ? ApiError(503, error.message()).toReply() : ApiError::internal().toReply();
     } catch (const std::exception &error) {
         qCCritical(lcHttp) << request.head.method << request.path() << "failed:" << error.what();
         reply = ApiError::internal().toReply();

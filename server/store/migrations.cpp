@@ -18,8 +18,11 @@ namespace {
 struct Migration
 {
     QString name;
-    QString table; // the table that records it
-    QStringList statements;
+    QString table;        // the table that records it
+    QStringList sqlite;   // its statements on SQLite (none: it does not apply there)
+    QStringList postgres; // and on PostgreSQL
+
+    const QStringList &statements(bool pg) const { return pg ? postgres : sqlite; }
 };
 
 const QList<Migration> &allMigrations()
@@ -27,18 +30,36 @@ const QList<Migration> &allMigrations()
     static const QList<Migration> migrations = {
         {Migrations::originalInitialMigration,
          u"wt_kv_migrations"_s,
-         {// The original's DDL for SQLite, statement for statement.
-          uR"(CREATE TABLE IF NOT EXISTS "wt_kv_key_values" ("name" text NOT NULL, "value" text NOT NULL, "updated_at" integer NOT NULL))"_s,
+         // The original's DDL, statement for statement.
+         {uR"(CREATE TABLE IF NOT EXISTS "wt_kv_key_values" ("name" text NOT NULL, "value" text NOT NULL, "updated_at" integer NOT NULL))"_s,
+          uR"(CREATE UNIQUE INDEX IF NOT EXISTS "wt_kv_key_values_name_idx" ON "wt_kv_key_values" ("name"))"_s},
+         {uR"(CREATE TABLE IF NOT EXISTS "wt_kv_key_values" ("name" varchar(255) NOT NULL, "value" varchar(255) NOT NULL, "updated_at" bigint NOT NULL))"_s,
           uR"(CREATE UNIQUE INDEX IF NOT EXISTS "wt_kv_key_values_name_idx" ON "wt_kv_key_values" ("name"))"_s}},
         {u"kvdesk_0001_add_expires_at"_s,
          u"kvdesk_migrations"_s,
          {uR"(ALTER TABLE "wt_kv_key_values" ADD COLUMN "expires_at" integer)"_s,
+          uR"(CREATE INDEX IF NOT EXISTS "kvdesk_key_values_expires_at_idx" ON "wt_kv_key_values" ("expires_at") WHERE "expires_at" IS NOT NULL)"_s},
+         {uR"(ALTER TABLE "wt_kv_key_values" ADD COLUMN IF NOT EXISTS "expires_at" bigint)"_s,
           uR"(CREATE INDEX IF NOT EXISTS "kvdesk_key_values_expires_at_idx" ON "wt_kv_key_values" ("expires_at") WHERE "expires_at" IS NOT NULL)"_s}},
         {u"kvdesk_0002_add_version"_s,
          u"kvdesk_migrations"_s,
-         {uR"(ALTER TABLE "wt_kv_key_values" ADD COLUMN "version" integer)"_s}},
+         {uR"(ALTER TABLE "wt_kv_key_values" ADD COLUMN "version" integer)"_s},
+         {uR"(ALTER TABLE "wt_kv_key_values" ADD COLUMN IF NOT EXISTS "version" bigint)"_s}},
+        // The original declared names and values varchar(255) on PostgreSQL: keys may be 512 bytes
+        // and values 25 MiB. text stays readable by the original. Lists sort in byte order, which
+        // the index in the "C" collation serves whatever the database's collation.
+        {u"kvdesk_0003_postgres_text_columns"_s,
+         u"kvdesk_migrations"_s,
+         {},
+         {uR"(ALTER TABLE "wt_kv_key_values" ALTER COLUMN "name" TYPE text, ALTER COLUMN "value" TYPE text, ALTER COLUMN "updated_at" TYPE bigint)"_s,
+          uR"(CREATE INDEX IF NOT EXISTS "kvdesk_key_values_name_c_idx" ON "wt_kv_key_values" ("name" COLLATE "C"))"_s}},
     };
     return migrations;
+}
+
+bool isPostgres(const QSqlDatabase &db)
+{
+    return db.driverName() == "QPSQL"_L1;
 }
 
 void ensureHistoryTables(QSqlDatabase &db)
@@ -73,7 +94,7 @@ QStringList Migrations::pending(QSqlDatabase &db)
     const auto applied = appliedNames(db);
     QStringList names;
     for (const auto &m : allMigrations()) {
-        if (!applied.contains(m.name))
+        if (!applied.contains(m.name) && !m.statements(isPostgres(db)).isEmpty())
             names << m.name;
     }
     return names;
@@ -85,7 +106,7 @@ QList<MigrationResult> Migrations::runPending(QSqlDatabase &db, QString *errorMe
     const auto applied = appliedNames(db);
     QList<MigrationResult> results;
     for (const auto &m : allMigrations()) {
-        if (applied.contains(m.name))
+        if (applied.contains(m.name) || m.statements(isPostgres(db)).isEmpty())
             continue;
         auto fail = [&](const QSqlError &error) {
             db.rollback();
@@ -96,7 +117,7 @@ QList<MigrationResult> Migrations::runPending(QSqlDatabase &db, QString *errorMe
         };
         if (!db.transaction())
             return fail(db.lastError());
-        for (const auto &statement : m.statements) {
+        for (const auto &statement : m.statements(isPostgres(db))) {
             QSqlQuery q(db);
             if (!q.exec(statement))
                 return fail(q.lastError());

@@ -1,6 +1,7 @@
 #include "store.h"
 
-#include "storeconnection.h"
+#include "postgresconnection.h"
+#include "sqliteconnection.h"
 #include "storeerror.h"
 #include "valuecache.h"
 
@@ -16,15 +17,34 @@ Q_LOGGING_CATEGORY(lcStore, "kvdesk.store")
 
 namespace kvdesk {
 
+StoreOptions StoreOptions::forDatabase(const QString &database)
+{
+    StoreOptions options;
+    if (PostgresOptions::isPostgresUrl(database)) {
+        QString error;
+        options.postgres = PostgresOptions::fromUrl(database, &error);
+        if (!options.postgres)
+            throw StoreError(error);
+    } else {
+        options.sqlitePath = database;
+    }
+    return options;
+}
+
 Store::Store(StoreOptions options, const Clock &clock, QObject *parent)
     : QObject(parent), m_options(std::move(options)), m_clock(clock),
-      m_cache(std::make_unique<ValueCache>(m_options.cacheBytes))
+      // Other nodes write a shared PostgreSQL database behind this process's back: no cache.
+      m_cache(std::make_unique<ValueCache>(m_options.postgres ? 0 : m_options.cacheBytes))
 {}
 
 Store::~Store() = default;
 
 void Store::open()
 {
+    if (m_options.postgres) {
+        openPostgres();
+        return;
+    }
     const QFileInfo info(m_options.sqlitePath);
     if (m_options.readOnly) {
         if (!info.exists())
@@ -60,6 +80,12 @@ void Store::open()
             tr("Cannot switch %1 to WAL mode: %2").arg(m_options.sqlitePath, q.lastError().text()));
     q.finish();
 
+    migrateOnOpen(db);
+    qCInfo(lcStore).noquote() << "opened" << m_options.sqlitePath;
+}
+
+void Store::migrateOnOpen(QSqlDatabase &db)
+{
     QMutexLocker lock(&m_migrateMutex);
     QStringList pending = Migrations::pending(db);
     if (!pending.isEmpty() && m_options.autoMigrate) {
@@ -74,12 +100,40 @@ void Store::open()
                                      << "- run POST {admin}/migrate";
     }
     m_schemaReady.store(pending.isEmpty(), std::memory_order_release);
-    qCInfo(lcStore).noquote() << "opened" << m_options.sqlitePath;
+}
+
+void Store::openPostgres()
+{
+    auto connection = connect();
+    QSqlDatabase &db = connection->database();
+    if (m_options.readOnly) {
+        const QStringList pending = Migrations::pending(db);
+        if (!pending.isEmpty())
+            throw StoreError(tr("The database %1 needs migrations (%2); start kvdesk on it once first")
+                                 .arg(location(), pending.join(u", "_s)));
+        m_schemaReady.store(true, std::memory_order_release);
+        return;
+    }
+    // Nodes starting at once: one migrates while the others wait, then find nothing pending.
+    QSqlQuery lock(db);
+    if (!lock.exec(u"SELECT pg_advisory_lock(7274006)"_s))
+        throw StoreError(tr("Database error: %1").arg(lock.lastError().databaseText()),
+                         StoreError::Kind::Unavailable);
+    try {
+        migrateOnOpen(db);
+    } catch (...) {
+        lock.exec(u"SELECT pg_advisory_unlock(7274006)"_s);
+        throw;
+    }
+    lock.exec(u"SELECT pg_advisory_unlock(7274006)"_s);
+    qCInfo(lcStore).noquote() << "opened" << location();
 }
 
 std::unique_ptr<StoreConnection> Store::connect() const
 {
-    return std::make_unique<StoreConnection>(*this, m_options.sqlitePath);
+    if (m_options.postgres)
+        return std::make_unique<PostgresConnection>(*this, *m_options.postgres);
+    return std::make_unique<SqliteConnection>(*this, m_options.sqlitePath);
 }
 
 QList<MigrationResult> Store::migrate(QString *errorMessage)
@@ -95,6 +149,8 @@ QList<MigrationResult> Store::migrate(QString *errorMessage)
 
 qint64 Store::sizeOnDiskBytes() const
 {
+    if (m_options.postgres)
+        return 0; // the server's business
     qint64 total = 0;
     for (const auto &suffix : {""_L1, "-wal"_L1, "-shm"_L1})
         total += QFileInfo(m_options.sqlitePath + suffix).size();

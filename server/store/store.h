@@ -1,6 +1,7 @@
 #pragma once
 
 #include "migrations.h"
+#include "postgresoptions.h"
 
 #include <QLockFile>
 #include <QMutex>
@@ -23,11 +24,18 @@ struct StoreOptions
     qint64 cacheBytes = 64 * 1024 * 1024; // the read cache's bound; 0 switches it off
     // Only to read (an export beside a running server): no lock file, no migrations, no cache.
     bool readOnly = false;
+    // Set: the database is this PostgreSQL database (sqlitePath unused). Several kvdesk processes
+    // may share it, so there is no lock file and no read cache.
+    std::optional<PostgresOptions> postgres = std::nullopt;
+
+    // Options for a database named as --db takes it (a file path, or a postgres:// URL that
+    // ConfigLoader::databasePathFrom accepted).
+    static StoreOptions forDatabase(const QString &database);
 };
 
-// The key/value store: one SQLite database shared by every thread of the process. Each thread
-// that reads or writes opens its own StoreConnection (a QSqlDatabase belongs to the thread
-// that opened it).
+// The key/value store: one database (an SQLite file, or PostgreSQL) shared by every thread of the
+// process. Each thread that reads or writes opens its own StoreConnection (a QSqlDatabase belongs
+// to the thread that opened it).
 class Store final : public QObject
 {
     Q_OBJECT
@@ -37,8 +45,9 @@ public:
     ~Store() override;
 
     // Creates the database when missing, switches it to WAL and, with autoMigrate, applies the
-    // pending migrations. Takes the database's lock file: one kvdesk process serves a database at
-    // a time (the read cache relies on it). Throws StoreError.
+    // pending migrations. Takes the database's lock file: one kvdesk process serves an SQLite
+    // database at a time (the read cache relies on it). On PostgreSQL, nodes starting together
+    // migrate one after the other (an advisory lock). Throws StoreError.
     void open();
 
     // A new connection for the calling thread, which must also destroy it.
@@ -48,14 +57,22 @@ public:
     QList<MigrationResult> migrate(QString *errorMessage);
     bool schemaReady() const { return m_schemaReady.load(std::memory_order_acquire); }
 
-    QString driverName() const { return QStringLiteral("sqlite"); }
-    QString location() const { return m_options.sqlitePath; }
+    bool isPostgres() const { return m_options.postgres.has_value(); }
+    QString driverName() const
+    {
+        return isPostgres() ? QStringLiteral("postgres") : QStringLiteral("sqlite");
+    }
+    // The file, or the PostgreSQL URL without its password.
+    QString location() const
+    {
+        return isPostgres() ? m_options.postgres->displayUrl() : m_options.sqlitePath;
+    }
     bool isReadOnly() const { return m_options.readOnly; }
     qint64 sizeOnDiskBytes() const;
     const Clock &clock() const { return m_clock; }
     ValueCache &cache() const { return *m_cache; }
-    // Commits made through this store so far (kvdesk is its database's only writer). A reader
-    // whose snapshot is at least this recent has seen every acknowledged write.
+    // Commits made through this store so far (on SQLite, kvdesk is its database's only writer). A
+    // reader whose snapshot is at least this recent has seen every acknowledged write.
     quint64 commits() const { return m_commits.load(std::memory_order_acquire); }
     void noteCommit() const { m_commits.fetch_add(1, std::memory_order_acq_rel); }
     // Called by a connection after it committed changes to keys (on that connection's thread).
@@ -68,6 +85,9 @@ Q_SIGNALS:
     void keysChanged(const QList<QByteArray> &keys) const;
 
 private:
+    void openPostgres();
+    void migrateOnOpen(QSqlDatabase &db);
+
     StoreOptions m_options;
     const Clock &m_clock;
     std::atomic_bool m_schemaReady{false};

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "storeerror.h"
+
 #include <QByteArray>
 #include <QList>
 #include <QSqlDatabase>
@@ -51,68 +53,73 @@ struct PutResult
     QByteArray etag;
 };
 
-// One thread's connection to the store, with its prepared statements. Created by Store::connect()
-// and used and destroyed on that thread only. Every method throws StoreError when the database fails.
-// QSqlDatabase opens it; the statements on the request path run through SQLite's C API on the
-// driver's handle, which spares a UTF-16 round trip of every key and value.
-class StoreConnection final
+// One thread's connection to the store: the operations of the API on one database session.
+// Created by Store::connect() and used and destroyed on that thread only. Every method throws
+// StoreError when the database fails (kind Unavailable when it cannot be reached). The backends:
+// SqliteConnection (the embedded default) and PostgresConnection.
+class StoreConnection
 {
 public:
-    StoreConnection(const Store &store, const QString &path);
-    ~StoreConnection();
+    virtual ~StoreConnection();
     StoreConnection(const StoreConnection &) = delete;
     StoreConnection &operator=(const StoreConnection &) = delete;
 
     // Keys are UTF-8. The value of key, unless absent or expired.
-    std::optional<StoredValue> get(QByteArrayView key);
-    // Writes key (replacing its value and TTL); expiresAtMs empty means it never expires.
-    PutResult put(QByteArrayView key, QByteArrayView json, std::optional<qint64> expiresAtMs,
-                  const Precondition &condition = {});
-    WriteOutcome remove(QByteArrayView key, const Precondition &condition = {});
+    virtual std::optional<StoredValue> get(QByteArrayView key) = 0;
+    // Writes key (replacing its value and TTL); expiresAtMs empty means it never expires. The
+    // condition is checked in the same statement as the write (no read-then-write).
+    virtual PutResult put(QByteArrayView key, QByteArrayView json, std::optional<qint64> expiresAtMs,
+                          const Precondition &condition = {}) = 0;
+    virtual WriteOutcome remove(QByteArrayView key, const Precondition &condition = {}) = 0;
     // Live keys that start with prefix and sort after `after` (empty: from the first), in byte order.
-    KeyPage list(const QString &prefix, const QString &after, int limit);
+    virtual KeyPage list(const QString &prefix, const QString &after, int limit) = 0;
     // Deletes up to batch expired rows; returns how many it deleted.
-    int sweepExpired(int batch);
-    qint64 countLiveKeys();
+    virtual int sweepExpired(int batch) = 0;
+    virtual qint64 countLiveKeys() = 0;
 
     // Explicit transactions, for writing several changes at once.
-    void begin();
-    void commit();
-    void rollback();
+    virtual void begin() = 0;
+    virtual void commit() = 0;
+    virtual void rollback() = 0;
     // A savepoint inside the open transaction, to apply several changes all or none.
-    void savepoint();
-    void releaseSavepoint();
-    void rollbackToSavepoint();
-    // A PASSIVE WAL checkpoint.
-    void checkpoint();
-    // Whether a commit that grows the WAL past 1000 pages checkpoints it (SQLite's default).
-    void setAutoCheckpoint(bool on);
-    // Reads share one read transaction until a commit happens anywhere in the store (no locking
-    // system calls per read). Ending it now and then lets the WAL be reset; the owner calls this.
-    void releaseSnapshot();
+    virtual void savepoint() = 0;
+    virtual void releaseSavepoint() = 0;
+    virtual void rollbackToSavepoint() = 0;
+    // Whether a failed transaction may succeed when applied again (a deadlock between writers of
+    // several processes); the writer retries those.
+    virtual bool mayRetry(const StoreError &) const { return false; }
+    // Housekeeping of the database's log (SQLite's WAL); nothing elsewhere.
+    virtual void checkpoint() {}
+    virtual void setAutoCheckpoint(bool) {}
+    // Ends a long-lived read snapshot, if the backend keeps one (SQLite does between commits).
+    virtual void releaseSnapshot() {}
 
-    QSqlDatabase &database() { return m_db; }
-    // SQLite's handle of this connection, for store/ classes with statements of their own.
-    sqlite3 *nativeHandle() const { return m_handle; }
+    virtual QSqlDatabase &database() = 0;
+    // SQLite's handle of this connection, for store/ classes with statements of their own;
+    // nullptr on other backends.
+    virtual sqlite3 *nativeHandle() const { return nullptr; }
     const Store &store() const { return m_store; }
 
     static QByteArray etagFor(std::optional<qint64> version, qint64 updatedAtMs);
 
-private:
-    struct Statements;
-    Statements &statements();
-    void written(QByteArrayView key);
-    void freshSnapshot();
-    void exec(const char *sql);
+protected:
+    explicit StoreConnection(const Store &store) : m_store(store) {}
+
+    // A write's version: random rather than a counter, so unique across processes sharing the
+    // database, and never reused after a delete and re-create.
+    static qint64 newVersion();
+    // A quoted ETag back to what identifies a row's write: its version, or for rows written by
+    // the original (no version) its updated_at.
+    struct ParsedEtag
+    {
+        bool legacy = false;
+        qint64 number = 0;
+    };
+    static std::optional<ParsedEtag> parseEtag(const QByteArray &etag);
+    // A name for a QSqlDatabase connection, unique in the process.
+    static QString newConnectionName();
 
     const Store &m_store;
-    QString m_connectionName;
-    QSqlDatabase m_db;
-    sqlite3 *m_handle = nullptr;
-    std::unique_ptr<Statements> m_statements;
-    QList<QByteArray> m_uncommittedKeys; // written in the open transaction
-    bool m_reading = false;              // a read transaction is open
-    quint64 m_snapshotCommits = 0;       // Store::commits() when it began
 };
 
 } // namespace kvdesk

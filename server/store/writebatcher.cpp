@@ -82,7 +82,16 @@ void WriteBatcher::run()
             }
         }
         if (!connection) {
-            const WriteResult failed{WriteOutcome::PreconditionFailed, {}, openError, false};
+            // The database was away when the writer started: try again for this batch.
+            try {
+                connection = m_store.connect();
+                connection->setAutoCheckpoint(false);
+            } catch (const StoreError &e) {
+                openError = e.message();
+            }
+        }
+        if (!connection) {
+            const WriteResult failed{WriteOutcome::PreconditionFailed, {}, openError, true};
             for (auto &p : batch) {
                 if (p.groupDone)
                     p.groupDone(false, std::vector<WriteResult>(p.group.size(), failed));
@@ -105,8 +114,7 @@ WriteResult WriteBatcher::applyOne(StoreConnection &connection, const WriteReque
         return WriteResult{connection.remove(w.key, w.condition), {}, {}, false};
     } catch (const StoreError &e) {
         // This statement failed alone; the others in the transaction stand.
-        return WriteResult{
-            WriteOutcome::PreconditionFailed, {}, e.message(), e.kind() == StoreError::Kind::SchemaOutdated};
+        return WriteResult{WriteOutcome::PreconditionFailed, {}, e.message(), e.isTemporary()};
     }
 }
 
@@ -143,30 +151,39 @@ void WriteBatcher::applyGroup(StoreConnection &connection, Pending &p)
 void WriteBatcher::apply(StoreConnection &connection, std::deque<Pending> &batch)
 {
     std::vector<WriteResult> results(batch.size());
-    try {
-        connection.begin();
-        for (size_t i = 0; i < batch.size(); ++i) {
-            if (batch[i].groupDone)
-                applyGroup(connection, batch[i]);
-            else
-                results[i] = applyOne(connection, batch[i].request);
-        }
-        connection.commit();
-        m_transactions.fetch_add(1);
-        m_writes.fetch_add(batch.size());
-    } catch (const StoreError &e) {
-        qCWarning(lcStore).noquote() << "a batch of" << batch.size() << "writes failed:" << e.message();
+    // A transaction that lost a deadlock against another node's is applied again: nothing of it
+    // was written.
+    for (int attempt = 1;; ++attempt) {
         try {
-            connection.rollback();
-        } catch (const StoreError &) {
+            connection.begin();
+            for (size_t i = 0; i < batch.size(); ++i) {
+                if (batch[i].groupDone)
+                    applyGroup(connection, batch[i]);
+                else
+                    results[i] = applyOne(connection, batch[i].request);
+            }
+            connection.commit();
+            m_transactions.fetch_add(1);
+            m_writes.fetch_add(batch.size());
+            break;
+        } catch (const StoreError &e) {
+            try {
+                connection.rollback();
+            } catch (const StoreError &) {
+            }
+            if (attempt < 5 && connection.mayRetry(e)) {
+                qCInfo(lcStore).noquote() << "applying a batch again:" << e.message();
+                continue;
+            }
+            qCWarning(lcStore).noquote() << "a batch of" << batch.size() << "writes failed:" << e.message();
+            const WriteResult failed{WriteOutcome::PreconditionFailed, {}, e.message(), e.isTemporary()};
+            for (auto &p : batch) {
+                p.groupResults.assign(p.group.size(), failed);
+                p.groupApplied = false;
+            }
+            std::fill(results.begin(), results.end(), failed);
+            break;
         }
-        const WriteResult failed{
-            WriteOutcome::PreconditionFailed, {}, e.message(), e.kind() == StoreError::Kind::SchemaOutdated};
-        for (auto &p : batch) {
-            p.groupResults.assign(p.group.size(), failed);
-            p.groupApplied = false;
-        }
-        std::fill(results.begin(), results.end(), failed);
     }
     for (size_t i = 0; i < batch.size(); ++i) {
         if (batch[i].groupDone)

@@ -32,8 +32,8 @@ struct WriteResult
 {
     WriteOutcome outcome = WriteOutcome::Written;
     QByteArray etag;
-    QString error; // set when the database failed; nothing was written
-    bool schemaOutdated = false;
+    QString error;          // set when the database failed; nothing was written
+    bool temporary = false; // the failure may pass (schema outdated, database unreachable): 503
 };
 
 // Where the writer delivers results for one thread: posts to an object of that thread while it

@@ -1,0 +1,478 @@
+#include "postgresconnection.h"
+
+#include "clock.h"
+#include "store.h"
+#include "storeerror.h"
+
+#include <QCoreApplication>
+#include <QLoggingCategory>
+#include <QSqlQuery>
+#include <QVariant>
+
+using namespace Qt::StringLiterals;
+
+Q_DECLARE_LOGGING_CATEGORY(lcStore)
+
+namespace kvdesk {
+
+namespace {
+
+struct I18n
+{
+    Q_DECLARE_TR_FUNCTIONS(kvdesk::Store)
+};
+
+constexpr qint64 reconnectIntervalMs = 1000;
+
+#define PG_LIVE R"(("expires_at" IS NULL OR "expires_at" > ?))"
+#define PG_SET R"("value" = ?, "updated_at" = ?, "expires_at" = ?, "version" = ?)"
+#define PG_UPSERT                                                                                            \
+    R"(INSERT INTO "wt_kv_key_values" AS t ("value", "updated_at", "expires_at", "version", "name") VALUES (?, ?, ?, ?, ?) ON CONFLICT ("name") DO UPDATE SET "value" = excluded."value", "updated_at" = excluded."updated_at", "expires_at" = excluded."expires_at", "version" = excluded."version")"
+
+// Never a null QString: Qt binds that as NULL.
+QVariant text(QByteArrayView utf8)
+{
+    return utf8.isEmpty() ? u""_s : QString::fromUtf8(utf8);
+}
+
+QVariant optionalInteger(std::optional<qint64> v)
+{
+    return v ? QVariant(*v) : QVariant(QMetaType::fromType<qint64>());
+}
+
+std::optional<qint64> optionalColumn(const QSqlQuery &q, int column)
+{
+    const QVariant v = q.value(column);
+    if (v.isNull())
+        return std::nullopt;
+    return v.toLongLong();
+}
+
+// SQLSTATE classes of a lost or refused session: connection exceptions (08), the server shutting
+// down or restarting (57P01-57P03), too many connections (53300).
+bool meansUnavailable(const QSqlError &error)
+{
+    const QString code = error.nativeErrorCode();
+    return error.type() == QSqlError::ConnectionError || code.startsWith("08"_L1) ||
+           code.startsWith("57P"_L1) || code == "53300"_L1 ||
+           (code.isEmpty() && error.type() != QSqlError::NoError);
+}
+
+} // namespace
+
+struct PostgresConnection::Statements
+{
+    explicit Statements(QSqlDatabase &db)
+        : get(db), upsert(db), insertIfAbsent(db), updateIfVersion(db), updateIfLegacy(db), updateIfLive(db),
+          remove(db), removeIfVersion(db), removeIfLegacy(db), removeIfLive(db), list(db), listAll(db),
+          sweep(db), count(db)
+    {
+        prepare(
+            get,
+            R"(SELECT "value", "updated_at", "expires_at", "version" FROM "wt_kv_key_values" WHERE "name" = ? AND )" PG_LIVE);
+        prepare(upsert, PG_UPSERT);
+        prepare(insertIfAbsent, PG_UPSERT R"( WHERE t."expires_at" IS NOT NULL AND t."expires_at" <= ?)");
+        prepare(updateIfVersion, R"(UPDATE "wt_kv_key_values" SET )" PG_SET
+                                 R"( WHERE "name" = ? AND "version" = ? AND )" PG_LIVE);
+        prepare(updateIfLegacy,
+                R"(UPDATE "wt_kv_key_values" SET )" PG_SET
+                R"( WHERE "name" = ? AND "version" IS NULL AND "updated_at" = ? AND )" PG_LIVE);
+        prepare(updateIfLive, R"(UPDATE "wt_kv_key_values" SET )" PG_SET R"( WHERE "name" = ? AND )" PG_LIVE);
+        prepare(remove, R"(DELETE FROM "wt_kv_key_values" WHERE "name" = ?)");
+        prepare(removeIfVersion,
+                R"(DELETE FROM "wt_kv_key_values" WHERE "name" = ? AND "version" = ? AND )" PG_LIVE);
+        prepare(
+            removeIfLegacy,
+            R"(DELETE FROM "wt_kv_key_values" WHERE "name" = ? AND "version" IS NULL AND "updated_at" = ? AND )" PG_LIVE);
+        prepare(removeIfLive, R"(DELETE FROM "wt_kv_key_values" WHERE "name" = ? AND )" PG_LIVE);
+        // Byte order (COLLATE "C", with an index of its own), bounded by the prefix's end so that
+        // the index range stops where the prefix does.
+        prepare(
+            list,
+            R"(SELECT "name", "expires_at" FROM "wt_kv_key_values" WHERE "name" COLLATE "C" >= ? AND "name" COLLATE "C" < ? AND "name" COLLATE "C" > ? AND )" PG_LIVE
+            R"( ORDER BY "name" COLLATE "C" LIMIT ?)");
+        prepare(
+            listAll,
+            R"(SELECT "name", "expires_at" FROM "wt_kv_key_values" WHERE "name" COLLATE "C" > ? AND )" PG_LIVE
+            R"( ORDER BY "name" COLLATE "C" LIMIT ?)");
+        // Several nodes sweep at once: each skips the rows another holds, and a row written again
+        // meanwhile (no longer expired) is kept by the outer condition.
+        prepare(
+            sweep,
+            R"(DELETE FROM "wt_kv_key_values" WHERE "name" IN (SELECT "name" FROM "wt_kv_key_values" WHERE "expires_at" <= ? LIMIT ? FOR UPDATE SKIP LOCKED) AND "expires_at" <= ?)");
+        prepare(count, R"(SELECT count(*) FROM "wt_kv_key_values" WHERE )" PG_LIVE);
+    }
+
+    void prepare(QSqlQuery &q, const char *sql)
+    {
+        q.setForwardOnly(true);
+        if (!q.prepare(QString::fromUtf8(sql)))
+            failure = q.lastError();
+    }
+
+    QSqlQuery get, upsert, insertIfAbsent, updateIfVersion, updateIfLegacy, updateIfLive;
+    QSqlQuery remove, removeIfVersion, removeIfLegacy, removeIfLive, list, listAll, sweep, count;
+    QSqlError failure;
+};
+
+PostgresConnection::PostgresConnection(const Store &store, const PostgresOptions &options)
+    : StoreConnection(store), m_options(options), m_connectionName(newConnectionName())
+{
+    m_db = QSqlDatabase::addDatabase(u"QPSQL"_s, m_connectionName);
+    if (!m_db.isValid()) {
+        m_db = QSqlDatabase();
+        QSqlDatabase::removeDatabase(m_connectionName);
+        throw StoreError(I18n::tr("The PostgreSQL driver of Qt is not installed (package libqt6sql6-psql)"));
+    }
+    m_db.setHostName(options.host);
+    m_db.setPort(options.port);
+    m_db.setDatabaseName(options.database);
+    m_db.setUserName(options.user);
+    m_db.setPassword(options.password);
+    m_db.setConnectOptions(options.connectOptions);
+    m_lastAttempt.start();
+    if (!m_db.open()) {
+        const QSqlError error = m_db.lastError();
+        m_db = QSqlDatabase();
+        QSqlDatabase::removeDatabase(m_connectionName);
+        throw StoreError(I18n::tr("Cannot connect to the database %1: %2")
+                             .arg(options.displayUrl(), error.databaseText().trimmed()),
+                         StoreError::Kind::Unavailable);
+    }
+}
+
+PostgresConnection::~PostgresConnection()
+{
+    m_statements.reset();
+    m_db.close();
+    m_db = QSqlDatabase();
+    QSqlDatabase::removeDatabase(m_connectionName);
+}
+
+QSqlDatabase &PostgresConnection::database()
+{
+    ensureOpen();
+    return m_db;
+}
+
+void PostgresConnection::ensureOpen()
+{
+    if (!m_broken)
+        return;
+    if (m_lastAttempt.isValid() && m_lastAttempt.elapsed() < reconnectIntervalMs)
+        throw StoreError(
+            I18n::tr("The database %1 cannot be reached; try again shortly").arg(m_options.displayUrl()),
+            StoreError::Kind::Unavailable);
+    m_lastAttempt.start();
+    m_statements.reset();
+    m_db.close();
+    if (!m_db.open())
+        throw StoreError(I18n::tr("Cannot connect to the database %1: %2")
+                             .arg(m_options.displayUrl(), m_db.lastError().databaseText().trimmed()),
+                         StoreError::Kind::Unavailable);
+    m_broken = false;
+    qCInfo(lcStore).noquote() << "connected to" << m_options.displayUrl() << "again";
+}
+
+void PostgresConnection::fail(const QSqlError &error)
+{
+    const bool unavailable = meansUnavailable(error);
+    // Only what the server said: never the connection's parameters (the password).
+    const QString detail =
+        error.databaseText().trimmed().isEmpty() ? error.driverText() : error.databaseText().trimmed();
+    StoreError e(
+        unavailable ? I18n::tr("The database %1 cannot be reached: %2").arg(m_options.displayUrl(), detail)
+                    : I18n::tr("Database error: %1").arg(detail),
+        unavailable ? StoreError::Kind::Unavailable : StoreError::Kind::Failure, error.nativeErrorCode());
+    if (unavailable) {
+        if (!m_broken)
+            qCWarning(lcStore).noquote() << e.message();
+        m_broken = true;
+        m_lastAttempt.invalidate(); // the first attempt to connect again is at once
+    }
+    if (m_inTransaction && !m_transactionError)
+        m_transactionError = e;
+    throw e;
+}
+
+bool PostgresConnection::mayRetry(const StoreError &error) const
+{
+    // A deadlock between nodes' transactions, or a serialization failure: nothing was written.
+    return error.code() == "40P01"_L1 || error.code() == "40001"_L1;
+}
+
+PostgresConnection::Statements &PostgresConnection::statements()
+{
+    ensureOpen();
+    if (!m_statements) {
+        if (!m_store.schemaReady())
+            throw StoreError(
+                I18n::tr(
+                    "The database schema is out of date; run the pending migrations (POST {admin}/migrate)"),
+                StoreError::Kind::SchemaOutdated);
+        auto statements = std::make_unique<Statements>(m_db);
+        if (statements->failure.type() != QSqlError::NoError)
+            fail(statements->failure);
+        m_statements = std::move(statements);
+    }
+    return *m_statements;
+}
+
+bool PostgresConnection::run(QSqlQuery &query)
+{
+    if (!query.exec())
+        fail(query.lastError());
+    return true;
+}
+
+void PostgresConnection::execOrFail(const QString &sql)
+{
+    ensureOpen();
+    QSqlQuery q(m_db);
+    if (!q.exec(sql))
+        fail(q.lastError());
+}
+
+void PostgresConnection::begin()
+{
+    statements();
+    m_transactionError.reset();
+    m_uncommittedKeys.clear();
+    if (!m_db.transaction())
+        fail(m_db.lastError());
+    m_inTransaction = true;
+}
+
+void PostgresConnection::commit()
+{
+    if (m_transactionError) {
+        // PostgreSQL refuses every statement after a failure until the transaction ends: the
+        // whole transaction is lost, for the reason of its first failure.
+        const StoreError error = *m_transactionError;
+        rollback();
+        throw error;
+    }
+    m_inTransaction = false;
+    if (!m_db.commit()) {
+        m_uncommittedKeys.clear();
+        fail(m_db.lastError());
+    }
+    m_store.noteCommit();
+    if (!m_uncommittedKeys.isEmpty())
+        m_store.announce(m_uncommittedKeys);
+    m_uncommittedKeys.clear();
+}
+
+void PostgresConnection::rollback()
+{
+    m_inTransaction = false;
+    m_transactionError.reset();
+    m_uncommittedKeys.clear();
+    if (!m_broken && !m_db.rollback())
+        fail(m_db.lastError());
+}
+
+void PostgresConnection::savepoint()
+{
+    execOrFail(u"SAVEPOINT kvdesk_group"_s);
+}
+
+void PostgresConnection::releaseSavepoint()
+{
+    execOrFail(u"RELEASE SAVEPOINT kvdesk_group"_s);
+}
+
+void PostgresConnection::rollbackToSavepoint()
+{
+    execOrFail(u"ROLLBACK TO SAVEPOINT kvdesk_group"_s);
+    execOrFail(u"RELEASE SAVEPOINT kvdesk_group"_s);
+    // Statements that failed before the savepoint's rollback no longer doom the transaction.
+    m_transactionError.reset();
+}
+
+void PostgresConnection::written(QByteArrayView key)
+{
+    if (m_inTransaction) {
+        m_uncommittedKeys.append(key.toByteArray());
+        return;
+    }
+    m_store.noteCommit();
+    m_store.announce({key.toByteArray()});
+}
+
+std::optional<StoredValue> PostgresConnection::get(QByteArrayView key)
+{
+    QSqlQuery &q = statements().get;
+    q.bindValue(0, text(key));
+    q.bindValue(1, m_store.clock().nowMs());
+    run(q);
+    if (!q.next()) {
+        q.finish();
+        return std::nullopt;
+    }
+    StoredValue v;
+    v.json = q.value(0).toString().toUtf8();
+    v.updatedAtMs = q.value(1).toLongLong();
+    v.expiresAtMs = optionalColumn(q, 2);
+    v.etag = etagFor(optionalColumn(q, 3), v.updatedAtMs);
+    q.finish();
+    return v;
+}
+
+PutResult PostgresConnection::put(QByteArrayView key, QByteArrayView json, std::optional<qint64> expiresAtMs,
+                                  const Precondition &condition)
+{
+    Statements &s = statements();
+    const qint64 now = m_store.clock().nowMs();
+    const qint64 version = newVersion();
+    const QVariant name = text(key);
+    const QVariant value = text(json);
+    auto write = [&](QSqlQuery &q, std::initializer_list<QVariant> extra = {}) {
+        int i = 0;
+        q.bindValue(i++, value);
+        q.bindValue(i++, now);
+        q.bindValue(i++, optionalInteger(expiresAtMs));
+        q.bindValue(i++, version);
+        q.bindValue(i++, name);
+        for (const QVariant &v : extra)
+            q.bindValue(i++, v);
+        run(q);
+        const bool changed = q.numRowsAffected() > 0;
+        q.finish();
+        return changed;
+    };
+
+    bool written = false;
+    switch (condition.kind) {
+    case Precondition::Kind::None:
+        written = write(s.upsert);
+        break;
+    case Precondition::Kind::IfNoneMatchAny:
+        written = write(s.insertIfAbsent, {now});
+        break;
+    case Precondition::Kind::IfMatchAny:
+        written = write(s.updateIfLive, {now});
+        break;
+    case Precondition::Kind::IfMatch:
+        for (const QByteArray &etag : condition.etags) {
+            const auto parsed = parseEtag(etag);
+            if (parsed &&
+                write(parsed->legacy ? s.updateIfLegacy : s.updateIfVersion, {parsed->number, now})) {
+                written = true;
+                break;
+            }
+        }
+        break;
+    }
+    if (!written)
+        return {WriteOutcome::PreconditionFailed, {}};
+    this->written(key);
+    return {WriteOutcome::Written, etagFor(version, now)};
+}
+
+WriteOutcome PostgresConnection::remove(QByteArrayView key, const Precondition &condition)
+{
+    Statements &s = statements();
+    const qint64 now = m_store.clock().nowMs();
+    auto run = [&](QSqlQuery &q, std::initializer_list<QVariant> extra = {}) {
+        int i = 0;
+        q.bindValue(i++, text(key));
+        for (const QVariant &v : extra)
+            q.bindValue(i++, v);
+        this->run(q);
+        const bool changed = q.numRowsAffected() > 0;
+        q.finish();
+        return changed;
+    };
+    switch (condition.kind) {
+    case Precondition::Kind::None:
+    case Precondition::Kind::IfNoneMatchAny: // refused by the HTTP layer; no condition here
+        if (run(s.remove))
+            written(key);
+        return WriteOutcome::Written;
+    case Precondition::Kind::IfMatchAny:
+        if (!run(s.removeIfLive, {now}))
+            return WriteOutcome::PreconditionFailed;
+        written(key);
+        return WriteOutcome::Written;
+    case Precondition::Kind::IfMatch:
+        for (const QByteArray &etag : condition.etags) {
+            const auto parsed = parseEtag(etag);
+            if (parsed && run(parsed->legacy ? s.removeIfLegacy : s.removeIfVersion, {parsed->number, now})) {
+                written(key);
+                return WriteOutcome::Written;
+            }
+        }
+        return WriteOutcome::PreconditionFailed;
+    }
+    return WriteOutcome::PreconditionFailed;
+}
+
+QString PostgresConnection::prefixEnd(const QString &prefix)
+{
+    // UTF-8's byte order is code point order: the prefix with its last code point incremented
+    // sorts above everything that starts with the prefix (a last code point that cannot be
+    // incremented is dropped, and the one before incremented).
+    QList<uint> points = prefix.toUcs4();
+    while (!points.isEmpty()) {
+        uint last = points.takeLast() + 1;
+        if (last >= 0xD800 && last <= 0xDFFF)
+            last = 0xE000;
+        if (last <= 0x10FFFF) {
+            points.append(last);
+            return QString::fromUcs4(reinterpret_cast<const char32_t *>(points.constData()), points.size());
+        }
+    }
+    return {};
+}
+
+KeyPage PostgresConnection::list(const QString &prefix, const QString &after, int limit)
+{
+    Statements &s = statements();
+    const QString end = prefixEnd(prefix);
+    QSqlQuery &q = end.isEmpty() ? s.listAll : s.list;
+    int i = 0;
+    if (!end.isEmpty()) {
+        q.bindValue(i++, prefix);
+        q.bindValue(i++, end);
+    }
+    q.bindValue(i++, after.isNull() ? u""_s : after); // a null QString would bind NULL
+    q.bindValue(i++, m_store.clock().nowMs());
+    q.bindValue(i++, limit + 1);
+    run(q);
+    KeyPage page;
+    while (q.next()) {
+        if (page.keys.size() == limit) {
+            page.complete = false;
+            break;
+        }
+        page.keys.append({q.value(0).toString(), optionalColumn(q, 1)});
+    }
+    q.finish();
+    return page;
+}
+
+int PostgresConnection::sweepExpired(int batch)
+{
+    QSqlQuery &q = statements().sweep;
+    const qint64 now = m_store.clock().nowMs();
+    q.bindValue(0, now);
+    q.bindValue(1, batch);
+    q.bindValue(2, now);
+    run(q);
+    const int removed = q.numRowsAffected();
+    q.finish();
+    return removed;
+}
+
+qint64 PostgresConnection::countLiveKeys()
+{
+    QSqlQuery &q = statements().count;
+    q.bindValue(0, m_store.clock().nowMs());
+    run(q);
+    const qint64 n = q.next() ? q.value(0).toLongLong() : 0;
+    q.finish();
+    return n;
+}
+
+} // namespace kvdesk

@@ -1,0 +1,62 @@
+#pragma once
+
+#include "postgresoptions.h"
+#include "storeconnection.h"
+
+#include <QElapsedTimer>
+#include <QSqlError>
+
+namespace kvdesk {
+
+// A connection to a PostgreSQL database (Qt's QPSQL driver), shared with other kvdesk nodes:
+// every read goes to the database (no snapshot, no cache), conditional writes are single
+// statements that PostgreSQL checks under the row's lock, sweeps skip rows other nodes hold.
+// When the server goes away the connection fails fast with StoreError::Unavailable and connects
+// again by itself (at most once a second) when asked to work.
+class PostgresConnection final : public StoreConnection
+{
+public:
+    PostgresConnection(const Store &store, const PostgresOptions &options);
+    ~PostgresConnection() override;
+
+    std::optional<StoredValue> get(QByteArrayView key) override;
+    PutResult put(QByteArrayView key, QByteArrayView json, std::optional<qint64> expiresAtMs,
+                  const Precondition &condition = {}) override;
+    WriteOutcome remove(QByteArrayView key, const Precondition &condition = {}) override;
+    KeyPage list(const QString &prefix, const QString &after, int limit) override;
+    int sweepExpired(int batch) override;
+    qint64 countLiveKeys() override;
+    void begin() override;
+    void commit() override;
+    void rollback() override;
+    void savepoint() override;
+    void releaseSavepoint() override;
+    void rollbackToSavepoint() override;
+    bool mayRetry(const StoreError &error) const override;
+    QSqlDatabase &database() override;
+
+    // The smallest string above every string that starts with prefix, in byte order; empty when
+    // there is none (an empty prefix).
+    static QString prefixEnd(const QString &prefix);
+
+private:
+    struct Statements;
+    Statements &statements();
+    void ensureOpen();
+    [[noreturn]] void fail(const QSqlError &error);
+    void execOrFail(const QString &sql);
+    bool run(QSqlQuery &query);
+    void written(QByteArrayView key);
+
+    PostgresOptions m_options;
+    QString m_connectionName;
+    QSqlDatabase m_db;
+    std::unique_ptr<Statements> m_statements;
+    bool m_broken = false;       // the session is lost; connect again before the next statement
+    QElapsedTimer m_lastAttempt; // of connecting, to fail fast while the server is away
+    bool m_inTransaction = false;
+    std::optional<StoreError> m_transactionError; // the first failure in the open transaction
+    QList<QByteArray> m_uncommittedKeys;
+};
+
+} // namespace kvdesk

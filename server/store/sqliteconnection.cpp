@@ -1,0 +1,381 @@
+#include "sqliteconnection.h"
+
+#include "clock.h"
+#include "store.h"
+#include "storeerror.h"
+#include "valuecache.h"
+
+#include <QCoreApplication>
+#include <QSqlDriver>
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QVariant>
+
+#include "sqlitestatement.h"
+
+#include <sqlite3.h>
+
+using namespace Qt::StringLiterals;
+
+namespace kvdesk {
+
+using sqlite::Bound;
+using sqlite::optionalColumn;
+using sqlite::textColumn;
+
+namespace {
+
+// Translated text of this file, under the context the translations file lists it in.
+struct I18n
+{
+    Q_DECLARE_TR_FUNCTIONS(kvdesk::Store)
+};
+
+#define KV_LIVE R"(("expires_at" IS NULL OR "expires_at" > ?))"
+#define KV_SET R"("value" = ?, "updated_at" = ?, "expires_at" = ?, "version" = ?)"
+#define KV_UPSERT                                                                                            \
+    R"(INSERT INTO "wt_kv_key_values" ("value", "updated_at", "expires_at", "version", "name") VALUES (?, ?, ?, ?, ?) ON CONFLICT ("name") DO UPDATE SET "value" = excluded."value", "updated_at" = excluded."updated_at", "expires_at" = excluded."expires_at", "version" = excluded."version")"
+
+} // namespace
+
+struct SqliteConnection::Statements
+{
+    explicit Statements(sqlite3 *db) : m_db(db)
+    {
+        get = prepare(
+            R"(SELECT "value", "updated_at", "expires_at", "version" FROM "wt_kv_key_values" WHERE "name" = ? AND )" KV_LIVE);
+        upsert = prepare(KV_UPSERT);
+        insertIfAbsent = prepare(
+            KV_UPSERT
+            R"( WHERE "wt_kv_key_values"."expires_at" IS NOT NULL AND "wt_kv_key_values"."expires_at" <= ?)");
+        updateIfVersion = prepare(R"(UPDATE "wt_kv_key_values" SET )" KV_SET
+                                  R"( WHERE "name" = ? AND "version" = ? AND )" KV_LIVE);
+        updateIfLegacy =
+            prepare(R"(UPDATE "wt_kv_key_values" SET )" KV_SET
+                    R"( WHERE "name" = ? AND "version" IS NULL AND "updated_at" = ? AND )" KV_LIVE);
+        updateIfLive =
+            prepare(R"(UPDATE "wt_kv_key_values" SET )" KV_SET R"( WHERE "name" = ? AND )" KV_LIVE);
+        remove = prepare(R"(DELETE FROM "wt_kv_key_values" WHERE "name" = ?)");
+        removeIfVersion =
+            prepare(R"(DELETE FROM "wt_kv_key_values" WHERE "name" = ? AND "version" = ? AND )" KV_LIVE);
+        removeIfLegacy = prepare(
+            R"(DELETE FROM "wt_kv_key_values" WHERE "name" = ? AND "version" IS NULL AND "updated_at" = ? AND )" KV_LIVE);
+        removeIfLive = prepare(R"(DELETE FROM "wt_kv_key_values" WHERE "name" = ? AND )" KV_LIVE);
+        // Every valid UTF-8 string that starts with the prefix sorts below prefix || 0xFF.
+        list = prepare(
+            R"(SELECT "name", "expires_at" FROM "wt_kv_key_values" WHERE "name" >= ?1 AND "name" < (?1 || CAST(x'FF' AS TEXT)) AND "name" > ?2 AND ("expires_at" IS NULL OR "expires_at" > ?3) ORDER BY "name" LIMIT ?4)");
+        sweep = prepare(
+            R"(DELETE FROM "wt_kv_key_values" WHERE rowid IN (SELECT rowid FROM "wt_kv_key_values" WHERE "expires_at" IS NOT NULL AND "expires_at" <= ? LIMIT ?))");
+        count = prepare(R"(SELECT count(*) FROM "wt_kv_key_values" WHERE )" KV_LIVE);
+        begin = prepare("BEGIN IMMEDIATE");
+        beginRead = prepare("BEGIN");
+        commit = prepare("COMMIT");
+        rollback = prepare("ROLLBACK");
+    }
+    ~Statements()
+    {
+        for (sqlite3_stmt *s : m_all)
+            sqlite3_finalize(s);
+    }
+
+    sqlite3_stmt *prepare(const char *sql)
+    {
+        sqlite3_stmt *stmt = nullptr;
+        if (sqlite3_prepare_v3(m_db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK)
+            throw StoreError(
+                I18n::tr("Cannot prepare a statement: %1").arg(QString::fromUtf8(sqlite3_errmsg(m_db))));
+        m_all.append(stmt);
+        return stmt;
+    }
+
+    sqlite3_stmt *get, *upsert, *insertIfAbsent, *updateIfVersion, *updateIfLegacy, *updateIfLive;
+    sqlite3_stmt *remove, *removeIfVersion, *removeIfLegacy, *removeIfLive, *list, *sweep, *count;
+    sqlite3_stmt *begin, *beginRead, *commit, *rollback;
+
+private:
+    sqlite3 *m_db;
+    QList<sqlite3_stmt *> m_all;
+};
+
+SqliteConnection::SqliteConnection(const Store &store, const QString &path)
+    : StoreConnection(store), m_connectionName(newConnectionName())
+{
+    m_db = QSqlDatabase::addDatabase(u"QSQLITE"_s, m_connectionName);
+    m_db.setDatabaseName(path);
+    m_db.setConnectOptions(u"QSQLITE_BUSY_TIMEOUT=10000"_s);
+    const QVariant handle = m_db.open() ? m_db.driver()->handle() : QVariant();
+    if (handle.isValid() && qstrcmp(handle.typeName(), "sqlite3*") == 0)
+        m_handle = *static_cast<sqlite3 *const *>(handle.constData());
+    if (!m_handle) {
+        const QString error = m_db.lastError().text();
+        m_db = QSqlDatabase();
+        QSqlDatabase::removeDatabase(m_connectionName);
+        throw StoreError(I18n::tr("Cannot open the database %1: %2").arg(path, error));
+    }
+    // In WAL mode, NORMAL makes each commit reach the operating system before it returns: a
+    // commit survives a crash of this process (not a power cut, which FULL would also cover).
+    sqlite3_exec(m_handle, "PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr);
+    // Reads of the database file through a memory map rather than a system call per page; not
+    // for a one-pass reader (an export), whose resident memory would grow with the file.
+    if (!store.isReadOnly())
+        sqlite3_exec(m_handle, "PRAGMA mmap_size=268435456", nullptr, nullptr, nullptr);
+}
+
+SqliteConnection::~SqliteConnection()
+{
+    releaseSnapshot();
+    m_statements.reset();
+    m_db.close();
+    m_db = QSqlDatabase();
+    QSqlDatabase::removeDatabase(m_connectionName);
+}
+
+SqliteConnection::Statements &SqliteConnection::statements()
+{
+    if (!m_statements) {
+        if (!m_store.schemaReady())
+            throw StoreError(
+                I18n::tr(
+                    "The database schema is out of date; run the pending migrations (POST {admin}/migrate)"),
+                StoreError::Kind::SchemaOutdated);
+        m_statements = std::make_unique<Statements>(m_handle);
+    }
+    return *m_statements;
+}
+
+void SqliteConnection::releaseSnapshot()
+{
+    if (!m_reading)
+        return;
+    m_reading = false;
+    if (m_statements)
+        Bound(m_statements->commit).step();
+}
+
+void SqliteConnection::freshSnapshot()
+{
+    Statements &s = statements();
+    const quint64 commits = m_store.commits();
+    if (m_reading && commits == m_snapshotCommits)
+        return;
+    releaseSnapshot();
+    // The snapshot is taken by the first read after BEGIN, so it holds every commit counted so far.
+    Bound(s.beginRead).step();
+    m_reading = true;
+    m_snapshotCommits = commits;
+}
+
+void SqliteConnection::begin()
+{
+    releaseSnapshot();
+    Bound(statements().begin).step();
+}
+
+void SqliteConnection::commit()
+{
+    Bound(statements().commit).step();
+    m_store.noteCommit();
+    for (const QByteArray &key : std::as_const(m_uncommittedKeys))
+        m_store.cache().invalidate(key);
+    if (!m_uncommittedKeys.isEmpty())
+        m_store.announce(m_uncommittedKeys);
+    m_uncommittedKeys.clear();
+}
+
+void SqliteConnection::savepoint()
+{
+    exec("SAVEPOINT kvdesk_group");
+}
+
+void SqliteConnection::releaseSavepoint()
+{
+    exec("RELEASE kvdesk_group");
+}
+
+void SqliteConnection::rollbackToSavepoint()
+{
+    // The keys written since the savepoint stay listed: invalidating them too is harmless.
+    exec("ROLLBACK TO kvdesk_group");
+    exec("RELEASE kvdesk_group");
+}
+
+void SqliteConnection::exec(const char *sql)
+{
+    if (sqlite3_exec(m_handle, sql, nullptr, nullptr, nullptr) != SQLITE_OK)
+        throw StoreError(I18n::tr("Database error: %1").arg(QString::fromUtf8(sqlite3_errmsg(m_handle))));
+}
+
+void SqliteConnection::rollback()
+{
+    Bound(statements().rollback).step();
+    m_uncommittedKeys.clear();
+}
+
+void SqliteConnection::setAutoCheckpoint(bool on)
+{
+    sqlite3_wal_autocheckpoint(m_handle, on ? 1000 : 0);
+}
+
+void SqliteConnection::checkpoint()
+{
+    releaseSnapshot();
+    int logFrames = 0;
+    int checkpointed = 0;
+    const int rc =
+        sqlite3_wal_checkpoint_v2(m_handle, nullptr, SQLITE_CHECKPOINT_PASSIVE, &logFrames, &checkpointed);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+        throw StoreError(I18n::tr("Database error: %1").arg(QString::fromUtf8(sqlite3_errmsg(m_handle))));
+}
+
+void SqliteConnection::written(QByteArrayView key)
+{
+    // Inside a transaction the cache learns of the change when it commits; before that, readers
+    // still see the old value in the database too.
+    if (sqlite3_get_autocommit(m_handle)) {
+        m_store.noteCommit();
+        m_store.cache().invalidate(key);
+        m_store.announce({key.toByteArray()});
+    } else
+        m_uncommittedKeys.append(key.toByteArray());
+}
+
+std::optional<StoredValue> SqliteConnection::get(QByteArrayView key)
+{
+    Statements &s = statements();
+    ValueCache &cache = m_store.cache();
+    const qint64 now = m_store.clock().nowMs();
+    if (auto hit = cache.get(key, now))
+        return hit;
+    const quint64 ticket = cache.ticket(key);
+    freshSnapshot();
+    Bound q(s.get);
+    q.text(key).integer(now);
+    if (!q.step())
+        return std::nullopt;
+    StoredValue v;
+    v.json = textColumn(q.stmt(), 0);
+    v.updatedAtMs = sqlite3_column_int64(q.stmt(), 1);
+    v.expiresAtMs = optionalColumn(q.stmt(), 2);
+    v.etag = etagFor(optionalColumn(q.stmt(), 3), v.updatedAtMs);
+    cache.insert(key, v, ticket);
+    return v;
+}
+
+PutResult SqliteConnection::put(QByteArrayView key, QByteArrayView json, std::optional<qint64> expiresAtMs,
+                                const Precondition &condition)
+{
+    Statements &s = statements();
+    if (m_reading)
+        releaseSnapshot();
+    const qint64 now = m_store.clock().nowMs();
+    const qint64 version = newVersion();
+    auto run = [&](sqlite3_stmt *stmt, auto... extra) {
+        Bound q(stmt);
+        q.text(json).integer(now).optional(expiresAtMs).integer(version).text(key);
+        (q.integer(extra), ...);
+        q.step();
+        return sqlite3_changes(m_handle) > 0;
+    };
+
+    bool written = false;
+    switch (condition.kind) {
+    case Precondition::Kind::None:
+        written = run(s.upsert);
+        break;
+    case Precondition::Kind::IfNoneMatchAny:
+        written = run(s.insertIfAbsent, now);
+        break;
+    case Precondition::Kind::IfMatchAny:
+        written = run(s.updateIfLive, now);
+        break;
+    case Precondition::Kind::IfMatch:
+        for (const QByteArray &etag : condition.etags) {
+            const auto parsed = parseEtag(etag);
+            if (parsed && run(parsed->legacy ? s.updateIfLegacy : s.updateIfVersion, parsed->number, now)) {
+                written = true;
+                break;
+            }
+        }
+        break;
+    }
+    if (!written)
+        return {WriteOutcome::PreconditionFailed, {}};
+    this->written(key);
+    return {WriteOutcome::Written, etagFor(version, now)};
+}
+
+WriteOutcome SqliteConnection::remove(QByteArrayView key, const Precondition &condition)
+{
+    Statements &s = statements();
+    if (m_reading)
+        releaseSnapshot();
+    const qint64 now = m_store.clock().nowMs();
+    auto run = [&](sqlite3_stmt *stmt, auto... extra) {
+        Bound q(stmt);
+        q.text(key);
+        (q.integer(extra), ...);
+        q.step();
+        return sqlite3_changes(m_handle) > 0;
+    };
+    switch (condition.kind) {
+    case Precondition::Kind::None:
+    case Precondition::Kind::IfNoneMatchAny: // refused by the HTTP layer; no condition here
+        if (run(s.remove))
+            written(key);
+        return WriteOutcome::Written;
+    case Precondition::Kind::IfMatchAny:
+        if (!run(s.removeIfLive, now))
+            return WriteOutcome::PreconditionFailed;
+        written(key);
+        return WriteOutcome::Written;
+    case Precondition::Kind::IfMatch:
+        for (const QByteArray &etag : condition.etags) {
+            const auto parsed = parseEtag(etag);
+            if (parsed && run(parsed->legacy ? s.removeIfLegacy : s.removeIfVersion, parsed->number, now)) {
+                written(key);
+                return WriteOutcome::Written;
+            }
+        }
+        return WriteOutcome::PreconditionFailed;
+    }
+    return WriteOutcome::PreconditionFailed;
+}
+
+KeyPage SqliteConnection::list(const QString &prefix, const QString &after, int limit)
+{
+    const QByteArray from = prefix.toUtf8();
+    const QByteArray last = after.toUtf8();
+    freshSnapshot();
+    Bound q(statements().list);
+    q.text(from).text(last).integer(m_store.clock().nowMs()).integer(limit + 1);
+    KeyPage page;
+    while (q.step()) {
+        if (page.keys.size() == limit) {
+            page.complete = false;
+            break;
+        }
+        page.keys.append({QString::fromUtf8(textColumn(q.stmt(), 0)), optionalColumn(q.stmt(), 1)});
+    }
+    return page;
+}
+
+int SqliteConnection::sweepExpired(int batch)
+{
+    Statements &s = statements();
+    releaseSnapshot();
+    Bound q(s.sweep);
+    q.integer(m_store.clock().nowMs()).integer(batch);
+    q.step();
+    m_store.noteCommit();
+    return sqlite3_changes(m_handle);
+}
+
+qint64 SqliteConnection::countLiveKeys()
+{
+    freshSnapshot();
+    Bound q(statements().count);
+    q.integer(m_store.clock().nowMs());
+    return q.step() ? sqlite3_column_int64(q.stmt(), 0) : 0;
+}
+
+} // namespace kvdesk

@@ -1,0 +1,55 @@
+#pragma once
+
+#include "storeconnection.h"
+
+namespace kvdesk {
+
+// A connection to the embedded SQLite database. QSqlDatabase opens it; the statements on the
+// request path run through SQLite's C API on the driver's handle, which spares a UTF-16 round
+// trip of every key and value. Reads share one read transaction until a commit happens anywhere
+// in the store (no locking system calls per read).
+class SqliteConnection final : public StoreConnection
+{
+public:
+    SqliteConnection(const Store &store, const QString &path);
+    ~SqliteConnection() override;
+
+    std::optional<StoredValue> get(QByteArrayView key) override;
+    PutResult put(QByteArrayView key, QByteArrayView json, std::optional<qint64> expiresAtMs,
+                  const Precondition &condition = {}) override;
+    WriteOutcome remove(QByteArrayView key, const Precondition &condition = {}) override;
+    KeyPage list(const QString &prefix, const QString &after, int limit) override;
+    int sweepExpired(int batch) override;
+    qint64 countLiveKeys() override;
+    void begin() override;
+    void commit() override;
+    void rollback() override;
+    void savepoint() override;
+    void releaseSavepoint() override;
+    void rollbackToSavepoint() override;
+    // A PASSIVE WAL checkpoint.
+    void checkpoint() override;
+    // Whether a commit that grows the WAL past 1000 pages checkpoints it (SQLite's default).
+    void setAutoCheckpoint(bool on) override;
+    // Ending the shared read transaction now and then lets the WAL be reset; the owner calls this.
+    void releaseSnapshot() override;
+    QSqlDatabase &database() override { return m_db; }
+    sqlite3 *nativeHandle() const override { return m_handle; }
+
+private:
+    struct Statements;
+    Statements &statements();
+    void written(QByteArrayView key);
+    void freshSnapshot();
+    void exec(const char *sql);
+
+    QString m_connectionName;
+    QSqlDatabase m_db;
+    sqlite3 *m_handle = nullptr;
+    std::unique_ptr<Statements> m_statements;
+    QList<QByteArray> m_uncommittedKeys; // written in the open transaction
+    bool m_reading = false;              // a read transaction is open
+    quint64 m_snapshotCommits = 0;       // Store::commits() when it began
+};
+
+} // namespace kvdesk
