@@ -7,6 +7,7 @@ packages=(
   qt6-base-dev qt6-httpserver-dev qt6-websockets-dev libqt6sql6-sqlite libgl-dev libqt6svg6
   libssl-dev libsqlite3-dev qtkeychain-qt6-dev
   qt6-tools-dev qt6-l10n-tools qt6-translations-l10n
+  libqt6sql6-psql postgresql
   dbus-bin gnome-keyring
   dpkg-dev lintian desktop-file-utils appstream librsvg2-bin man-db
 )

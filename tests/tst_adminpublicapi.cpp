@@ -1,4 +1,7 @@
+#include "testdatabase.h"
 #include "testserver.h"
+
+#include "store/postgresoptions.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -47,8 +50,20 @@ private Q_SLOTS:
         QCOMPARE(data.value(u"endpoints").toObject().value(u"public").toString(), u"/"_s);
         QCOMPARE(data.value(u"env").toObject().value(u"database").toString(), u"KV_DB"_s);
         QCOMPARE(data.value(u"version").toString(), QStringLiteral(KVDESK_VERSION));
-        QCOMPARE(data.value(u"storage").toObject().value(u"driver").toString(), u"sqlite"_s);
-        QVERIFY(data.value(u"storage").toObject().value(u"location").toString().endsWith(u"kv.sqlite"_s));
+        const QJsonObject storage = data.value(u"storage").toObject();
+        if (TestDatabase::isPostgres()) {
+            QCOMPARE(storage.value(u"driver").toString(), u"postgres"_s);
+            // The URL without its password.
+            const QString location = storage.value(u"location").toString();
+            QVERIFY2(location.startsWith(u"postgres://kvdesk@127.0.0.1:"_s), qPrintable(location));
+            QString error;
+            const QString password = PostgresOptions::fromUrl(TestDatabase::postgresUrl(), &error)->password;
+            QVERIFY(!password.isEmpty());
+            QVERIFY(!QString::fromUtf8(r.body).contains(password));
+        } else {
+            QCOMPARE(storage.value(u"driver").toString(), u"sqlite"_s);
+            QVERIFY(storage.value(u"location").toString().endsWith(u"kv.sqlite"_s));
+        }
     }
 
     void adminRoutes()
@@ -81,7 +96,7 @@ private Q_SLOTS:
         const HttpResponse r = client.request("POST", "/v1/admin/migrate", {}, TestServer::auth());
         QCOMPARE(r.status, 200);
         const QJsonArray data = r.json().value(u"data").toArray();
-        QCOMPARE(data.size(), 3);
+        QCOMPARE(data.size(), TestDatabase::isPostgres() ? 4 : 3); // PostgreSQL: the wider columns
         QCOMPARE(data[0].toObject(),
                  (QJsonObject{{u"migrationName"_s, u"1688823193041_add_initial_tables_and_indexes"_s},
                               {u"direction"_s, u"Up"_s},

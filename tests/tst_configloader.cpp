@@ -210,7 +210,7 @@ private Q_SLOTS:
         QCOMPARE(pg->database, QStringLiteral("kv"));
         QCOMPARE(pg->user, QStringLiteral("kv"));
         QCOMPARE(pg->password, QStringLiteral("s@cret"));
-        QCOMPARE(pg->connectOptions, QStringLiteral("sslmode=require;connect_timeout=3"));
+        QCOMPARE(pg->connectOptions, QStringLiteral("sslmode=require;connect_timeout=2"));
         QCOMPARE(pg->displayUrl(), QStringLiteral("postgres://kv@db.example:6543/kv"));
     }
 

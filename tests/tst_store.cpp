@@ -1,3 +1,5 @@
+#include "testdatabase.h"
+
 #include "store/clock.h"
 #include "store/store.h"
 #include "store/storeconnection.h"
@@ -11,6 +13,8 @@
 #include <QTest>
 
 using namespace kvdesk;
+using kvdesk::test::TestDatabase::isPostgres;
+namespace TestDatabase = kvdesk::test::TestDatabase;
 
 namespace {
 
@@ -68,12 +72,24 @@ private:
     std::unique_ptr<StoreConnection> m_db;
     QString m_path;
 
+    // A query through a connection of the store's own backend.
+    QStringList storeColumn(const QString &sql)
+    {
+        auto connection = m_store->connect();
+        QSqlQuery q(connection->database());
+        q.exec(sql);
+        QStringList values;
+        while (q.next())
+            values << q.value(0).toString();
+        return values;
+    }
+
 private Q_SLOTS:
     void init()
     {
         static int n = 0;
         m_path = m_dir.filePath(QStringLiteral("s%1.sqlite").arg(++n));
-        m_store = std::make_unique<Store>(StoreOptions{m_path, true}, m_clock);
+        m_store = std::make_unique<Store>(StoreOptions::forDatabase(TestDatabase::fresh(m_path)), m_clock);
         m_store->open();
         m_db = m_store->connect();
     }
@@ -116,11 +132,11 @@ private Q_SLOTS:
         QVERIFY(!m_db->get(QByteArrayView("ttl")));
         QCOMPARE(m_db->list({}, {}, 10).keys.size(), 1);
         QCOMPARE(m_db->countLiveKeys(), 1);
-        QCOMPARE(column(m_path, QStringLiteral("select count(*) from wt_kv_key_values")).value(0),
+        QCOMPARE(storeColumn(QStringLiteral("select count(*) from wt_kv_key_values")).value(0),
                  QStringLiteral("2"));
         Sweeper sweeper(*m_store, 60000);
         QCOMPARE(sweeper.sweepNow(), 1);
-        QCOMPARE(column(m_path, QStringLiteral("select name from wt_kv_key_values")),
+        QCOMPARE(storeColumn(QStringLiteral("select name from wt_kv_key_values")),
                  QStringList{QStringLiteral("forever")});
     }
 
@@ -221,6 +237,8 @@ private Q_SLOTS:
 
     void freshDatabaseHasTheOriginalSchema()
     {
+        if (TestDatabase::isPostgres())
+            QSKIP("SQLite files; tst_postgres checks the same on PostgreSQL");
         QCOMPARE(column(m_path, QStringLiteral("select name from wt_kv_migrations")),
                  QStringList{QStringLiteral("1688823193041_add_initial_tables_and_indexes")});
         QCOMPARE(column(m_path, QStringLiteral("select name from kvdesk_migrations order by name")),
@@ -235,6 +253,8 @@ private Q_SLOTS:
 
     void opensADatabaseWrittenByTheOriginal()
     {
+        if (TestDatabase::isPostgres())
+            QSKIP("SQLite files; tst_postgres checks the same on PostgreSQL");
         const QString path = m_dir.filePath(QStringLiteral("original.sqlite"));
         loadFixture(path);
         Store store(StoreOptions{path, true}, m_clock);
@@ -264,6 +284,8 @@ private Q_SLOTS:
 
     void outdatedSchemaIsReportedUntilMigrated()
     {
+        if (TestDatabase::isPostgres())
+            QSKIP("SQLite files; tst_postgres checks the same on PostgreSQL");
         const QString path = m_dir.filePath(QStringLiteral("outdated.sqlite"));
         loadFixture(path);
         Store store(StoreOptions{path, false}, m_clock);

@@ -1,3 +1,5 @@
+#include "testdatabase.h"
+
 #include "store/clock.h"
 #include "store/store.h"
 #include "store/storeconnection.h"
@@ -23,7 +25,9 @@ private:
 private Q_SLOTS:
     void concurrentWritesShareOneTransactionAndReportAfterCommit()
     {
-        Store store(StoreOptions{m_dir.filePath(QStringLiteral("a.sqlite"))}, m_clock);
+        Store store(StoreOptions::forDatabase(
+                        kvdesk::test::TestDatabase::fresh(m_dir.filePath(QStringLiteral("a.sqlite")))),
+                    m_clock);
         store.open();
         auto observer = store.connect(); // another connection: sees only committed data
 
@@ -66,7 +70,9 @@ private Q_SLOTS:
 
     void preconditionsAreDecidedPerWriteInsideTheBatch()
     {
-        Store store(StoreOptions{m_dir.filePath(QStringLiteral("b.sqlite"))}, m_clock);
+        Store store(StoreOptions::forDatabase(
+                        kvdesk::test::TestDatabase::fresh(m_dir.filePath(QStringLiteral("b.sqlite")))),
+                    m_clock);
         store.open();
         WriteBatcher writer(store);
         std::atomic<int> written{0};
@@ -85,7 +91,9 @@ private Q_SLOTS:
 
     void queuedWritesAreAppliedBeforeItStops()
     {
-        Store store(StoreOptions{m_dir.filePath(QStringLiteral("c.sqlite"))}, m_clock);
+        Store store(StoreOptions::forDatabase(
+                        kvdesk::test::TestDatabase::fresh(m_dir.filePath(QStringLiteral("c.sqlite")))),
+                    m_clock);
         store.open();
         std::atomic<int> done{0};
         {

@@ -65,7 +65,7 @@
 <context>
     <name>kvdesk::ConfigLoader</name>
     <message>
-        <location filename="../server/config/configloader.cpp" line="+42"/>
+        <location filename="../server/config/configloader.cpp" line="+44"/>
         <source>config file %1: unknown key &quot;%2&quot;</source>
         <translation>Konfigurationsdatei %1: unbekannter Schlüssel „%2“</translation>
     </message>
@@ -120,12 +120,7 @@
         <translation>--%1 muss eine ganze Zahl von %2 bis %3 sein, nicht „%4“</translation>
     </message>
     <message>
-        <location line="+27"/>
-        <source>PostgreSQL databases are not supported yet; use an SQLite file path</source>
-        <translation>PostgreSQL-Datenbanken werden noch nicht unterstützt; geben Sie einen SQLite-Dateipfad an</translation>
-    </message>
-    <message>
-        <location line="+5"/>
+        <location line="+36"/>
         <source>the database URL %1 names no file</source>
         <translation>Die Datenbank-URL %1 nennt keine Datei</translation>
     </message>
@@ -191,11 +186,11 @@
     </message>
     <message>
         <location line="+3"/>
-        <source>The database: an SQLite file path or sqlite:///path (default: kv.sqlite in the application-data folder). Overrides KV_DB.</source>
-        <translation>Die Datenbank: ein SQLite-Dateipfad oder sqlite:///pfad (Standard: kv.sqlite im Datenordner der Anwendung). Hat Vorrang vor KV_DB.</translation>
+        <source>The database: an SQLite file path, sqlite:///path, or postgres://user:password@host:port/database (default: kv.sqlite in the application-data folder). Overrides KV_DB.</source>
+        <translation>Die Datenbank: ein SQLite-Dateipfad, sqlite:///pfad oder postgres://benutzer:passwort@host:port/datenbank (Standard: kv.sqlite im Datenordner der Anwendung). Hat Vorrang vor KV_DB.</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+3"/>
         <source>path-or-url</source>
         <translation>pfad-oder-url</translation>
     </message>
@@ -1316,7 +1311,7 @@ Befehle:
 <context>
     <name>kvdesk::KvServer</name>
     <message>
-        <location filename="../server/kvserver.cpp" line="+82"/>
+        <location filename="../server/kvserver.cpp" line="+89"/>
         <source>cannot listen on &quot;%1&quot;: not an IP address</source>
         <translation>Lauschen auf „%1“ nicht möglich: keine IP-Adresse</translation>
     </message>
@@ -1911,24 +1906,49 @@ Befehle:
 <context>
     <name>kvdesk::Store</name>
     <message>
-        <location filename="../server/store/sqlitestatement.h" line="+58"/>
-        <location filename="../server/store/storeconnection.cpp" line="+254"/>
+        <location filename="../server/store/postgresconnection.cpp" line="+125"/>
+        <source>The PostgreSQL driver of Qt is not installed (package libqt6sql6-psql)</source>
+        <translation>Der PostgreSQL-Treiber von Qt ist nicht installiert (Paket libqt6sql6-psql)</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <location line="+32"/>
+        <source>Cannot connect to the database %1: %2</source>
+        <translation>Keine Verbindung zur Datenbank %1: %2</translation>
+    </message>
+    <message>
+        <location line="-6"/>
+        <source>The database %1 cannot be reached; try again shortly</source>
+        <translation>Die Datenbank %1 ist nicht erreichbar; versuchen Sie es gleich noch einmal</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>The database %1 cannot be reached: %2</source>
+        <translation>Die Datenbank %1 ist nicht erreichbar: %2</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location filename="../server/store/sqliteconnection.cpp" line="+205"/>
         <location line="+22"/>
+        <location filename="../server/store/sqlitestatement.h" line="+58"/>
+        <location filename="../server/store/store.cpp" line="+120"/>
+        <location filename="../server/store/storebrowser.cpp" line="+242"/>
         <source>Database error: %1</source>
         <translation>Datenbankfehler: %1</translation>
     </message>
     <message>
-        <location filename="../server/store/store.cpp" line="+31"/>
+        <location filename="../server/store/store.cpp" line="-69"/>
         <source>The database %1 does not exist</source>
         <translation>Die Datenbank %1 existiert nicht</translation>
     </message>
     <message>
         <location line="+4"/>
+        <location line="+57"/>
         <source>The database %1 needs migrations (%2); start kvdesk on it once first</source>
         <translation>Die Datenbank %1 braucht Migrationen (%2); starten Sie kvdesk zuerst einmal darauf</translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="-51"/>
         <source>Cannot create the folder %1</source>
         <translation>Der Ordner %1 kann nicht angelegt werden</translation>
     </message>
@@ -1943,25 +1963,46 @@ Befehle:
         <translation>%1 kann nicht in den WAL-Modus geschaltet werden: %2</translation>
     </message>
     <message>
-        <location filename="../server/store/storebrowser.cpp" line="+60"/>
-        <location filename="../server/store/storeconnection.cpp" line="-148"/>
+        <location filename="../server/store/sqliteconnection.cpp" line="-141"/>
+        <location filename="../server/store/storebrowser.cpp" line="-178"/>
         <source>Cannot prepare a statement: %1</source>
         <translation>Eine Anweisung kann nicht vorbereitet werden: %1</translation>
     </message>
     <message>
-        <location line="+64"/>
+        <location filename="../server/store/storebrowser.cpp" line="+64"/>
+        <source>Browsing a PostgreSQL database in the window is not available yet</source>
+        <translation>Eine PostgreSQL-Datenbank im Fenster zu durchsuchen ist noch nicht möglich</translation>
+    </message>
+    <message>
+        <location line="+3"/>
         <source>The database schema is out of date</source>
         <translation>Das Datenbankschema ist veraltet</translation>
     </message>
     <message>
-        <location filename="../server/store/storeconnection.cpp" line="+27"/>
+        <location filename="../server/store/sqliteconnection.cpp" line="+27"/>
         <source>Cannot open the database %1: %2</source>
         <translation>Die Datenbank %1 kann nicht geöffnet werden: %2</translation>
     </message>
     <message>
-        <location line="+25"/>
+        <location filename="../server/store/postgresconnection.cpp" line="+40"/>
+        <location filename="../server/store/sqliteconnection.cpp" line="+25"/>
         <source>The database schema is out of date; run the pending migrations (POST {admin}/migrate)</source>
         <translation>Das Datenbankschema ist veraltet; führen Sie die ausstehenden Migrationen aus (POST {admin}/migrate)</translation>
+    </message>
+    <message>
+        <location filename="../server/store/postgresoptions.cpp" line="+31"/>
+        <source>the PostgreSQL URL is not valid (postgres://user:password@host:port/database)</source>
+        <translation>die PostgreSQL-URL ist ungültig (postgres://benutzer:passwort@host:port/datenbank)</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>the PostgreSQL URL names no database (postgres://user:password@host:port/database)</source>
+        <translation>die PostgreSQL-URL nennt keine Datenbank (postgres://benutzer:passwort@host:port/datenbank)</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>the PostgreSQL URL has an unusable option &quot;%1&quot;</source>
+        <translation>die PostgreSQL-URL hat eine unbrauchbare Option „%1“</translation>
     </message>
 </context>
 <context>
@@ -2070,7 +2111,7 @@ Formate: ndjson (ein {&quot;key&quot;,&quot;value&quot;,&quot;expiration&quot;} 
 </translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+15"/>
         <location line="+6"/>
         <source>kvdesk export: %1
 </source>
@@ -2099,7 +2140,7 @@ Formate: ndjson (ein {&quot;key&quot;,&quot;value&quot;,&quot;expiration&quot;} 
 </translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+12"/>
         <source>Dry run (nothing written): %1
 </source>
         <translation>Probelauf (nichts geschrieben): %1
@@ -2398,7 +2439,7 @@ Formate: ndjson (ein {&quot;key&quot;,&quot;value&quot;,&quot;expiration&quot;} 
 <context>
     <name>main</name>
     <message>
-        <location filename="../server/launch.cpp" line="+81"/>
+        <location filename="../server/launch.cpp" line="+82"/>
         <source>Shutting down...
 </source>
         <translation>Wird beendet...
@@ -2492,7 +2533,7 @@ Setzen Sie welche, zum Beispiel:  KV_API_KEY=$(openssl rand -hex 32) kvdesk --no
 </translation>
     </message>
     <message>
-        <location filename="../ui/guimain.cpp" line="+43"/>
+        <location filename="../ui/guimain.cpp" line="+45"/>
         <source>KV Desk</source>
         <translation>KV Desk</translation>
     </message>

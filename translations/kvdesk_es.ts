@@ -65,7 +65,7 @@
 <context>
     <name>kvdesk::ConfigLoader</name>
     <message>
-        <location filename="../server/config/configloader.cpp" line="+42"/>
+        <location filename="../server/config/configloader.cpp" line="+44"/>
         <source>config file %1: unknown key &quot;%2&quot;</source>
         <translation>archivo de configuración %1: clave desconocida «%2»</translation>
     </message>
@@ -120,12 +120,7 @@
         <translation>--%1 debe ser un número entero de %2 a %3, no «%4»</translation>
     </message>
     <message>
-        <location line="+27"/>
-        <source>PostgreSQL databases are not supported yet; use an SQLite file path</source>
-        <translation>Las bases de datos PostgreSQL aún no se admiten; use la ruta de un archivo SQLite</translation>
-    </message>
-    <message>
-        <location line="+5"/>
+        <location line="+36"/>
         <source>the database URL %1 names no file</source>
         <translation>la URL de base de datos %1 no indica ningún archivo</translation>
     </message>
@@ -191,11 +186,11 @@
     </message>
     <message>
         <location line="+3"/>
-        <source>The database: an SQLite file path or sqlite:///path (default: kv.sqlite in the application-data folder). Overrides KV_DB.</source>
-        <translation>La base de datos: la ruta de un archivo SQLite o sqlite:///ruta (predeterminada: kv.sqlite en la carpeta de datos de la aplicación). Tiene prioridad sobre KV_DB.</translation>
+        <source>The database: an SQLite file path, sqlite:///path, or postgres://user:password@host:port/database (default: kv.sqlite in the application-data folder). Overrides KV_DB.</source>
+        <translation>La base de datos: la ruta de un archivo SQLite, sqlite:///ruta o postgres://usuario:contraseña@host:puerto/base (predeterminada: kv.sqlite en la carpeta de datos de la aplicación). Tiene prioridad sobre KV_DB.</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+3"/>
         <source>path-or-url</source>
         <translation>ruta-o-url</translation>
     </message>
@@ -1316,7 +1311,7 @@ credenciales guardadas en el llavero del sistema (véase: kvdesk credentials --h
 <context>
     <name>kvdesk::KvServer</name>
     <message>
-        <location filename="../server/kvserver.cpp" line="+82"/>
+        <location filename="../server/kvserver.cpp" line="+89"/>
         <source>cannot listen on &quot;%1&quot;: not an IP address</source>
         <translation>no se puede escuchar en «%1»: no es una dirección IP</translation>
     </message>
@@ -1911,24 +1906,49 @@ credenciales guardadas en el llavero del sistema (véase: kvdesk credentials --h
 <context>
     <name>kvdesk::Store</name>
     <message>
-        <location filename="../server/store/sqlitestatement.h" line="+58"/>
-        <location filename="../server/store/storeconnection.cpp" line="+254"/>
+        <location filename="../server/store/postgresconnection.cpp" line="+125"/>
+        <source>The PostgreSQL driver of Qt is not installed (package libqt6sql6-psql)</source>
+        <translation>El controlador PostgreSQL de Qt no está instalado (paquete libqt6sql6-psql)</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <location line="+32"/>
+        <source>Cannot connect to the database %1: %2</source>
+        <translation>No se puede conectar a la base de datos %1: %2</translation>
+    </message>
+    <message>
+        <location line="-6"/>
+        <source>The database %1 cannot be reached; try again shortly</source>
+        <translation>La base de datos %1 no está accesible; inténtelo de nuevo en un momento</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>The database %1 cannot be reached: %2</source>
+        <translation>La base de datos %1 no está accesible: %2</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location filename="../server/store/sqliteconnection.cpp" line="+205"/>
         <location line="+22"/>
+        <location filename="../server/store/sqlitestatement.h" line="+58"/>
+        <location filename="../server/store/store.cpp" line="+120"/>
+        <location filename="../server/store/storebrowser.cpp" line="+242"/>
         <source>Database error: %1</source>
         <translation>Error de la base de datos: %1</translation>
     </message>
     <message>
-        <location filename="../server/store/store.cpp" line="+31"/>
+        <location filename="../server/store/store.cpp" line="-69"/>
         <source>The database %1 does not exist</source>
         <translation>La base de datos %1 no existe</translation>
     </message>
     <message>
         <location line="+4"/>
+        <location line="+57"/>
         <source>The database %1 needs migrations (%2); start kvdesk on it once first</source>
         <translation>La base de datos %1 necesita migraciones (%2); inicie kvdesk sobre ella una vez primero</translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="-51"/>
         <source>Cannot create the folder %1</source>
         <translation>No se puede crear la carpeta %1</translation>
     </message>
@@ -1943,25 +1963,46 @@ credenciales guardadas en el llavero del sistema (véase: kvdesk credentials --h
         <translation>No se puede pasar %1 al modo WAL: %2</translation>
     </message>
     <message>
-        <location filename="../server/store/storebrowser.cpp" line="+60"/>
-        <location filename="../server/store/storeconnection.cpp" line="-148"/>
+        <location filename="../server/store/sqliteconnection.cpp" line="-141"/>
+        <location filename="../server/store/storebrowser.cpp" line="-178"/>
         <source>Cannot prepare a statement: %1</source>
         <translation>No se puede preparar una sentencia: %1</translation>
     </message>
     <message>
-        <location line="+64"/>
+        <location filename="../server/store/storebrowser.cpp" line="+64"/>
+        <source>Browsing a PostgreSQL database in the window is not available yet</source>
+        <translation>Aún no se puede explorar una base de datos PostgreSQL en la ventana</translation>
+    </message>
+    <message>
+        <location line="+3"/>
         <source>The database schema is out of date</source>
         <translation>El esquema de la base de datos está desactualizado</translation>
     </message>
     <message>
-        <location filename="../server/store/storeconnection.cpp" line="+27"/>
+        <location filename="../server/store/sqliteconnection.cpp" line="+27"/>
         <source>Cannot open the database %1: %2</source>
         <translation>No se puede abrir la base de datos %1: %2</translation>
     </message>
     <message>
-        <location line="+25"/>
+        <location filename="../server/store/postgresconnection.cpp" line="+40"/>
+        <location filename="../server/store/sqliteconnection.cpp" line="+25"/>
         <source>The database schema is out of date; run the pending migrations (POST {admin}/migrate)</source>
         <translation>El esquema de la base de datos está desactualizado; ejecute las migraciones pendientes (POST {admin}/migrate)</translation>
+    </message>
+    <message>
+        <location filename="../server/store/postgresoptions.cpp" line="+31"/>
+        <source>the PostgreSQL URL is not valid (postgres://user:password@host:port/database)</source>
+        <translation>la URL de PostgreSQL no es válida (postgres://usuario:contraseña@host:puerto/base)</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>the PostgreSQL URL names no database (postgres://user:password@host:port/database)</source>
+        <translation>la URL de PostgreSQL no indica ninguna base de datos (postgres://usuario:contraseña@host:puerto/base)</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>the PostgreSQL URL has an unusable option &quot;%1&quot;</source>
+        <translation>la URL de PostgreSQL tiene una opción inutilizable «%1»</translation>
     </message>
 </context>
 <context>
@@ -2070,7 +2111,7 @@ Formatos: ndjson (un {&quot;key&quot;,&quot;value&quot;,&quot;expiration&quot;} 
 </translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+15"/>
         <location line="+6"/>
         <source>kvdesk export: %1
 </source>
@@ -2099,7 +2140,7 @@ Formatos: ndjson (un {&quot;key&quot;,&quot;value&quot;,&quot;expiration&quot;} 
 </translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+12"/>
         <source>Dry run (nothing written): %1
 </source>
         <translation>Simulación (no se escribió nada): %1
@@ -2398,7 +2439,7 @@ Formatos: ndjson (un {&quot;key&quot;,&quot;value&quot;,&quot;expiration&quot;} 
 <context>
     <name>main</name>
     <message>
-        <location filename="../server/launch.cpp" line="+81"/>
+        <location filename="../server/launch.cpp" line="+82"/>
         <source>Shutting down...
 </source>
         <translation>Cerrando...
@@ -2492,7 +2533,7 @@ Establezca una, por ejemplo:  KV_API_KEY=$(openssl rand -hex 32) kvdesk --no-gui
 </translation>
     </message>
     <message>
-        <location filename="../ui/guimain.cpp" line="+43"/>
+        <location filename="../ui/guimain.cpp" line="+45"/>
         <source>KV Desk</source>
         <translation>KV Desk</translation>
     </message>

@@ -65,7 +65,7 @@
 <context>
     <name>kvdesk::ConfigLoader</name>
     <message>
-        <location filename="../server/config/configloader.cpp" line="+42"/>
+        <location filename="../server/config/configloader.cpp" line="+44"/>
         <source>config file %1: unknown key &quot;%2&quot;</source>
         <translation>fichier de configuration %1 : clé inconnue « %2 »</translation>
     </message>
@@ -120,12 +120,7 @@
         <translation>--%1 doit être un nombre entier de %2 à %3, et non « %4 »</translation>
     </message>
     <message>
-        <location line="+27"/>
-        <source>PostgreSQL databases are not supported yet; use an SQLite file path</source>
-        <translation>Les bases PostgreSQL ne sont pas encore prises en charge ; indiquez le chemin d’un fichier SQLite</translation>
-    </message>
-    <message>
-        <location line="+5"/>
+        <location line="+36"/>
         <source>the database URL %1 names no file</source>
         <translation>l’URL de base de données %1 ne désigne aucun fichier</translation>
     </message>
@@ -191,11 +186,11 @@
     </message>
     <message>
         <location line="+3"/>
-        <source>The database: an SQLite file path or sqlite:///path (default: kv.sqlite in the application-data folder). Overrides KV_DB.</source>
-        <translation>La base de données : chemin d’un fichier SQLite ou sqlite:///chemin (par défaut : kv.sqlite dans le dossier de données de l’application). Prime sur KV_DB.</translation>
+        <source>The database: an SQLite file path, sqlite:///path, or postgres://user:password@host:port/database (default: kv.sqlite in the application-data folder). Overrides KV_DB.</source>
+        <translation>La base de données : chemin d’un fichier SQLite, sqlite:///chemin, ou postgres://utilisateur:motdepasse@hôte:port/base (par défaut : kv.sqlite dans le dossier de données de l’application). Prime sur KV_DB.</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+3"/>
         <source>path-or-url</source>
         <translation>chemin-ou-url</translation>
     </message>
@@ -1316,7 +1311,7 @@ Commandes :
 <context>
     <name>kvdesk::KvServer</name>
     <message>
-        <location filename="../server/kvserver.cpp" line="+82"/>
+        <location filename="../server/kvserver.cpp" line="+89"/>
         <source>cannot listen on &quot;%1&quot;: not an IP address</source>
         <translation>impossible d’écouter sur « %1 » : ce n’est pas une adresse IP</translation>
     </message>
@@ -1911,24 +1906,49 @@ Commandes :
 <context>
     <name>kvdesk::Store</name>
     <message>
-        <location filename="../server/store/sqlitestatement.h" line="+58"/>
-        <location filename="../server/store/storeconnection.cpp" line="+254"/>
+        <location filename="../server/store/postgresconnection.cpp" line="+125"/>
+        <source>The PostgreSQL driver of Qt is not installed (package libqt6sql6-psql)</source>
+        <translation>Le pilote PostgreSQL de Qt n’est pas installé (paquet libqt6sql6-psql)</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <location line="+32"/>
+        <source>Cannot connect to the database %1: %2</source>
+        <translation>Impossible de se connecter à la base de données %1 : %2</translation>
+    </message>
+    <message>
+        <location line="-6"/>
+        <source>The database %1 cannot be reached; try again shortly</source>
+        <translation>La base de données %1 est injoignable ; réessayez dans un instant</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>The database %1 cannot be reached: %2</source>
+        <translation>La base de données %1 est injoignable : %2</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location filename="../server/store/sqliteconnection.cpp" line="+205"/>
         <location line="+22"/>
+        <location filename="../server/store/sqlitestatement.h" line="+58"/>
+        <location filename="../server/store/store.cpp" line="+120"/>
+        <location filename="../server/store/storebrowser.cpp" line="+242"/>
         <source>Database error: %1</source>
         <translation>Erreur de base de données : %1</translation>
     </message>
     <message>
-        <location filename="../server/store/store.cpp" line="+31"/>
+        <location filename="../server/store/store.cpp" line="-69"/>
         <source>The database %1 does not exist</source>
         <translation>La base de données %1 n’existe pas</translation>
     </message>
     <message>
         <location line="+4"/>
+        <location line="+57"/>
         <source>The database %1 needs migrations (%2); start kvdesk on it once first</source>
         <translation>La base de données %1 a besoin de migrations (%2) ; lancez d’abord kvdesk une fois dessus</translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="-51"/>
         <source>Cannot create the folder %1</source>
         <translation>Impossible de créer le dossier %1</translation>
     </message>
@@ -1943,25 +1963,46 @@ Commandes :
         <translation>Impossible de passer %1 en mode WAL : %2</translation>
     </message>
     <message>
-        <location filename="../server/store/storebrowser.cpp" line="+60"/>
-        <location filename="../server/store/storeconnection.cpp" line="-148"/>
+        <location filename="../server/store/sqliteconnection.cpp" line="-141"/>
+        <location filename="../server/store/storebrowser.cpp" line="-178"/>
         <source>Cannot prepare a statement: %1</source>
         <translation>Impossible de préparer une instruction : %1</translation>
     </message>
     <message>
-        <location line="+64"/>
+        <location filename="../server/store/storebrowser.cpp" line="+64"/>
+        <source>Browsing a PostgreSQL database in the window is not available yet</source>
+        <translation>Parcourir une base PostgreSQL dans la fenêtre n’est pas encore possible</translation>
+    </message>
+    <message>
+        <location line="+3"/>
         <source>The database schema is out of date</source>
         <translation>Le schéma de la base de données est périmé</translation>
     </message>
     <message>
-        <location filename="../server/store/storeconnection.cpp" line="+27"/>
+        <location filename="../server/store/sqliteconnection.cpp" line="+27"/>
         <source>Cannot open the database %1: %2</source>
         <translation>Impossible d’ouvrir la base de données %1 : %2</translation>
     </message>
     <message>
-        <location line="+25"/>
+        <location filename="../server/store/postgresconnection.cpp" line="+40"/>
+        <location filename="../server/store/sqliteconnection.cpp" line="+25"/>
         <source>The database schema is out of date; run the pending migrations (POST {admin}/migrate)</source>
         <translation>Le schéma de la base de données est périmé ; lancez les migrations en attente (POST {admin}/migrate)</translation>
+    </message>
+    <message>
+        <location filename="../server/store/postgresoptions.cpp" line="+31"/>
+        <source>the PostgreSQL URL is not valid (postgres://user:password@host:port/database)</source>
+        <translation>l’URL PostgreSQL n’est pas valide (postgres://utilisateur:motdepasse@hôte:port/base)</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>the PostgreSQL URL names no database (postgres://user:password@host:port/database)</source>
+        <translation>l’URL PostgreSQL ne désigne aucune base (postgres://utilisateur:motdepasse@hôte:port/base)</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>the PostgreSQL URL has an unusable option &quot;%1&quot;</source>
+        <translation>l’URL PostgreSQL a une option inutilisable « %1 »</translation>
     </message>
 </context>
 <context>
@@ -2070,7 +2111,7 @@ Formats : ndjson (un {&quot;key&quot;,&quot;value&quot;,&quot;expiration&quot;} 
 </translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+15"/>
         <location line="+6"/>
         <source>kvdesk export: %1
 </source>
@@ -2099,7 +2140,7 @@ Formats : ndjson (un {&quot;key&quot;,&quot;value&quot;,&quot;expiration&quot;} 
 </translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+12"/>
         <source>Dry run (nothing written): %1
 </source>
         <translation>Essai à blanc (rien n’a été écrit) : %1
@@ -2398,7 +2439,7 @@ Formats : ndjson (un {&quot;key&quot;,&quot;value&quot;,&quot;expiration&quot;} 
 <context>
     <name>main</name>
     <message>
-        <location filename="../server/launch.cpp" line="+81"/>
+        <location filename="../server/launch.cpp" line="+82"/>
         <source>Shutting down...
 </source>
         <translation>Arrêt...
@@ -2492,7 +2533,7 @@ Définissez-en un, par exemple :  KV_API_KEY=$(openssl rand -hex 32) kvdesk --no
 </translation>
     </message>
     <message>
-        <location filename="../ui/guimain.cpp" line="+43"/>
+        <location filename="../ui/guimain.cpp" line="+45"/>
         <source>KV Desk</source>
         <translation>KV Desk</translation>
     </message>

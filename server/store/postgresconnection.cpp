@@ -159,17 +159,24 @@ void PostgresConnection::ensureOpen()
 {
     if (!m_broken)
         return;
-    if (m_lastAttempt.isValid() && m_lastAttempt.elapsed() < reconnectIntervalMs)
+    if (m_lastAttempt.isValid() && m_lastAttempt.elapsed() < reconnectIntervalMs) {
+        m_retryable = false;
         throw StoreError(
             I18n::tr("The database %1 cannot be reached; try again shortly").arg(m_options.displayUrl()),
             StoreError::Kind::Unavailable);
-    m_lastAttempt.start();
+    }
     m_statements.reset();
     m_db.close();
-    if (!m_db.open())
+    const bool opened = m_db.open();
+    // Counted from the attempt's end: while the server accepts connections without answering
+    // them (shutting down), each attempt lasts connect_timeout, and requests in between fail at once.
+    m_lastAttempt.start();
+    if (!opened) {
+        m_retryable = false;
         throw StoreError(I18n::tr("Cannot connect to the database %1: %2")
                              .arg(m_options.displayUrl(), m_db.lastError().databaseText().trimmed()),
                          StoreError::Kind::Unavailable);
+    }
     m_broken = false;
     qCInfo(lcStore).noquote() << "connected to" << m_options.displayUrl() << "again";
 }
@@ -184,6 +191,7 @@ void PostgresConnection::fail(const QSqlError &error)
         unavailable ? I18n::tr("The database %1 cannot be reached: %2").arg(m_options.displayUrl(), detail)
                     : I18n::tr("Database error: %1").arg(detail),
         unavailable ? StoreError::Kind::Unavailable : StoreError::Kind::Failure, error.nativeErrorCode());
+    m_retryable = unavailable && !m_broken && !m_committing;
     if (unavailable) {
         if (!m_broken)
             qCWarning(lcStore).noquote() << e.message();
@@ -198,7 +206,21 @@ void PostgresConnection::fail(const QSqlError &error)
 bool PostgresConnection::mayRetry(const StoreError &error) const
 {
     // A deadlock between nodes' transactions, or a serialization failure: nothing was written.
-    return error.code() == "40P01"_L1 || error.code() == "40001"_L1;
+    // Or the session was found lost before the COMMIT was sent: nothing was written either.
+    return error.code() == "40P01"_L1 || error.code() == "40001"_L1 ||
+           (error.kind() == StoreError::Kind::Unavailable && m_retryable);
+}
+
+template<typename F> auto PostgresConnection::retrying(F work) -> decltype(work())
+{
+    try {
+        return work();
+    } catch (const StoreError &e) {
+        if (m_inTransaction || !m_retryable)
+            throw;
+        m_retryable = false;
+        return work();
+    }
 }
 
 PostgresConnection::Statements &PostgresConnection::statements()
@@ -236,6 +258,7 @@ void PostgresConnection::execOrFail(const QString &sql)
 void PostgresConnection::begin()
 {
     statements();
+    m_retryable = false;
     m_transactionError.reset();
     m_uncommittedKeys.clear();
     if (!m_db.transaction())
@@ -253,7 +276,10 @@ void PostgresConnection::commit()
         throw error;
     }
     m_inTransaction = false;
-    if (!m_db.commit()) {
+    m_committing = true;
+    const bool committed = m_db.commit();
+    m_committing = false;
+    if (!committed) {
         m_uncommittedKeys.clear();
         fail(m_db.lastError());
     }
@@ -302,21 +328,23 @@ void PostgresConnection::written(QByteArrayView key)
 
 std::optional<StoredValue> PostgresConnection::get(QByteArrayView key)
 {
-    QSqlQuery &q = statements().get;
-    q.bindValue(0, text(key));
-    q.bindValue(1, m_store.clock().nowMs());
-    run(q);
-    if (!q.next()) {
+    return retrying([&]() -> std::optional<StoredValue> {
+        QSqlQuery &q = statements().get;
+        q.bindValue(0, text(key));
+        q.bindValue(1, m_store.clock().nowMs());
+        run(q);
+        if (!q.next()) {
+            q.finish();
+            return std::nullopt;
+        }
+        StoredValue v;
+        v.json = q.value(0).toString().toUtf8();
+        v.updatedAtMs = q.value(1).toLongLong();
+        v.expiresAtMs = optionalColumn(q, 2);
+        v.etag = etagFor(optionalColumn(q, 3), v.updatedAtMs);
         q.finish();
-        return std::nullopt;
-    }
-    StoredValue v;
-    v.json = q.value(0).toString().toUtf8();
-    v.updatedAtMs = q.value(1).toLongLong();
-    v.expiresAtMs = optionalColumn(q, 2);
-    v.etag = etagFor(optionalColumn(q, 3), v.updatedAtMs);
-    q.finish();
-    return v;
+        return v;
+    });
 }
 
 PutResult PostgresConnection::put(QByteArrayView key, QByteArrayView json, std::optional<qint64> expiresAtMs,
@@ -428,51 +456,57 @@ QString PostgresConnection::prefixEnd(const QString &prefix)
 
 KeyPage PostgresConnection::list(const QString &prefix, const QString &after, int limit)
 {
-    Statements &s = statements();
-    const QString end = prefixEnd(prefix);
-    QSqlQuery &q = end.isEmpty() ? s.listAll : s.list;
-    int i = 0;
-    if (!end.isEmpty()) {
-        q.bindValue(i++, prefix);
-        q.bindValue(i++, end);
-    }
-    q.bindValue(i++, after.isNull() ? u""_s : after); // a null QString would bind NULL
-    q.bindValue(i++, m_store.clock().nowMs());
-    q.bindValue(i++, limit + 1);
-    run(q);
-    KeyPage page;
-    while (q.next()) {
-        if (page.keys.size() == limit) {
-            page.complete = false;
-            break;
+    return retrying([&] {
+        Statements &s = statements();
+        const QString end = prefixEnd(prefix);
+        QSqlQuery &q = end.isEmpty() ? s.listAll : s.list;
+        int i = 0;
+        if (!end.isEmpty()) {
+            q.bindValue(i++, prefix);
+            q.bindValue(i++, end);
         }
-        page.keys.append({q.value(0).toString(), optionalColumn(q, 1)});
-    }
-    q.finish();
-    return page;
+        q.bindValue(i++, after.isNull() ? u""_s : after); // a null QString would bind NULL
+        q.bindValue(i++, m_store.clock().nowMs());
+        q.bindValue(i++, limit + 1);
+        run(q);
+        KeyPage page;
+        while (q.next()) {
+            if (page.keys.size() == limit) {
+                page.complete = false;
+                break;
+            }
+            page.keys.append({q.value(0).toString(), optionalColumn(q, 1)});
+        }
+        q.finish();
+        return page;
+    });
 }
 
 int PostgresConnection::sweepExpired(int batch)
 {
-    QSqlQuery &q = statements().sweep;
-    const qint64 now = m_store.clock().nowMs();
-    q.bindValue(0, now);
-    q.bindValue(1, batch);
-    q.bindValue(2, now);
-    run(q);
-    const int removed = q.numRowsAffected();
-    q.finish();
-    return removed;
+    return retrying([&] {
+        QSqlQuery &q = statements().sweep;
+        const qint64 now = m_store.clock().nowMs();
+        q.bindValue(0, now);
+        q.bindValue(1, batch);
+        q.bindValue(2, now);
+        run(q);
+        const int removed = q.numRowsAffected();
+        q.finish();
+        return removed;
+    });
 }
 
 qint64 PostgresConnection::countLiveKeys()
 {
-    QSqlQuery &q = statements().count;
-    q.bindValue(0, m_store.clock().nowMs());
-    run(q);
-    const qint64 n = q.next() ? q.value(0).toLongLong() : 0;
-    q.finish();
-    return n;
+    return retrying([&] {
+        QSqlQuery &q = statements().count;
+        q.bindValue(0, m_store.clock().nowMs());
+        run(q);
+        const qint64 n = q.next() ? q.value(0).toLongLong() : 0;
+        q.finish();
+        return n;
+    });
 }
 
 } // namespace kvdesk

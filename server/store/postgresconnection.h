@@ -46,6 +46,8 @@ private:
     [[noreturn]] void fail(const QSqlError &error);
     void execOrFail(const QString &sql);
     bool run(QSqlQuery &query);
+    // Runs a read (outside a transaction) again once when it found the session lost.
+    template<typename F> auto retrying(F work) -> decltype(work());
     void written(QByteArrayView key);
 
     PostgresOptions m_options;
@@ -54,6 +56,10 @@ private:
     std::unique_ptr<Statements> m_statements;
     bool m_broken = false;       // the session is lost; connect again before the next statement
     QElapsedTimer m_lastAttempt; // of connecting, to fail fast while the server is away
+    // The last failure found a session lost since its last statement (the server restarted):
+    // the work may be done again at once on a new session, unless a COMMIT was on its way.
+    bool m_retryable = false;
+    bool m_committing = false;
     bool m_inTransaction = false;
     std::optional<StoreError> m_transactionError; // the first failure in the open transaction
     QList<QByteArray> m_uncommittedKeys;

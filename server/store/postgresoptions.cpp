@@ -54,7 +54,7 @@ std::optional<PostgresOptions> PostgresOptions::fromUrl(const QString &url, QStr
     }
     // Fail fast when the server is away: requests answer 503 rather than waiting for TCP.
     if (!timeout)
-        options << u"connect_timeout=3"_s;
+        options << u"connect_timeout=2"_s; // libpq's shortest
     o.connectOptions = options.join(u';');
     return o;
 }

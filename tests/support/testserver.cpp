@@ -1,5 +1,7 @@
 #include "testserver.h"
 
+#include "testdatabase.h"
+
 #include <QTest>
 
 namespace kvdesk::test {
@@ -9,7 +11,7 @@ TestServer::TestServer(const std::function<void(Config &)> &tweak)
     m_config.host = QStringLiteral("127.0.0.1");
     m_config.port = 0;
     m_config.threads = 1;
-    m_config.databasePath = m_dir.filePath(QStringLiteral("kv.sqlite"));
+    m_config.databasePath = TestDatabase::fresh(m_dir.filePath(QStringLiteral("kv.sqlite")));
     m_config.auth.apiKey = QString::fromLatin1(apiKey);
     if (tweak)
         tweak(m_config);

@@ -1,0 +1,20 @@
+#pragma once
+
+#include <QString>
+
+namespace kvdesk::test {
+
+// The database a test runs on: an SQLite file by default; with KVDESK_TEST_POSTGRES_URL_FILE set
+// (ctest's *_postgres runs, against the private server of tests/postgres-server.sh), a fresh
+// schema of that PostgreSQL database for each call, so that every test starts empty.
+namespace TestDatabase {
+
+bool isPostgres();
+// The PostgreSQL server's URL (with its password), or empty.
+QString postgresUrl();
+// sqlitePath itself, or the URL of a new, empty PostgreSQL schema.
+QString fresh(const QString &sqlitePath);
+
+} // namespace TestDatabase
+
+} // namespace kvdesk::test
