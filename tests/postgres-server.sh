@@ -2,7 +2,8 @@
 # tests/postgres-server.sh start|stop|restart DIR
 # A private PostgreSQL server for the tests: its own data directory in DIR, listening on
 # 127.0.0.1 on a free port, run as an unprivileged user (postgres when started by root, since
-# PostgreSQL refuses to run as root), password authentication. `start` writes the server's URL
+# PostgreSQL refuses to run as root; its files then live in /tmp), password authentication.
+# `start` writes the server's URL
 # (postgres://kvdesk:...@127.0.0.1:PORT/kvdesk) to DIR/url.
 set -euo pipefail
 
@@ -11,34 +12,43 @@ dir=${2:?the directory of the server}
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -x "$bin/postgres" ] || { echo "PostgreSQL is not installed (scripts/install-deps.sh installs it)" >&2; exit 1; }
 
+# The server's own files: in DIR, or, when root starts it for the postgres user (who may not
+# reach DIR, say under /root), in a folder of /tmp named after DIR.
+if [ "$(id -u)" -eq 0 ]; then
+  hash=$(printf '%s' "$dir" | md5sum)
+  data="/tmp/kvdesk-postgres-${hash:0:12}"
+else
+  data="$dir/server"
+fi
+
 as_owner() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
 server_stop() {
-  if [ -f "$dir/data/postmaster.pid" ]; then
-    as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+  if [ -f "$data/data/postmaster.pid" ]; then
+    as_owner "$bin/pg_ctl" -D "$data/data" -m fast -w stop >/dev/null 2>&1 || true
   fi
 }
 
 server_start() {
   local port
   port=$(cat "$dir/port")
-  as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=on" start >/dev/null
+  as_owner "$bin/pg_ctl" -D "$data/data" -l "$data/server.log" -w -t 30 \
+    -o "-p $port -k $data -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=on" start >/dev/null
 }
 
 case $action in
 start)
   server_stop
-  rm -rf "$dir"
-  mkdir -p "$dir"
-  [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
+  rm -rf "$dir" "$data"
+  mkdir -p "$dir" "$data"
+  [ "$(id -u)" -eq 0 ] && chown postgres: "$data" && chmod 700 "$data"
   random=$(od -An -N8 -tx8 /dev/urandom)
   password="kvdesk-${random// /}"
-  printf '%s\n' "$password" >"$dir/password"
-  [ "$(id -u)" -eq 0 ] && chown postgres: "$dir/password"
-  as_owner "$bin/initdb" -D "$dir/data" -U kvdesk --pwfile="$dir/password" --auth=scram-sha-256 \
+  printf '%s\n' "$password" >"$data/password"
+  [ "$(id -u)" -eq 0 ] && chown postgres: "$data/password"
+  as_owner "$bin/initdb" -D "$data/data" -U kvdesk --pwfile="$data/password" --auth=scram-sha-256 \
     -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log"
   # A free port: one nothing answers on.
   for _ in $(seq 50); do
