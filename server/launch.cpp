@@ -6,6 +6,7 @@
 #include "credentials/keychainstore.h"
 #include "i18n/translations.h"
 #include "kvserver.h"
+#include "store/postgresoptions.h"
 #include "store/store.h"
 #include "util/signalwatcher.h"
 
@@ -67,6 +68,7 @@ Credentials readCredentials(Config &config)
     if (!config.useKeychain || !KeychainStore::mayBeAvailable())
         return c;
     c.keychain = std::make_unique<KeychainStore>();
+    fillDatabasePassword(config, *c.keychain);
     c.vault = std::make_unique<CredentialVault>(*c.keychain);
     const auto [stored, result] = c.vault->loadNow();
     if (result.ok())
@@ -74,6 +76,20 @@ Credentials readCredentials(Config &config)
     else if (result.error != SecretResult::Error::NoKeychain || !config.auth.anyEnabled())
         fprintf(stderr, "kvdesk: %s\n", qPrintable(result.message));
     return c;
+}
+
+void fillDatabasePassword(Config &config, SecretStore &secrets)
+{
+    if (!PostgresOptions::isPostgresUrl(config.databasePath))
+        return;
+    QString error;
+    const auto options = PostgresOptions::fromUrl(config.databasePath, &error);
+    if (!options || !options->password.isEmpty())
+        return;
+    const SecretResult found = secrets.readNow(options->keychainKey());
+    if (found.ok())
+        config.databasePath =
+            PostgresOptions::withPassword(config.databasePath, QString::fromUtf8(found.data));
 }
 
 void stopOnTermination(SignalWatcher &signals, KvServer &server)

@@ -12,6 +12,7 @@ namespace kvdesk {
 class CredentialVault;
 class KeychainStore;
 class KvServer;
+class SecretStore;
 class SignalWatcher;
 
 // Start-up steps shared by the headless server (app/main.cpp) and the window (the kvdesk-gui
@@ -36,8 +37,11 @@ struct Credentials
     ~Credentials();
     Credentials(Credentials &&) noexcept;
 };
-// Fills what flags, environment and config file left unset from the OS keychain.
+// Fills what flags, environment and config file left unset from the OS keychain: the server's
+// credentials, and the password of a PostgreSQL --db URL that names none.
 Credentials readCredentials(Config &config);
+// The password of config's PostgreSQL database from secrets, when its URL names none.
+void fillDatabasePassword(Config &config, SecretStore &secrets);
 
 // On SIGTERM or SIGINT: stop accepting, let requests in flight finish, close, and quit.
 void stopOnTermination(SignalWatcher &signals, KvServer &server);

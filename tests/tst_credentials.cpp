@@ -4,6 +4,8 @@
 
 #include "commands/credentialscommand.h"
 #include "credentials/credentialvault.h"
+#include "launch.h"
+#include "store/postgresoptions.h"
 
 #include <QElapsedTimer>
 #include <QLocalServer>
@@ -99,6 +101,30 @@ private Q_SLOTS:
         QVERIFY(a != b);
         QVERIFY(QRegularExpression(u"^[A-Za-z0-9_-]{43}$"_s).match(a).hasMatch());
         QCOMPARE(QByteArray::fromBase64(a.toLatin1(), QByteArray::Base64UrlEncoding).size(), 32);
+    }
+
+    void aPostgresPasswordComesFromTheKeychain()
+    {
+        FakeSecretStore store;
+        store.entries.insert(u"postgres:postgres://kv@db.example:6543/kv"_s, "s3cret pass");
+        Config config;
+        config.databasePath = u"postgres://kv@db.example:6543/kv?sslmode=require"_s;
+        Launch::fillDatabasePassword(config, store);
+        QString error;
+        const auto filled = PostgresOptions::fromUrl(config.databasePath, &error);
+        QVERIFY2(filled, qPrintable(error));
+        QCOMPARE(filled->password, u"s3cret pass"_s);
+        QCOMPARE(filled->connectOptions, u"sslmode=require;connect_timeout=2"_s);
+        // A URL that names its password keeps it; another database finds nothing; a file is a file.
+        config.databasePath = u"postgres://kv:given@db.example:6543/kv"_s;
+        Launch::fillDatabasePassword(config, store);
+        QCOMPARE(PostgresOptions::fromUrl(config.databasePath, &error)->password, u"given"_s);
+        config.databasePath = u"postgres://kv@db.example:6543/other"_s;
+        Launch::fillDatabasePassword(config, store);
+        QCOMPARE(config.databasePath, u"postgres://kv@db.example:6543/other"_s);
+        config.databasePath = u"/tmp/kv.sqlite"_s;
+        Launch::fillDatabasePassword(config, store);
+        QCOMPARE(config.databasePath, u"/tmp/kv.sqlite"_s);
     }
 
     void flagsAndTheEnvironmentWinOverTheKeychain()

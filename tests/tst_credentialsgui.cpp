@@ -8,11 +8,15 @@
 #include "credentials/credentialvault.h"
 #include "mainwindow.h"
 #include "serverpanel.h"
+#include "store/postgresoptions.h"
 
 #include <QCheckBox>
 #include <QClipboard>
+#include <QComboBox>
 #include <QLabel>
 #include <QLineEdit>
+#include <QSignalSpy>
+#include <QSpinBox>
 #include <QStandardPaths>
 
 using namespace kvdesk;
@@ -133,6 +137,72 @@ private Q_SLOTS:
                     ->text()
                     .contains(QStringLiteral("Saving")));
         QTRY_VERIFY_WITH_TIMEOUT(!stored(store).apiKey.isEmpty(), 5000);
+    }
+
+    void openingAPostgresDatabaseKeepsItsPasswordAndReopens()
+    {
+        TestServer server;
+        FakeSecretStore store;
+        CredentialVault vault(store);
+        MainWindow window(server.server(), server.clock(), &vault);
+        window.show();
+        QSignalSpy reopen(&window, &MainWindow::reopenRequested);
+        window.findChild<QAction *>(QStringLiteral("actionOpenPostgres"))->trigger();
+        auto *dialog = waitForChild<QDialog>(window, QStringLiteral("databaseDialog"));
+        QVERIFY(dialog);
+        auto edit = [dialog](const char *name) {
+            return dialog->findChild<QLineEdit *>(QString::fromLatin1(name));
+        };
+        auto *open = dialog->findChild<QAbstractButton *>(QStringLiteral("databaseOpen"));
+        edit("databaseName")->clear();
+        QVERIFY(!open->isEnabled()); // a database is needed
+        QTest::keyClicks(edit("databaseName"), QStringLiteral("kv"));
+        QVERIFY(open->isEnabled());
+        edit("databaseHost")->setText(QStringLiteral("db.example"));
+        dialog->findChild<QSpinBox *>(QStringLiteral("databasePort"))->setValue(6543);
+        edit("databaseUser")->setText(QStringLiteral("kv"));
+        QTest::keyClicks(edit("databasePassword"), QStringLiteral("s3cret pass"));
+        dialog->findChild<QComboBox *>(QStringLiteral("databaseSsl"))->setCurrentIndex(1); // require
+        QVERIFY(dialog->findChild<QCheckBox *>(QStringLiteral("databaseKeepPassword"))->isChecked());
+        QTest::mouseClick(open, Qt::LeftButton);
+        QTRY_COMPARE(reopen.size(), 1);
+        const QString database = reopen.first().first().toString();
+        QString error;
+        const auto options = PostgresOptions::fromUrl(database, &error);
+        QVERIFY2(options, qPrintable(error));
+        QCOMPARE(options->host, QStringLiteral("db.example"));
+        QCOMPARE(options->port, 6543);
+        QCOMPARE(options->database, QStringLiteral("kv"));
+        QCOMPARE(options->password, QStringLiteral("s3cret pass"));
+        QVERIFY(options->connectOptions.startsWith(QStringLiteral("sslmode=require")));
+        // Kept where kvdesk --db postgres://kv@db.example:6543/kv looks for it.
+        QCOMPARE(store.entries.value(QStringLiteral("postgres:postgres://kv@db.example:6543/kv")),
+                 QByteArray("s3cret pass"));
+    }
+
+    void aKeychainThatRefusesThePasswordKeepsTheDialogOpen()
+    {
+        TestServer server;
+        FakeSecretStore store;
+        store.failWith = SecretResult::Error::Denied;
+        CredentialVault vault(store);
+        MainWindow window(server.server(), server.clock(), &vault);
+        window.show();
+        QSignalSpy reopen(&window, &MainWindow::reopenRequested);
+        window.findChild<QAction *>(QStringLiteral("actionOpenPostgres"))->trigger();
+        auto *dialog = waitForChild<QDialog>(window, QStringLiteral("databaseDialog"));
+        QVERIFY(dialog);
+        QTest::keyClicks(dialog->findChild<QLineEdit *>(QStringLiteral("databasePassword")),
+                         QStringLiteral("pw"));
+        auto *open = dialog->findChild<QAbstractButton *>(QStringLiteral("databaseOpen"));
+        QTest::mouseClick(open, Qt::LeftButton);
+        QTRY_VERIFY(!dialog->findChild<QLabel *>(QStringLiteral("databaseError"))->text().isEmpty() &&
+                    open->isEnabled());
+        QCOMPARE(reopen.size(), 0);
+        QVERIFY(!dialog->findChild<QCheckBox *>(QStringLiteral("databaseKeepPassword"))->isChecked());
+        QTest::mouseClick(open, Qt::LeftButton); // then opens without keeping it
+        QTRY_COMPARE(reopen.size(), 1);
+        QVERIFY(store.entries.isEmpty());
     }
 };
 

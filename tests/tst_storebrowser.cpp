@@ -5,6 +5,7 @@
 #include "store/storebrowser.h"
 #include "store/storeconnection.h"
 #include "store/writebatcher.h"
+#include "testdatabase.h"
 
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -38,8 +39,9 @@ private:
 
     std::unique_ptr<Store> newStore()
     {
-        auto store =
-            std::make_unique<Store>(StoreOptions{m_dir.filePath(u"s%1.sqlite"_s.arg(++m_serial))}, m_clock);
+        auto store = std::make_unique<Store>(StoreOptions::forDatabase(kvdesk::test::TestDatabase::fresh(
+                                                 m_dir.filePath(u"s%1.sqlite"_s.arg(++m_serial)))),
+                                             m_clock);
         store->open();
         return store;
     }

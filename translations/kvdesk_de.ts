@@ -694,6 +694,99 @@ Befehle:
     </message>
 </context>
 <context>
+    <name>kvdesk::DatabaseDialog</name>
+    <message>
+        <location filename="../ui/databasedialog.cpp" line="+24"/>
+        <source>Open PostgreSQL Database</source>
+        <translation>PostgreSQL-Datenbank öffnen</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>Prefer (encrypted when the server offers it)</source>
+        <translation>Bevorzugen (verschlüsselt, wenn der Server es anbietet)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Require</source>
+        <translation>Erzwingen</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Disable</source>
+        <translation>Abschalten</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Keep the password in the OS keychain</source>
+        <translation>Das Passwort im Schlüsselbund des Systems ablegen</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>&amp;Host:</source>
+        <translation>&amp;Host:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Port:</source>
+        <translation>&amp;Port:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Database:</source>
+        <translation>&amp;Datenbank:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;User:</source>
+        <translation>&amp;Benutzer:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Pass&amp;word:</source>
+        <translation>Pass&amp;wort:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Encryption:</source>
+        <translation>&amp;Verschlüsselung:</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>&amp;Open</source>
+        <translation>Ö&amp;ffnen</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>KV Desk reopens on this database; several KV Desk servers can share it.</source>
+        <translation>KV Desk öffnet sich neu mit dieser Datenbank; mehrere KV-Desk-Server können sie gemeinsam nutzen.</translation>
+    </message>
+    <message>
+        <location line="+30"/>
+        <source>Name the server&apos;s host.</source>
+        <translation>Geben Sie den Host des Servers an.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Name the database.</source>
+        <translation>Geben Sie die Datenbank an.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Name the user.</source>
+        <translation>Geben Sie den Benutzer an.</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>Saving the password to the keychain...</source>
+        <translation>Das Passwort wird im Schlüsselbund gespeichert...</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Open again to use the password without keeping it.</source>
+        <translation>Öffnen Sie erneut, um das Passwort zu verwenden, ohne es abzulegen.</translation>
+    </message>
+</context>
+<context>
     <name>kvdesk::DisplayFormat</name>
     <message>
         <location filename="../ui/displayformat.cpp" line="+15"/>
@@ -1330,7 +1423,7 @@ Befehle:
 <context>
     <name>kvdesk::MainWindow</name>
     <message>
-        <location filename="../ui/mainwindow.cpp" line="+46"/>
+        <location filename="../ui/mainwindow.cpp" line="+48"/>
         <source>KV Desk</source>
         <translation>KV Desk</translation>
     </message>
@@ -1411,6 +1504,11 @@ Befehle:
     </message>
     <message>
         <location line="+4"/>
+        <source>Open &amp;PostgreSQL Database...</source>
+        <translation>&amp;PostgreSQL-Datenbank öffnen...</translation>
+    </message>
+    <message>
+        <location line="+3"/>
         <source>&amp;About KV Desk</source>
         <translation>&amp;Über KV Desk</translation>
     </message>
@@ -1430,7 +1528,7 @@ Befehle:
         <translation>&amp;Datei</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+11"/>
         <source>&amp;Edit</source>
         <translation>&amp;Bearbeiten</translation>
     </message>
@@ -1455,7 +1553,7 @@ Befehle:
         <translation>Hauptleiste</translation>
     </message>
     <message>
-        <location line="+53"/>
+        <location line="+61"/>
         <source>Counting keys...</source>
         <translation>Schlüssel werden gezählt...</translation>
     </message>
@@ -1912,27 +2010,29 @@ Befehle:
     </message>
     <message>
         <location line="+13"/>
-        <location line="+32"/>
+        <location line="+38"/>
         <source>Cannot connect to the database %1: %2</source>
         <translation>Keine Verbindung zur Datenbank %1: %2</translation>
     </message>
     <message>
-        <location line="-6"/>
+        <location line="-11"/>
         <source>The database %1 cannot be reached; try again shortly</source>
         <translation>Die Datenbank %1 ist nicht erreichbar; versuchen Sie es gleich noch einmal</translation>
     </message>
     <message>
-        <location line="+20"/>
+        <location line="+26"/>
         <source>The database %1 cannot be reached: %2</source>
         <translation>Die Datenbank %1 ist nicht erreichbar: %2</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location filename="../server/store/postgresbrowser.cpp" line="+72"/>
+        <location line="+75"/>
+        <location line="+14"/>
+        <location filename="../server/store/postgresconnection.cpp" line="+1"/>
         <location filename="../server/store/sqliteconnection.cpp" line="+205"/>
         <location line="+22"/>
         <location filename="../server/store/sqlitestatement.h" line="+58"/>
         <location filename="../server/store/store.cpp" line="+120"/>
-        <location filename="../server/store/storebrowser.cpp" line="+242"/>
         <source>Database error: %1</source>
         <translation>Datenbankfehler: %1</translation>
     </message>
@@ -1964,17 +2064,12 @@ Befehle:
     </message>
     <message>
         <location filename="../server/store/sqliteconnection.cpp" line="-141"/>
-        <location filename="../server/store/storebrowser.cpp" line="-178"/>
+        <location filename="../server/store/storebrowser.cpp" line="+61"/>
         <source>Cannot prepare a statement: %1</source>
         <translation>Eine Anweisung kann nicht vorbereitet werden: %1</translation>
     </message>
     <message>
-        <location filename="../server/store/storebrowser.cpp" line="+64"/>
-        <source>Browsing a PostgreSQL database in the window is not available yet</source>
-        <translation>Eine PostgreSQL-Datenbank im Fenster zu durchsuchen ist noch nicht möglich</translation>
-    </message>
-    <message>
-        <location line="+3"/>
+        <location filename="../server/store/storebrowser.cpp" line="+65"/>
         <source>The database schema is out of date</source>
         <translation>Das Datenbankschema ist veraltet</translation>
     </message>
@@ -2439,7 +2534,7 @@ Formate: ndjson (ein {&quot;key&quot;,&quot;value&quot;,&quot;expiration&quot;} 
 <context>
     <name>main</name>
     <message>
-        <location filename="../server/launch.cpp" line="+82"/>
+        <location filename="../server/launch.cpp" line="+98"/>
         <source>Shutting down...
 </source>
         <translation>Wird beendet...
@@ -2533,7 +2628,7 @@ Setzen Sie welche, zum Beispiel:  KV_API_KEY=$(openssl rand -hex 32) kvdesk --no
 </translation>
     </message>
     <message>
-        <location filename="../ui/guimain.cpp" line="+45"/>
+        <location filename="../ui/guimain.cpp" line="+48"/>
         <source>KV Desk</source>
         <translation>KV Desk</translation>
     </message>

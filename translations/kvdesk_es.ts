@@ -694,6 +694,99 @@ credenciales guardadas en el llavero del sistema (véase: kvdesk credentials --h
     </message>
 </context>
 <context>
+    <name>kvdesk::DatabaseDialog</name>
+    <message>
+        <location filename="../ui/databasedialog.cpp" line="+24"/>
+        <source>Open PostgreSQL Database</source>
+        <translation>Abrir una base de datos PostgreSQL</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>Prefer (encrypted when the server offers it)</source>
+        <translation>Preferir (cifrado si el servidor lo ofrece)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Require</source>
+        <translation>Exigir</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Disable</source>
+        <translation>Desactivar</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Keep the password in the OS keychain</source>
+        <translation>Guardar la contraseña en el llavero del sistema</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>&amp;Host:</source>
+        <translation>&amp;Host:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Port:</source>
+        <translation>&amp;Puerto:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Database:</source>
+        <translation>&amp;Base de datos:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;User:</source>
+        <translation>&amp;Usuario:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Pass&amp;word:</source>
+        <translation>Contra&amp;seña:</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Encryption:</source>
+        <translation>&amp;Cifrado:</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>&amp;Open</source>
+        <translation>&amp;Abrir</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>KV Desk reopens on this database; several KV Desk servers can share it.</source>
+        <translation>KV Desk se vuelve a abrir con esta base de datos; varios servidores KV Desk pueden compartirla.</translation>
+    </message>
+    <message>
+        <location line="+30"/>
+        <source>Name the server&apos;s host.</source>
+        <translation>Indique el host del servidor.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Name the database.</source>
+        <translation>Indique la base de datos.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Name the user.</source>
+        <translation>Indique el usuario.</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>Saving the password to the keychain...</source>
+        <translation>Guardando la contraseña en el llavero...</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Open again to use the password without keeping it.</source>
+        <translation>Vuelva a abrir para usar la contraseña sin guardarla.</translation>
+    </message>
+</context>
+<context>
     <name>kvdesk::DisplayFormat</name>
     <message>
         <location filename="../ui/displayformat.cpp" line="+15"/>
@@ -1330,7 +1423,7 @@ credenciales guardadas en el llavero del sistema (véase: kvdesk credentials --h
 <context>
     <name>kvdesk::MainWindow</name>
     <message>
-        <location filename="../ui/mainwindow.cpp" line="+46"/>
+        <location filename="../ui/mainwindow.cpp" line="+48"/>
         <source>KV Desk</source>
         <translation>KV Desk</translation>
     </message>
@@ -1411,6 +1504,11 @@ credenciales guardadas en el llavero del sistema (véase: kvdesk credentials --h
     </message>
     <message>
         <location line="+4"/>
+        <source>Open &amp;PostgreSQL Database...</source>
+        <translation>Abrir una base de datos &amp;PostgreSQL...</translation>
+    </message>
+    <message>
+        <location line="+3"/>
         <source>&amp;About KV Desk</source>
         <translation>&amp;Acerca de KV Desk</translation>
     </message>
@@ -1430,7 +1528,7 @@ credenciales guardadas en el llavero del sistema (véase: kvdesk credentials --h
         <translation>&amp;Archivo</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+11"/>
         <source>&amp;Edit</source>
         <translation>&amp;Editar</translation>
     </message>
@@ -1455,7 +1553,7 @@ credenciales guardadas en el llavero del sistema (véase: kvdesk credentials --h
         <translation>Principal</translation>
     </message>
     <message>
-        <location line="+53"/>
+        <location line="+61"/>
         <source>Counting keys...</source>
         <translation>Contando claves...</translation>
     </message>
@@ -1912,27 +2010,29 @@ credenciales guardadas en el llavero del sistema (véase: kvdesk credentials --h
     </message>
     <message>
         <location line="+13"/>
-        <location line="+32"/>
+        <location line="+38"/>
         <source>Cannot connect to the database %1: %2</source>
         <translation>No se puede conectar a la base de datos %1: %2</translation>
     </message>
     <message>
-        <location line="-6"/>
+        <location line="-11"/>
         <source>The database %1 cannot be reached; try again shortly</source>
         <translation>La base de datos %1 no está accesible; inténtelo de nuevo en un momento</translation>
     </message>
     <message>
-        <location line="+20"/>
+        <location line="+26"/>
         <source>The database %1 cannot be reached: %2</source>
         <translation>La base de datos %1 no está accesible: %2</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location filename="../server/store/postgresbrowser.cpp" line="+72"/>
+        <location line="+75"/>
+        <location line="+14"/>
+        <location filename="../server/store/postgresconnection.cpp" line="+1"/>
         <location filename="../server/store/sqliteconnection.cpp" line="+205"/>
         <location line="+22"/>
         <location filename="../server/store/sqlitestatement.h" line="+58"/>
         <location filename="../server/store/store.cpp" line="+120"/>
-        <location filename="../server/store/storebrowser.cpp" line="+242"/>
         <source>Database error: %1</source>
         <translation>Error de la base de datos: %1</translation>
     </message>
@@ -1964,17 +2064,12 @@ credenciales guardadas en el llavero del sistema (véase: kvdesk credentials --h
     </message>
     <message>
         <location filename="../server/store/sqliteconnection.cpp" line="-141"/>
-        <location filename="../server/store/storebrowser.cpp" line="-178"/>
+        <location filename="../server/store/storebrowser.cpp" line="+61"/>
         <source>Cannot prepare a statement: %1</source>
         <translation>No se puede preparar una sentencia: %1</translation>
     </message>
     <message>
-        <location filename="../server/store/storebrowser.cpp" line="+64"/>
-        <source>Browsing a PostgreSQL database in the window is not available yet</source>
-        <translation>Aún no se puede explorar una base de datos PostgreSQL en la ventana</translation>
-    </message>
-    <message>
-        <location line="+3"/>
+        <location filename="../server/store/storebrowser.cpp" line="+65"/>
         <source>The database schema is out of date</source>
         <translation>El esquema de la base de datos está desactualizado</translation>
     </message>
@@ -2439,7 +2534,7 @@ Formatos: ndjson (un {&quot;key&quot;,&quot;value&quot;,&quot;expiration&quot;} 
 <context>
     <name>main</name>
     <message>
-        <location filename="../server/launch.cpp" line="+82"/>
+        <location filename="../server/launch.cpp" line="+98"/>
         <source>Shutting down...
 </source>
         <translation>Cerrando...
@@ -2533,7 +2628,7 @@ Establezca una, por ejemplo:  KV_API_KEY=$(openssl rand -hex 32) kvdesk --no-gui
 </translation>
     </message>
     <message>
-        <location filename="../ui/guimain.cpp" line="+45"/>
+        <location filename="../ui/guimain.cpp" line="+48"/>
         <source>KV Desk</source>
         <translation>KV Desk</translation>
     </message>

@@ -694,6 +694,99 @@ Commandes :
     </message>
 </context>
 <context>
+    <name>kvdesk::DatabaseDialog</name>
+    <message>
+        <location filename="../ui/databasedialog.cpp" line="+24"/>
+        <source>Open PostgreSQL Database</source>
+        <translation>Ouvrir une base PostgreSQL</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>Prefer (encrypted when the server offers it)</source>
+        <translation>Préférer (chiffré si le serveur le propose)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Require</source>
+        <translation>Exiger</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Disable</source>
+        <translation>Désactiver</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Keep the password in the OS keychain</source>
+        <translation>Conserver le mot de passe dans le trousseau du système</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>&amp;Host:</source>
+        <translation>&amp;Hôte :</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Port:</source>
+        <translation>&amp;Port :</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Database:</source>
+        <translation>&amp;Base de données :</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;User:</source>
+        <translation>&amp;Utilisateur :</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Pass&amp;word:</source>
+        <translation>&amp;Mot de passe :</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Encryption:</source>
+        <translation>&amp;Chiffrement :</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>&amp;Open</source>
+        <translation>&amp;Ouvrir</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>KV Desk reopens on this database; several KV Desk servers can share it.</source>
+        <translation>KV Desk se rouvre sur cette base ; plusieurs serveurs KV Desk peuvent la partager.</translation>
+    </message>
+    <message>
+        <location line="+30"/>
+        <source>Name the server&apos;s host.</source>
+        <translation>Indiquez l’hôte du serveur.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Name the database.</source>
+        <translation>Indiquez la base de données.</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Name the user.</source>
+        <translation>Indiquez l’utilisateur.</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>Saving the password to the keychain...</source>
+        <translation>Enregistrement du mot de passe dans le trousseau...</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Open again to use the password without keeping it.</source>
+        <translation>Ouvrez de nouveau pour utiliser le mot de passe sans le conserver.</translation>
+    </message>
+</context>
+<context>
     <name>kvdesk::DisplayFormat</name>
     <message>
         <location filename="../ui/displayformat.cpp" line="+15"/>
@@ -1330,7 +1423,7 @@ Commandes :
 <context>
     <name>kvdesk::MainWindow</name>
     <message>
-        <location filename="../ui/mainwindow.cpp" line="+46"/>
+        <location filename="../ui/mainwindow.cpp" line="+48"/>
         <source>KV Desk</source>
         <translation>KV Desk</translation>
     </message>
@@ -1411,6 +1504,11 @@ Commandes :
     </message>
     <message>
         <location line="+4"/>
+        <source>Open &amp;PostgreSQL Database...</source>
+        <translation>Ouvrir une base &amp;PostgreSQL...</translation>
+    </message>
+    <message>
+        <location line="+3"/>
         <source>&amp;About KV Desk</source>
         <translation>À &amp;propos de KV Desk</translation>
     </message>
@@ -1430,7 +1528,7 @@ Commandes :
         <translation>&amp;Fichier</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+11"/>
         <source>&amp;Edit</source>
         <translation>É&amp;dition</translation>
     </message>
@@ -1455,7 +1553,7 @@ Commandes :
         <translation>Principale</translation>
     </message>
     <message>
-        <location line="+53"/>
+        <location line="+61"/>
         <source>Counting keys...</source>
         <translation>Comptage des clés...</translation>
     </message>
@@ -1912,27 +2010,29 @@ Commandes :
     </message>
     <message>
         <location line="+13"/>
-        <location line="+32"/>
+        <location line="+38"/>
         <source>Cannot connect to the database %1: %2</source>
         <translation>Impossible de se connecter à la base de données %1 : %2</translation>
     </message>
     <message>
-        <location line="-6"/>
+        <location line="-11"/>
         <source>The database %1 cannot be reached; try again shortly</source>
         <translation>La base de données %1 est injoignable ; réessayez dans un instant</translation>
     </message>
     <message>
-        <location line="+20"/>
+        <location line="+26"/>
         <source>The database %1 cannot be reached: %2</source>
         <translation>La base de données %1 est injoignable : %2</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location filename="../server/store/postgresbrowser.cpp" line="+72"/>
+        <location line="+75"/>
+        <location line="+14"/>
+        <location filename="../server/store/postgresconnection.cpp" line="+1"/>
         <location filename="../server/store/sqliteconnection.cpp" line="+205"/>
         <location line="+22"/>
         <location filename="../server/store/sqlitestatement.h" line="+58"/>
         <location filename="../server/store/store.cpp" line="+120"/>
-        <location filename="../server/store/storebrowser.cpp" line="+242"/>
         <source>Database error: %1</source>
         <translation>Erreur de base de données : %1</translation>
     </message>
@@ -1964,17 +2064,12 @@ Commandes :
     </message>
     <message>
         <location filename="../server/store/sqliteconnection.cpp" line="-141"/>
-        <location filename="../server/store/storebrowser.cpp" line="-178"/>
+        <location filename="../server/store/storebrowser.cpp" line="+61"/>
         <source>Cannot prepare a statement: %1</source>
         <translation>Impossible de préparer une instruction : %1</translation>
     </message>
     <message>
-        <location filename="../server/store/storebrowser.cpp" line="+64"/>
-        <source>Browsing a PostgreSQL database in the window is not available yet</source>
-        <translation>Parcourir une base PostgreSQL dans la fenêtre n’est pas encore possible</translation>
-    </message>
-    <message>
-        <location line="+3"/>
+        <location filename="../server/store/storebrowser.cpp" line="+65"/>
         <source>The database schema is out of date</source>
         <translation>Le schéma de la base de données est périmé</translation>
     </message>
@@ -2439,7 +2534,7 @@ Formats : ndjson (un {&quot;key&quot;,&quot;value&quot;,&quot;expiration&quot;} 
 <context>
     <name>main</name>
     <message>
-        <location filename="../server/launch.cpp" line="+82"/>
+        <location filename="../server/launch.cpp" line="+98"/>
         <source>Shutting down...
 </source>
         <translation>Arrêt...
@@ -2533,7 +2628,7 @@ Définissez-en un, par exemple :  KV_API_KEY=$(openssl rand -hex 32) kvdesk --no
 </translation>
     </message>
     <message>
-        <location filename="../ui/guimain.cpp" line="+45"/>
+        <location filename="../ui/guimain.cpp" line="+48"/>
         <source>KV Desk</source>
         <translation>KV Desk</translation>
     </message>

@@ -10,8 +10,11 @@
 
 #include <QApplication>
 #include <QMessageBox>
+#include <QProcess>
 
 #include <cstdio>
+
+using namespace Qt::StringLiterals;
 
 namespace {
 
@@ -58,6 +61,35 @@ extern "C" Q_DECL_EXPORT int kvdesk_gui_main(int argc, char **argv)
         window.serverPanel().showError(
             I18n::tr("The server cannot start: %1").arg(QString::fromUtf8(e.what())));
     }
+    // File > Open PostgreSQL Database: this process ends (freeing its port), and kvdesk starts
+    // again with the same flags on that database, its password in the environment, not argv.
+    QString reopenOn;
+    QObject::connect(&window, &kvdesk::MainWindow::reopenRequested, &app,
+                     [&reopenOn](const QString &database) {
+                         reopenOn = database;
+                         QCoreApplication::quit();
+                     });
     window.show();
-    return app.exec();
+    const int status = app.exec();
+    if (!reopenOn.isEmpty()) {
+        server.stop();
+        QStringList arguments = QCoreApplication::arguments().mid(1);
+        for (qsizetype i = 0; i < arguments.size();) {
+            if (arguments[i] == "--db"_L1)
+                arguments.remove(i, std::min<qsizetype>(2, arguments.size() - i));
+            else if (arguments[i].startsWith("--db="_L1))
+                arguments.remove(i);
+            else
+                ++i;
+        }
+        QProcess next;
+        next.setProgram(QCoreApplication::applicationFilePath());
+        next.setArguments(arguments);
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(config.databaseEnv, reopenOn);
+        next.setProcessEnvironment(env);
+        if (!next.startDetached())
+            fprintf(stderr, "kvdesk: cannot start again: %s\n", qPrintable(next.errorString()));
+    }
+    return status;
 }

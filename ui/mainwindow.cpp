@@ -1,5 +1,7 @@
 #include "mainwindow.h"
 
+#include "credentials/credentialvault.h"
+#include "databasedialog.h"
 #include "keyactions.h"
 #include "keymodel.h"
 #include "kvserver.h"
@@ -38,8 +40,8 @@ static void initResources()
 namespace kvdesk {
 
 MainWindow::MainWindow(KvServer &server, const Clock &clock, CredentialVault *vault, QWidget *parent)
-    : QMainWindow(parent), m_server(server), m_clock(clock), m_service(new StoreService(server, this)),
-      m_model(new KeyModel(*m_service, clock, this))
+    : QMainWindow(parent), m_server(server), m_clock(clock), m_vault(vault),
+      m_service(new StoreService(server, this)), m_model(new KeyModel(*m_service, clock, this))
 {
     initResources();
     setObjectName(QStringLiteral("mainWindow"));
@@ -183,6 +185,9 @@ void MainWindow::buildMenus()
     importKeys->setObjectName(QStringLiteral("actionImport"));
     importKeys->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_I));
     QObject::connect(importKeys, &QAction::triggered, this, [this] { openTransfer(true); });
+    QAction *openDatabase = new QAction(tr("Open &PostgreSQL Database..."), this);
+    openDatabase->setObjectName(QStringLiteral("actionOpenPostgres"));
+    QObject::connect(openDatabase, &QAction::triggered, this, &MainWindow::openDatabase);
     QAction *about = new QAction(tr("&About KV Desk"), this);
     about->setObjectName(QStringLiteral("actionAbout"));
     QObject::connect(about, &QAction::triggered, this, [this] {
@@ -199,6 +204,8 @@ void MainWindow::buildMenus()
     file->addSeparator();
     file->addAction(importKeys);
     file->addAction(exportKeys);
+    file->addSeparator();
+    file->addAction(openDatabase);
     file->addSeparator();
     file->addAction(quit);
     QMenu *edit = menuBar()->addMenu(tr("&Edit"));
@@ -255,6 +262,14 @@ void MainWindow::openTransfer(bool importing)
                                       m_server, prefix, this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     QObject::connect(dialog, &TransferDialog::finishedWithSummary, this, &MainWindow::showStatus);
+    dialog->open();
+}
+
+void MainWindow::openDatabase()
+{
+    auto *dialog = new DatabaseDialog(m_vault ? &m_vault->secrets() : nullptr, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    QObject::connect(dialog, &DatabaseDialog::openRequested, this, &MainWindow::reopenRequested);
     dialog->open();
 }
 

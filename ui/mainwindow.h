@@ -40,6 +40,11 @@ public:
     QTreeView &tree() { return *m_tree; }
     ServerPanel &serverPanel() { return *m_panel; }
 
+Q_SIGNALS:
+    // File > Open PostgreSQL Database chose a database (its URL, with the password): kvdesk
+    // starts again on it (guimain.cpp).
+    void reopenRequested(const QString &database);
+
 protected:
     void closeEvent(QCloseEvent *event) override;
 
@@ -55,9 +60,11 @@ private:
     void saveSettings();
     void showStatus(const QString &message);
     void openTransfer(bool importing);
+    void openDatabase();
 
     KvServer &m_server;
     const Clock &m_clock;
+    CredentialVault *m_vault;
     StoreService *m_service;
     KeyModel *m_model;
     QTreeView *m_tree;

@@ -59,6 +59,13 @@ std::optional<PostgresOptions> PostgresOptions::fromUrl(const QString &url, QStr
     return o;
 }
 
+QString PostgresOptions::withPassword(const QString &url, const QString &password)
+{
+    QUrl u(url);
+    u.setPassword(password, QUrl::DecodedMode);
+    return u.toString(QUrl::FullyEncoded); // a password may hold anything: keep the URL parseable
+}
+
 QString PostgresOptions::displayUrl() const
 {
     QUrl url;

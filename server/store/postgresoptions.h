@@ -23,6 +23,11 @@ struct PostgresOptions
     static std::optional<PostgresOptions> fromUrl(const QString &url, QString *error);
     // The URL without its password: what logs, /admin/info and the window show.
     QString displayUrl() const;
+    // The name the OS keychain keeps this database's password under ("postgres:" and the URL
+    // without password or options): kvdesk looks there when --db names no password.
+    QString keychainKey() const { return QStringLiteral("postgres:") + displayUrl(); }
+    // url with its password set.
+    static QString withPassword(const QString &url, const QString &password);
 };
 
 } // namespace kvdesk

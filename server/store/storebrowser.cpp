@@ -1,15 +1,12 @@
 #include "storebrowser.h"
 
 #include "clock.h"
-#include "postgresconnection.h"
+#include "postgresbrowser.h"
 #include "sqlitestatement.h"
 #include "store.h"
 #include "storeerror.h"
 
 #include <QCoreApplication>
-#include <QSqlError>
-#include <QSqlQuery>
-#include <QVariant>
 
 #include <array>
 
@@ -77,7 +74,8 @@ struct StoreBrowser::Statements
 };
 
 StoreBrowser::StoreBrowser(StoreConnection &connection)
-    : m_connection(connection), m_statements(std::make_unique<Statements>(connection.nativeHandle()))
+    : m_connection(connection), m_statements(std::make_unique<Statements>(connection.nativeHandle())),
+      m_postgres(connection.nativeHandle() ? nullptr : std::make_unique<PostgresBrowser>(connection))
 {}
 
 StoreBrowser::~StoreBrowser() = default;
@@ -124,9 +122,6 @@ sqlite3_stmt *StoreBrowser::pageStatement(const BrowseFilter &filter)
 
 static void ensureReady(StoreConnection &connection)
 {
-    if (!connection.nativeHandle() && connection.store().isPostgres())
-        throw StoreError(QCoreApplication::translate(
-            "kvdesk::Store", "Browsing a PostgreSQL database in the window is not available yet"));
     if (!connection.store().schemaReady())
         throw StoreError(QCoreApplication::translate("kvdesk::Store", "The database schema is out of date"),
                          StoreError::Kind::SchemaOutdated);
@@ -148,6 +143,8 @@ BrowsePage StoreBrowser::children(QByteArrayView folder, QByteArrayView cursor, 
                                   int limit, bool grouped)
 {
     ensureReady(m_connection);
+    if (m_postgres)
+        return m_postgres->children(folder, cursor, filter, limit, grouped);
     BrowsePage page;
     QByteArray from = cursor.toByteArray();
     QByteArray filterStorage;
@@ -190,6 +187,8 @@ BrowsePage StoreBrowser::children(QByteArrayView folder, QByteArrayView cursor, 
 qint64 StoreBrowser::count(QByteArrayView folder, const BrowseFilter &filter)
 {
     ensureReady(m_connection);
+    if (m_postgres)
+        return m_postgres->count(folder, filter);
     const int i = modeIndex(filter);
     if (!m_statements->count[i])
         m_statements->count[i] = m_statements->prepare(
@@ -204,6 +203,8 @@ qint64 StoreBrowser::count(QByteArrayView folder, const BrowseFilter &filter)
 std::optional<BrowseEntry> StoreBrowser::describe(QByteArrayView key)
 {
     ensureReady(m_connection);
+    if (m_postgres)
+        return m_postgres->describe(key);
     if (!m_statements->describe)
         m_statements->describe = m_statements->prepare(
             R"(SELECT "name", length(CAST("value" AS BLOB)), "expires_at", "updated_at" FROM "wt_kv_key_values" WHERE "name" = ?1 AND ("expires_at" IS NULL OR "expires_at" > ?2))");
@@ -219,46 +220,11 @@ bool StoreBrowser::hasKeysBelow(QByteArrayView folder, const BrowseFilter &filte
     return !children(folder, {}, filter, 1, false).entries.isEmpty();
 }
 
-// The export's pages on PostgreSQL, in byte order like SQLite's.
-static QList<StoredEntry> postgresEntries(StoreConnection &connection, QByteArrayView folder, int limit,
-                                          QByteArrayView after)
-{
-    const QString prefix = QString::fromUtf8(folder);
-    const QString end = PostgresConnection::prefixEnd(prefix);
-    QSqlQuery q(connection.database());
-    q.setForwardOnly(true);
-    q.prepare(
-        QStringLiteral(
-            R"(SELECT "name", "value", "expires_at", "version", "updated_at" FROM "wt_kv_key_values" WHERE "name" COLLATE "C" >= ? AND "name" COLLATE "C" > ? AND ("expires_at" IS NULL OR "expires_at" > ?))") +
-        (end.isEmpty() ? QString() : QStringLiteral(R"( AND "name" COLLATE "C" < ?)")) +
-        QStringLiteral(R"( ORDER BY "name" COLLATE "C" LIMIT ?)"));
-    q.addBindValue(prefix.isNull() ? QStringLiteral("") : prefix); // a null QString binds NULL
-    q.addBindValue(after.isEmpty() ? QStringLiteral("") : QString::fromUtf8(after));
-    q.addBindValue(connection.store().clock().nowMs());
-    if (!end.isEmpty())
-        q.addBindValue(end);
-    q.addBindValue(limit);
-    if (!q.exec())
-        throw StoreError(QCoreApplication::translate("kvdesk::Store", "Database error: %1")
-                             .arg(q.lastError().databaseText()),
-                         StoreError::Kind::Unavailable);
-    QList<StoredEntry> result;
-    while (q.next()) {
-        const QVariant version = q.value(3);
-        result.append({q.value(0).toString().toUtf8(), q.value(1).toString().toUtf8(),
-                       q.value(2).isNull() ? std::nullopt : std::optional<qint64>(q.value(2).toLongLong()),
-                       StoreConnection::etagFor(
-                           version.isNull() ? std::nullopt : std::optional<qint64>(version.toLongLong()),
-                           q.value(4).toLongLong())});
-    }
-    return result;
-}
-
 QList<StoredEntry> StoreBrowser::entries(QByteArrayView folder, int limit, QByteArrayView after)
 {
-    if (!m_connection.nativeHandle() && m_connection.store().isPostgres())
-        return postgresEntries(m_connection, folder, limit, after);
     ensureReady(m_connection);
+    if (m_postgres)
+        return m_postgres->entries(folder, limit, after);
     if (!m_statements->entries)
         m_statements->entries = m_statements->prepare(
             R"(SELECT "name", "value", "expires_at", "version", "updated_at" FROM "wt_kv_key_values" WHERE )" KV_BELOW

@@ -10,6 +10,8 @@
 
 namespace kvdesk {
 
+class PostgresBrowser;
+
 // Which keys a browser shows: those containing a text (case-insensitive for ASCII), or those
 // starting with it (case-sensitive, like the API's prefix).
 struct BrowseFilter
@@ -51,7 +53,8 @@ struct StoredEntry
 
 // Read-only queries for an admin browser over a million keys: pages of a folder's children
 // (grouped by '/' with an index skip-scan, so a folder of a million keys costs one page),
-// counts, and the metadata of keys named by a change. Every query reads the latest commit.
+// counts, and the metadata of keys named by a change. Every query reads the latest commit. On
+// PostgreSQL, PostgresBrowser answers the same queries.
 // Used on one thread, like its connection.
 class StoreBrowser final
 {
@@ -83,6 +86,7 @@ private:
 
     StoreConnection &m_connection;
     std::unique_ptr<Statements> m_statements;
+    std::unique_ptr<PostgresBrowser> m_postgres; // the queries on PostgreSQL
 };
 
 } // namespace kvdesk
