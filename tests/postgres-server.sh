@@ -2,7 +2,7 @@
 # tests/postgres-server.sh start|stop|restart DIR
 # A private PostgreSQL server for the tests: its own data directory in DIR, listening on
 # 127.0.0.1 on a free port, run as an unprivileged user (postgres when started by root, since
-# PostgreSQL refuses to run as root; its files then live in /tmp), password authentication.
+# PostgreSQL refuses to run as root), password authentication.
 # `start` writes the server's URL
 # (postgres://kvdesk:...@127.0.0.1:PORT/kvdesk) to DIR/url.
 set -euo pipefail
@@ -12,11 +12,19 @@ dir=${2:?the directory of the server}
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -x "$bin/postgres" ] || { echo "PostgreSQL is not installed (scripts/install-deps.sh installs it)" >&2; exit 1; }
 
-# The server's own files: in DIR, or, when root starts it for the postgres user (who may not
-# reach DIR, say under /root), in a folder of /tmp named after DIR.
-if [ "$(id -u)" -eq 0 ]; then
-  hash=$(printf '%s' "$dir" | md5sum)
-  data="/tmp/kvdesk-postgres-${hash:0:12}"
+# The server's own files: DIR/server; when root starts it for the postgres user and that user
+# cannot reach DIR (a checkout under /root, say), a folder of /tmp named after DIR. `start`
+# records which in DIR/datadir.
+if [ -f "$dir/datadir" ]; then
+  data=$(cat "$dir/datadir")
+elif [ "$(id -u)" -eq 0 ]; then
+  mkdir -p "$dir"
+  if runuser -u postgres -- test -x "$dir"; then
+    data="$dir/server"
+  else
+    hash=$(printf '%s' "$dir" | md5sum)
+    data="/tmp/kvdesk-postgres-${hash:0:12}"
+  fi
 else
   data="$dir/server"
 fi
@@ -41,8 +49,9 @@ server_start() {
 case $action in
 start)
   server_stop
-  rm -rf "$dir" "$data"
+  rm -rf "$data" "$dir"
   mkdir -p "$dir" "$data"
+  echo "$data" >"$dir/datadir"
   [ "$(id -u)" -eq 0 ] && chown postgres: "$data" && chmod 700 "$data"
   random=$(od -An -N8 -tx8 /dev/urandom)
   password="kvdesk-${random// /}"

@@ -16,12 +16,12 @@
 
 namespace {
 
-// preload DB COUNT VALUE_BYTES [PREFIX]: keys PREFIX0..PREFIX<COUNT-1> (PREFIX alone for one key),
+// preload DB COUNT VALUE_BYTES [PREFIX] (DB: a file, or a postgres:// URL): keys PREFIX0..PREFIX<COUNT-1> (PREFIX alone for one key),
 // values a JSON string.
 int preload(const QString &path, int count, int valueBytes, const QString &prefix)
 {
     kvdesk::Clock clock;
-    kvdesk::Store store({path, true}, clock);
+    kvdesk::Store store(kvdesk::StoreOptions::forDatabase(path), clock);
     store.open();
     auto connection = store.connect();
     QSqlDatabase &db = connection->database();
@@ -31,8 +31,11 @@ int preload(const QString &path, int count, int valueBytes, const QString &prefi
     for (int start = 0; start < count; start += batch) {
         db.transaction();
         QSqlQuery q(db);
-        q.prepare(QStringLiteral("INSERT OR REPLACE INTO wt_kv_key_values (name, value, updated_at, version) "
-                                 "VALUES (?, ?, ?, ?)"));
+        q.prepare(store.isPostgres()
+                      ? QStringLiteral("INSERT INTO wt_kv_key_values (name, value, updated_at, version) VALUES (?, ?, "
+                                       "?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value")
+                      : QStringLiteral("INSERT OR REPLACE INTO wt_kv_key_values (name, value, updated_at, version) "
+                                       "VALUES (?, ?, ?, ?)"));
         QVariantList names, values, times, versions;
         for (int i = start; i < std::min(count, start + batch); ++i) {
             names << (count == 1 ? prefix : QString(prefix + QString::number(i)));

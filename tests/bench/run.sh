@@ -106,6 +106,20 @@ GET1M="$LAST_RPS"
 RSS1M="$(hwm_mib "$pid")"
 kill "$pid"; wait "$pid" 2>/dev/null || true
 
+# kvdesk on PostgreSQL: a private server on loopback (tests/postgres-server.sh), 10,000 keys.
+if ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+  PGSCRIPT="$(dirname "$0")/../postgres-server.sh"
+  "$PGSCRIPT" start "$WORK/pg"
+  PGURL="$(cat "$WORK/pg/url")"
+  "$TOOL" preload "$PGURL" 10000 100
+  KV_API_KEY="$API_KEY" "$KVDESK" --no-gui --port "$PORT" --db "$PGURL" >/dev/null & pid=$!; PIDS+=("$pid"); wait_port "$PORT"
+  measure "PostgreSQL: GET random of 10,000 keys" "$pid" get_random 200 64 10000
+  measure "PostgreSQL: PUT random keys (durable)" "$pid" put_random 200 64
+  measure "PostgreSQL: 90/10 GET/PUT mix" "$pid" mix 200 64 10000
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  "$PGSCRIPT" stop "$WORK/pg"
+fi
+
 echo
 echo "| run | conns | req/s | p50 ms | p99 ms | server CPU | × ceiling 1 thread | × ceiling $CORES threads | checks |"
 echo "|---|---|---|---|---|---|---|---|---|"
