@@ -9,7 +9,9 @@
 #include "store/store.h"
 #include "store/storeconnection.h"
 
+#include <QFile>
 #include <QJsonArray>
+#include <QJsonObject>
 #include <QProcess>
 #include <QRegularExpression>
 #include <QSqlError>
@@ -343,6 +345,43 @@ private Q_SLOTS:
         const QByteArray log = node.log();
         QVERIFY2(log.contains("cannot be reached"), log.constData());
         QVERIFY(!log.contains(password().toUtf8()));
+    }
+
+    void importAndExportOnTheCommandLine()
+    {
+        const QString url = TestDatabase::fresh({});
+        QTemporaryDir dir;
+        QFile dump(dir.filePath(u"in.ndjson"_s));
+        QVERIFY(dump.open(QIODevice::WriteOnly));
+        dump.write("{\"key\":\"users/ada\",\"value\":{\"name\":\"Ada\"}}\n"
+                   "{\"key\":\"users/bob\",\"value\":[1,2],\"expiration\":4102444800}\n"
+                   "{\"key\":\"other\",\"value\":true}\n");
+        dump.close();
+        auto kvdesk = [](const QStringList &args) {
+            QProcess p;
+            p.start(QStringLiteral(KVDESK_BINARY), args);
+            p.waitForFinished(30000);
+            return std::pair{p.exitCode(), QByteArray(p.readAllStandardOutput() + p.readAllStandardError())};
+        };
+        // Beside a running node: PostgreSQL has no single owner to stop first.
+        Node node(url);
+        QVERIFY(node.port);
+        const auto imported = kvdesk({u"import"_s, u"--db"_s, url, dump.fileName()});
+        QVERIFY2(imported.first == 0, imported.second.constData());
+        QCOMPARE(HttpClient(node.port)
+                     .request("GET", "/v1/kv/users/ada", {}, auth)
+                     .json()
+                     .value(u"data")
+                     .toObject(),
+                 (QJsonObject{{u"name"_s, u"Ada"_s}}));
+        const auto exported = kvdesk({u"export"_s, u"--db"_s, url, u"--prefix"_s, u"users/"_s});
+        QCOMPARE(exported.first, 0);
+        QVERIFY2(
+            exported.second.startsWith("{\"key\":\"users/ada\",\"value\":{\"name\":\"Ada\"}}\n"
+                                       "{\"key\":\"users/bob\",\"value\":[1,2],\"expiration\":4102444800}\n"),
+            exported.second.constData());
+        QVERIFY(!exported.second.contains("other"));
+        QVERIFY(!exported.second.contains(password().toUtf8()));
     }
 
     void wrongPasswordIsAClearErrorWithoutThePassword()
