@@ -14,6 +14,7 @@
 #include <QJsonObject>
 #include <QProcess>
 #include <QRegularExpression>
+#include <QSignalSpy>
 #include <QSqlError>
 #include <QSqlQuery>
 #include <QTemporaryDir>
@@ -245,6 +246,39 @@ private Q_SLOTS:
             QCOMPARE(won.load(), 1);
             QCOMPARE(refused.load(), 7);
         }
+    }
+
+    void aWindowHearsOfOtherNodesWrites()
+    {
+        const QString url = TestDatabase::fresh({});
+        Store other(StoreOptions::forDatabase(url), m_clock);
+        other.open();
+        Store mine(StoreOptions::forDatabase(url), m_clock);
+        mine.open();
+        mine.watchOtherWriters(); // what the window does
+        QSignalSpy changed(&mine, &Store::keysChanged);
+        QSignalSpy many(&mine, &Store::manyKeysChanged);
+        auto theirs = other.connect();
+        theirs->begin();
+        theirs->put(QByteArrayView("a/1"), "1", std::nullopt);
+        theirs->remove(QByteArrayView("a/2"));
+        QTest::qWait(200);
+        QCOMPARE(changed.size(), 0); // not before the commit
+        theirs->commit();
+        QTRY_COMPARE(changed.size(), 1);
+        // (Removing an absent key changed nothing.)
+        QCOMPARE(changed.first().first().value<QList<QByteArray>>(), (QList<QByteArray>{"a/1"}));
+        // Its own writes are announced once, by the connection that made them.
+        auto own = mine.connect();
+        own->put(QByteArrayView("b"), "1", std::nullopt);
+        QTest::qWait(300);
+        QCOMPARE(changed.size(), 2);
+        // Too many keys for a notification: look everything up again.
+        theirs->begin();
+        for (int i = 0; i < 1000; ++i)
+            theirs->put(u"bulk/%1"_s.arg(i).toUtf8(), "1", std::nullopt);
+        theirs->commit();
+        QTRY_COMPARE(many.size(), 1);
     }
 
     void sweepersOfSeveralNodesTogether()

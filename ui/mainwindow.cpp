@@ -120,6 +120,8 @@ MainWindow::MainWindow(KvServer &server, const Clock &clock, CredentialVault *va
                      [this](const QString &e) { showStatus(tr("Cannot read the store: %1").arg(e)); });
     QObject::connect(m_model, &KeyModel::keysRefreshed, this, &MainWindow::keysRefreshed);
     QObject::connect(&server.store(), &Store::keysChanged, m_model, &KeyModel::noteChanged);
+    QObject::connect(&server.store(), &Store::manyKeysChanged, m_model, &KeyModel::reload);
+    server.store().watchOtherWriters(); // other nodes on a shared PostgreSQL database
     QObject::connect(m_actions, &KeyActions::statusMessage, this, &MainWindow::showStatus);
     QObject::connect(m_panel, &ServerPanel::statusMessage, this, &MainWindow::showStatus);
 

@@ -275,6 +275,9 @@ void PostgresConnection::commit()
         rollback();
         throw error;
     }
+    // Other nodes' windows learn of the change when it commits (NOTIFY is transactional).
+    if (!m_uncommittedKeys.isEmpty())
+        notifyOthers(m_uncommittedKeys);
     m_inTransaction = false;
     m_committing = true;
     const bool committed = m_db.commit();
@@ -324,6 +327,26 @@ void PostgresConnection::written(QByteArrayView key)
     }
     m_store.noteCommit();
     m_store.announce({key.toByteArray()});
+    notifyOthers({key.toByteArray()});
+}
+
+void PostgresConnection::notifyOthers(const QList<QByteArray> &keys)
+{
+    // "<node>\n<key>\n<key>...": a listener skips its own node's. Past PostgreSQL's 8000-byte
+    // payload, no keys: the listener looks everything up again.
+    QByteArray payload = m_store.nodeId();
+    for (const QByteArray &key : keys) {
+        if (payload.size() + key.size() + 1 > 7900) {
+            payload = m_store.nodeId() + "\n*";
+            break;
+        }
+        payload += '\n' + key;
+    }
+    QSqlQuery q(m_db);
+    q.prepare(u"SELECT pg_notify('kvdesk_keys', ?)"_s);
+    q.addBindValue(QString::fromUtf8(payload));
+    if (!q.exec())
+        fail(q.lastError());
 }
 
 std::optional<StoredValue> PostgresConnection::get(QByteArrayView key)

@@ -49,6 +49,7 @@ private:
     // Runs a read (outside a transaction) again once when it found the session lost.
     template<typename F> auto retrying(F work) -> decltype(work());
     void written(QByteArrayView key);
+    void notifyOthers(const QList<QByteArray> &keys);
 
     PostgresOptions m_options;
     QString m_connectionName;

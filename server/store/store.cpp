@@ -8,6 +8,8 @@
 #include <QDir>
 #include <QFileInfo>
 #include <QLoggingCategory>
+#include <QRandomGenerator>
+#include <QSqlDriver>
 #include <QSqlError>
 #include <QSqlQuery>
 
@@ -34,10 +36,37 @@ StoreOptions StoreOptions::forDatabase(const QString &database)
 Store::Store(StoreOptions options, const Clock &clock, QObject *parent)
     : QObject(parent), m_options(std::move(options)), m_clock(clock),
       // Other nodes write a shared PostgreSQL database behind this process's back: no cache.
-      m_cache(std::make_unique<ValueCache>(m_options.postgres ? 0 : m_options.cacheBytes))
+      m_cache(std::make_unique<ValueCache>(m_options.postgres ? 0 : m_options.cacheBytes)),
+      m_nodeId(QByteArray::number(QRandomGenerator::global()->generate64(), 36))
 {}
 
 Store::~Store() = default;
+
+void Store::watchOtherWriters()
+{
+    if (!m_options.postgres || m_listener)
+        return;
+    try {
+        m_listener = connect();
+        QSqlDriver *driver = m_listener->database().driver();
+        QObject::connect(driver, &QSqlDriver::notification, this,
+                         [this](const QString &, QSqlDriver::NotificationSource, const QVariant &payload) {
+                             const QList<QByteArray> lines = payload.toString().toUtf8().split('\n');
+                             if (lines.isEmpty() || lines.first() == m_nodeId)
+                                 return; // announced here already
+                             if (lines.size() == 2 && lines[1] == "*")
+                                 Q_EMIT manyKeysChanged();
+                             else
+                                 Q_EMIT keysChanged(lines.mid(1));
+                         });
+        if (!driver->subscribeToNotification(u"kvdesk_keys"_s))
+            qCWarning(lcStore).noquote()
+                << "cannot follow other nodes' writes:" << driver->lastError().text();
+    } catch (const StoreError &e) {
+        qCWarning(lcStore).noquote() << "cannot follow other nodes' writes:" << e.message();
+        m_listener.reset();
+    }
+}
 
 void Store::open()
 {

@@ -77,12 +77,20 @@ public:
     void noteCommit() const { m_commits.fetch_add(1, std::memory_order_acq_rel); }
     // Called by a connection after it committed changes to keys (on that connection's thread).
     void announce(const QList<QByteArray> &keys) const { Q_EMIT keysChanged(keys); }
+    // On PostgreSQL, other nodes write too: from now on keysChanged also reports their commits
+    // (LISTEN/NOTIFY on a connection of the calling thread, which needs an event loop). Nothing
+    // on SQLite, which one process owns.
+    void watchOtherWriters();
+    // This process's name in the notifications it sends.
+    QByteArray nodeId() const { return m_nodeId; }
 
 Q_SIGNALS:
     // Keys written or removed by a commit, emitted on the committing thread: connect with a
     // queued connection. Rows of expired keys removed by the sweeper are not announced (those
     // keys were already invisible).
     void keysChanged(const QList<QByteArray> &keys) const;
+    // Another node changed more keys than a notification names: look everything up again.
+    void manyKeysChanged() const;
 
 private:
     void openPostgres();
@@ -95,6 +103,8 @@ private:
     QMutex m_migrateMutex;
     std::unique_ptr<ValueCache> m_cache;
     std::unique_ptr<QLockFile> m_lock;
+    QByteArray m_nodeId;
+    std::unique_ptr<StoreConnection> m_listener; // watchOtherWriters' connection
 };
 
 } // namespace kvdesk
