@@ -59,13 +59,16 @@ start)
   [ "$(id -u)" -eq 0 ] && chown postgres: "$data/password"
   as_owner "$bin/initdb" -D "$data/data" -U kvdesk --pwfile="$data/password" --auth=scram-sha-256 \
     -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log"
-  # A free port: one nothing answers on.
-  for _ in $(seq 50); do
-    port=$((20000 + RANDOM % 30000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
+  # A free port, below Linux's ephemeral range (where clients' own ports come from); another
+  # one if something took it meanwhile.
+  started=no
+  for _ in $(seq 20); do
+    port=$((20000 + RANDOM % 12000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
+    echo "$port" >"$dir/port"
+    if server_start 2>/dev/null; then started=yes; break; fi
   done
-  echo "$port" >"$dir/port"
-  server_start
+  [ "$started" = yes ] || { echo "PostgreSQL did not start:" >&2; tail -5 "$data/server.log" >&2; exit 1; }
   PGPASSWORD=$password "$bin/psql" -h 127.0.0.1 -p "$port" -U kvdesk -d postgres -qAt \
     -c "CREATE DATABASE kvdesk" >/dev/null
   echo "postgres://kvdesk:$password@127.0.0.1:$port/kvdesk" >"$dir/url"

@@ -1458,7 +1458,7 @@ Befehle:
         <translation>Der Speicher kann nicht gelesen werden: %1</translation>
     </message>
     <message>
-        <location line="+25"/>
+        <location line="+27"/>
         <source>&amp;Quit</source>
         <translation>&amp;Beenden</translation>
     </message>
@@ -2010,7 +2010,7 @@ Befehle:
     </message>
     <message>
         <location line="+13"/>
-        <location line="+38"/>
+        <location line="+42"/>
         <source>Cannot connect to the database %1: %2</source>
         <translation>Keine Verbindung zur Datenbank %1: %2</translation>
     </message>
@@ -2020,7 +2020,12 @@ Befehle:
         <translation>Die Datenbank %1 ist nicht erreichbar; versuchen Sie es gleich noch einmal</translation>
     </message>
     <message>
-        <location line="+26"/>
+        <location line="+28"/>
+        <source>the connection is closed</source>
+        <translation>die Verbindung ist geschlossen</translation>
+    </message>
+    <message>
+        <location line="+2"/>
         <source>The database %1 cannot be reached: %2</source>
         <translation>Die Datenbank %1 ist nicht erreichbar: %2</translation>
     </message>
@@ -2032,7 +2037,7 @@ Befehle:
         <location filename="../server/store/sqliteconnection.cpp" line="+205"/>
         <location line="+22"/>
         <location filename="../server/store/sqlitestatement.h" line="+58"/>
-        <location filename="../server/store/store.cpp" line="+120"/>
+        <location filename="../server/store/store.cpp" line="+178"/>
         <source>Database error: %1</source>
         <translation>Datenbankfehler: %1</translation>
     </message>

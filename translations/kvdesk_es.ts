@@ -1458,7 +1458,7 @@ credenciales guardadas en el llavero del sistema (véase: kvdesk credentials --h
         <translation>No se puede leer el almacén: %1</translation>
     </message>
     <message>
-        <location line="+25"/>
+        <location line="+27"/>
         <source>&amp;Quit</source>
         <translation>&amp;Salir</translation>
     </message>
@@ -2010,7 +2010,7 @@ credenciales guardadas en el llavero del sistema (véase: kvdesk credentials --h
     </message>
     <message>
         <location line="+13"/>
-        <location line="+38"/>
+        <location line="+42"/>
         <source>Cannot connect to the database %1: %2</source>
         <translation>No se puede conectar a la base de datos %1: %2</translation>
     </message>
@@ -2020,7 +2020,12 @@ credenciales guardadas en el llavero del sistema (véase: kvdesk credentials --h
         <translation>La base de datos %1 no está accesible; inténtelo de nuevo en un momento</translation>
     </message>
     <message>
-        <location line="+26"/>
+        <location line="+28"/>
+        <source>the connection is closed</source>
+        <translation>la conexión está cerrada</translation>
+    </message>
+    <message>
+        <location line="+2"/>
         <source>The database %1 cannot be reached: %2</source>
         <translation>La base de datos %1 no está accesible: %2</translation>
     </message>
@@ -2032,7 +2037,7 @@ credenciales guardadas en el llavero del sistema (véase: kvdesk credentials --h
         <location filename="../server/store/sqliteconnection.cpp" line="+205"/>
         <location line="+22"/>
         <location filename="../server/store/sqlitestatement.h" line="+58"/>
-        <location filename="../server/store/store.cpp" line="+120"/>
+        <location filename="../server/store/store.cpp" line="+178"/>
         <source>Database error: %1</source>
         <translation>Error de la base de datos: %1</translation>
     </message>

@@ -1458,7 +1458,7 @@ Commandes :
         <translation>Impossible de lire le magasin : %1</translation>
     </message>
     <message>
-        <location line="+25"/>
+        <location line="+27"/>
         <source>&amp;Quit</source>
         <translation>&amp;Quitter</translation>
     </message>
@@ -2010,7 +2010,7 @@ Commandes :
     </message>
     <message>
         <location line="+13"/>
-        <location line="+38"/>
+        <location line="+42"/>
         <source>Cannot connect to the database %1: %2</source>
         <translation>Impossible de se connecter à la base de données %1 : %2</translation>
     </message>
@@ -2020,7 +2020,12 @@ Commandes :
         <translation>La base de données %1 est injoignable ; réessayez dans un instant</translation>
     </message>
     <message>
-        <location line="+26"/>
+        <location line="+28"/>
+        <source>the connection is closed</source>
+        <translation>la connexion est fermée</translation>
+    </message>
+    <message>
+        <location line="+2"/>
         <source>The database %1 cannot be reached: %2</source>
         <translation>La base de données %1 est injoignable : %2</translation>
     </message>
@@ -2032,7 +2037,7 @@ Commandes :
         <location filename="../server/store/sqliteconnection.cpp" line="+205"/>
         <location line="+22"/>
         <location filename="../server/store/sqlitestatement.h" line="+58"/>
-        <location filename="../server/store/store.cpp" line="+120"/>
+        <location filename="../server/store/store.cpp" line="+178"/>
         <source>Database error: %1</source>
         <translation>Erreur de base de données : %1</translation>
     </message>

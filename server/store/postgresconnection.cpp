@@ -157,6 +157,10 @@ QSqlDatabase &PostgresConnection::database()
 
 void PostgresConnection::ensureOpen()
 {
+    if (!m_broken && !m_db.isOpen()) {
+        m_broken = true; // lost since the last statement, as Qt's driver tells
+        m_lastAttempt.invalidate();
+    }
     if (!m_broken)
         return;
     if (m_lastAttempt.isValid() && m_lastAttempt.elapsed() < reconnectIntervalMs) {
@@ -183,10 +187,14 @@ void PostgresConnection::ensureOpen()
 
 void PostgresConnection::fail(const QSqlError &error)
 {
-    const bool unavailable = meansUnavailable(error);
+    // Qt's driver reports a lost session as "not open" (PQstatus is bad), and then refuses
+    // statements without an error of its own.
+    const bool unavailable = meansUnavailable(error) || !m_db.isOpen();
     // Only what the server said: never the connection's parameters (the password).
-    const QString detail =
+    QString detail =
         error.databaseText().trimmed().isEmpty() ? error.driverText() : error.databaseText().trimmed();
+    if (detail.isEmpty())
+        detail = I18n::tr("the connection is closed");
     StoreError e(
         unavailable ? I18n::tr("The database %1 cannot be reached: %2").arg(m_options.displayUrl(), detail)
                     : I18n::tr("Database error: %1").arg(detail),
@@ -327,7 +335,12 @@ void PostgresConnection::written(QByteArrayView key)
     }
     m_store.noteCommit();
     m_store.announce({key.toByteArray()});
-    notifyOthers({key.toByteArray()});
+    try {
+        notifyOthers({key.toByteArray()});
+    } catch (const StoreError &e) {
+        // The write stands; other nodes' windows miss this one change.
+        qCWarning(lcStore).noquote() << "cannot notify other nodes:" << e.message();
+    }
 }
 
 void PostgresConnection::notifyOthers(const QList<QByteArray> &keys)

@@ -12,6 +12,7 @@
 #include <QSqlDriver>
 #include <QSqlError>
 #include <QSqlQuery>
+#include <QTimer>
 
 using namespace Qt::StringLiterals;
 
@@ -44,8 +45,35 @@ Store::~Store() = default;
 
 void Store::watchOtherWriters()
 {
-    if (!m_options.postgres || m_listener)
+    if (!m_options.postgres)
         return;
+    if (!m_listenerCheck) {
+        // A session lost (the server restarted) hears nothing more: checked every few seconds,
+        // connected again, and everything looked up again for what was missed meanwhile.
+        m_listenerCheck = new QTimer(this);
+        m_listenerCheck->setInterval(5000);
+        QObject::connect(m_listenerCheck, &QTimer::timeout, this, [this] {
+            if (m_listener) {
+                try {
+                    QSqlDatabase &db = m_listener->database(); // connects a lost session again
+                    QSqlQuery ping(db);
+                    if (ping.exec(u"SELECT 1"_s) &&
+                        db.driver()->subscribedToNotifications().contains(u"kvdesk_keys"_s))
+                        return;
+                } catch (const StoreError &) {
+                }
+                m_listener.reset();
+            }
+            if (listen())
+                Q_EMIT manyKeysChanged();
+        });
+        m_listenerCheck->start();
+    }
+    listen();
+}
+
+bool Store::listen()
+{
     try {
         m_listener = connect();
         QSqlDriver *driver = m_listener->database().driver();
@@ -59,13 +87,14 @@ void Store::watchOtherWriters()
                              else
                                  Q_EMIT keysChanged(lines.mid(1));
                          });
-        if (!driver->subscribeToNotification(u"kvdesk_keys"_s))
-            qCWarning(lcStore).noquote()
-                << "cannot follow other nodes' writes:" << driver->lastError().text();
+        if (driver->subscribeToNotification(u"kvdesk_keys"_s))
+            return true;
+        qCWarning(lcStore).noquote() << "cannot follow other nodes' writes:" << driver->lastError().text();
     } catch (const StoreError &e) {
         qCWarning(lcStore).noquote() << "cannot follow other nodes' writes:" << e.message();
-        m_listener.reset();
     }
+    m_listener.reset();
+    return false;
 }
 
 void Store::open()

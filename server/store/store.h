@@ -11,6 +11,8 @@
 #include <atomic>
 #include <memory>
 
+class QTimer;
+
 namespace kvdesk {
 
 class Clock;
@@ -94,6 +96,7 @@ Q_SIGNALS:
 
 private:
     void openPostgres();
+    bool listen();
     void migrateOnOpen(QSqlDatabase &db);
 
     StoreOptions m_options;
@@ -105,6 +108,7 @@ private:
     std::unique_ptr<QLockFile> m_lock;
     QByteArray m_nodeId;
     std::unique_ptr<StoreConnection> m_listener; // watchOtherWriters' connection
+    QTimer *m_listenerCheck = nullptr;
 };
 
 } // namespace kvdesk
