@@ -23,10 +23,12 @@ run: build
 	@scripts/run.sh $(BUILD)/bin/kvdesk $(ARGS)
 
 test: build
+	@scripts/install-deps.sh --test
 	@cd $(BUILD) && ctest --output-on-failure $(CTEST_ARGS)
 
 # The whole suite under AddressSanitizer and UndefinedBehaviorSanitizer.
 test-sanitize: deps
+	@scripts/install-deps.sh --test
 	@cmake -S . -B $(SANITIZE_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DKVDESK_SANITIZE=ON $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(SANITIZE_BUILD) --parallel
 	@cd $(SANITIZE_BUILD) && ctest --output-on-failure $(CTEST_ARGS)
@@ -39,6 +41,7 @@ bench: deps
 
 # The Debian package: $(BUILD)/package/kvdesk_<version>_<arch>.deb
 package: build
+	@scripts/install-deps.sh --test
 	@cd $(BUILD) && cpack -G DEB
 
 # translations/*.ts brought up to date with the code; the build refuses them until the new

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages that building and testing KV Desk need, when any is missing.
+# Installs the Debian 12 packages that building and running KV Desk need, when any is missing;
+# with --test, also what only the tests and the package need (a PostgreSQL server, lintian, ...).
 set -euo pipefail
 
 packages=(
@@ -7,10 +8,12 @@ packages=(
   qt6-base-dev qt6-httpserver-dev qt6-websockets-dev libqt6sql6-sqlite libgl-dev libqt6svg6
   libssl-dev libsqlite3-dev qtkeychain-qt6-dev
   qt6-tools-dev qt6-l10n-tools qt6-translations-l10n
-  libqt6sql6-psql postgresql
-  dbus-bin gnome-keyring
-  dpkg-dev lintian desktop-file-utils appstream librsvg2-bin man-db
+  libqt6sql6-psql
+  dbus-bin gnome-keyring librsvg2-bin
 )
+if [ "${1:-}" = "--test" ]; then
+  packages+=(dpkg-dev lintian desktop-file-utils appstream man-db postgresql)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
