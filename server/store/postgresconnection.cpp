@@ -391,43 +391,27 @@ PutResult PostgresConnection::put(QByteArrayView key, QByteArrayView json, std::
     const qint64 version = newVersion();
     const QVariant name = text(key);
     const QVariant value = text(json);
-    auto write = [&](QSqlQuery &q, std::initializer_list<QVariant> extra = {}) {
+    const bool written = applyGuarded(condition, [&](Guard guard, qint64 number) {
+        QSqlQuery &q = guard == Guard::None      ? s.upsert
+                       : guard == Guard::Absent  ? s.insertIfAbsent
+                       : guard == Guard::Live    ? s.updateIfLive
+                       : guard == Guard::Version ? s.updateIfVersion
+                                                 : s.updateIfLegacy;
         int i = 0;
         q.bindValue(i++, value);
         q.bindValue(i++, now);
         q.bindValue(i++, optionalInteger(expiresAtMs));
         q.bindValue(i++, version);
         q.bindValue(i++, name);
-        for (const QVariant &v : extra)
-            q.bindValue(i++, v);
+        if (guard == Guard::Version || guard == Guard::Legacy)
+            q.bindValue(i++, number);
+        if (guard != Guard::None)
+            q.bindValue(i++, now);
         run(q);
         const bool changed = q.numRowsAffected() > 0;
         q.finish();
         return changed;
-    };
-
-    bool written = false;
-    switch (condition.kind) {
-    case Precondition::Kind::None:
-        written = write(s.upsert);
-        break;
-    case Precondition::Kind::IfNoneMatchAny:
-        written = write(s.insertIfAbsent, {now});
-        break;
-    case Precondition::Kind::IfMatchAny:
-        written = write(s.updateIfLive, {now});
-        break;
-    case Precondition::Kind::IfMatch:
-        for (const QByteArray &etag : condition.etags) {
-            const auto parsed = parseEtag(etag);
-            if (parsed &&
-                write(parsed->legacy ? s.updateIfLegacy : s.updateIfVersion, {parsed->number, now})) {
-                written = true;
-                break;
-            }
-        }
-        break;
-    }
+    });
     if (!written)
         return {WriteOutcome::PreconditionFailed, {}};
     this->written(key);
@@ -438,38 +422,25 @@ WriteOutcome PostgresConnection::remove(QByteArrayView key, const Precondition &
 {
     Statements &s = statements();
     const qint64 now = m_store.clock().nowMs();
-    auto run = [&](QSqlQuery &q, std::initializer_list<QVariant> extra = {}) {
+    const bool changed = applyGuarded(condition, [&](Guard guard, qint64 number) {
+        QSqlQuery &q = guard == Guard::Live      ? s.removeIfLive
+                       : guard == Guard::Version ? s.removeIfVersion
+                       : guard == Guard::Legacy  ? s.removeIfLegacy
+                                                 : s.remove; // None, and Absent (refused by the HTTP layer)
         int i = 0;
         q.bindValue(i++, text(key));
-        for (const QVariant &v : extra)
-            q.bindValue(i++, v);
-        this->run(q);
-        const bool changed = q.numRowsAffected() > 0;
+        if (guard == Guard::Version || guard == Guard::Legacy)
+            q.bindValue(i++, number);
+        if (guard == Guard::Live || guard == Guard::Version || guard == Guard::Legacy)
+            q.bindValue(i++, now);
+        run(q);
+        const bool removed = q.numRowsAffected() > 0;
         q.finish();
-        return changed;
-    };
-    switch (condition.kind) {
-    case Precondition::Kind::None:
-    case Precondition::Kind::IfNoneMatchAny: // refused by the HTTP layer; no condition here
-        if (run(s.remove))
-            written(key);
-        return WriteOutcome::Written;
-    case Precondition::Kind::IfMatchAny:
-        if (!run(s.removeIfLive, {now}))
-            return WriteOutcome::PreconditionFailed;
+        return removed;
+    });
+    if (changed)
         written(key);
-        return WriteOutcome::Written;
-    case Precondition::Kind::IfMatch:
-        for (const QByteArray &etag : condition.etags) {
-            const auto parsed = parseEtag(etag);
-            if (parsed && run(parsed->legacy ? s.removeIfLegacy : s.removeIfVersion, {parsed->number, now})) {
-                written(key);
-                return WriteOutcome::Written;
-            }
-        }
-        return WriteOutcome::PreconditionFailed;
-    }
-    return WriteOutcome::PreconditionFailed;
+    return removeOutcome(condition, changed);
 }
 
 QString PostgresConnection::prefixEnd(const QString &prefix)

@@ -269,35 +269,22 @@ PutResult SqliteConnection::put(QByteArrayView key, QByteArrayView json, std::op
         releaseSnapshot();
     const qint64 now = m_store.clock().nowMs();
     const qint64 version = newVersion();
-    auto run = [&](sqlite3_stmt *stmt, auto... extra) {
+    const bool written = applyGuarded(condition, [&](Guard guard, qint64 number) {
+        // IfNoneMatchAny's statement takes now for its expiry check, the others number then now.
+        sqlite3_stmt *stmt = guard == Guard::None      ? s.upsert
+                             : guard == Guard::Absent  ? s.insertIfAbsent
+                             : guard == Guard::Live    ? s.updateIfLive
+                             : guard == Guard::Version ? s.updateIfVersion
+                                                       : s.updateIfLegacy;
         Bound q(stmt);
         q.text(json).integer(now).optional(expiresAtMs).integer(version).text(key);
-        (q.integer(extra), ...);
+        if (guard == Guard::Version || guard == Guard::Legacy)
+            q.integer(number);
+        if (guard != Guard::None)
+            q.integer(now);
         q.step();
         return sqlite3_changes(m_handle) > 0;
-    };
-
-    bool written = false;
-    switch (condition.kind) {
-    case Precondition::Kind::None:
-        written = run(s.upsert);
-        break;
-    case Precondition::Kind::IfNoneMatchAny:
-        written = run(s.insertIfAbsent, now);
-        break;
-    case Precondition::Kind::IfMatchAny:
-        written = run(s.updateIfLive, now);
-        break;
-    case Precondition::Kind::IfMatch:
-        for (const QByteArray &etag : condition.etags) {
-            const auto parsed = parseEtag(etag);
-            if (parsed && run(parsed->legacy ? s.updateIfLegacy : s.updateIfVersion, parsed->number, now)) {
-                written = true;
-                break;
-            }
-        }
-        break;
-    }
+    });
     if (!written)
         return {WriteOutcome::PreconditionFailed, {}};
     this->written(key);
@@ -310,35 +297,24 @@ WriteOutcome SqliteConnection::remove(QByteArrayView key, const Precondition &co
     if (m_reading)
         releaseSnapshot();
     const qint64 now = m_store.clock().nowMs();
-    auto run = [&](sqlite3_stmt *stmt, auto... extra) {
+    const bool changed = applyGuarded(condition, [&](Guard guard, qint64 number) {
+        sqlite3_stmt *stmt = guard == Guard::Live      ? s.removeIfLive
+                             : guard == Guard::Version ? s.removeIfVersion
+                             : guard == Guard::Legacy
+                                 ? s.removeIfLegacy
+                                 : s.remove; // None, and Absent (refused by the HTTP layer)
         Bound q(stmt);
         q.text(key);
-        (q.integer(extra), ...);
+        if (guard == Guard::Version || guard == Guard::Legacy)
+            q.integer(number);
+        if (guard == Guard::Live || guard == Guard::Version || guard == Guard::Legacy)
+            q.integer(now);
         q.step();
         return sqlite3_changes(m_handle) > 0;
-    };
-    switch (condition.kind) {
-    case Precondition::Kind::None:
-    case Precondition::Kind::IfNoneMatchAny: // refused by the HTTP layer; no condition here
-        if (run(s.remove))
-            written(key);
-        return WriteOutcome::Written;
-    case Precondition::Kind::IfMatchAny:
-        if (!run(s.removeIfLive, now))
-            return WriteOutcome::PreconditionFailed;
+    });
+    if (changed)
         written(key);
-        return WriteOutcome::Written;
-    case Precondition::Kind::IfMatch:
-        for (const QByteArray &etag : condition.etags) {
-            const auto parsed = parseEtag(etag);
-            if (parsed && run(parsed->legacy ? s.removeIfLegacy : s.removeIfVersion, parsed->number, now)) {
-                written(key);
-                return WriteOutcome::Written;
-            }
-        }
-        return WriteOutcome::PreconditionFailed;
-    }
-    return WriteOutcome::PreconditionFailed;
+    return removeOutcome(condition, changed);
 }
 
 KeyPage SqliteConnection::list(const QString &prefix, const QString &after, int limit)

@@ -116,6 +116,44 @@ protected:
         qint64 number = 0;
     };
     static std::optional<ParsedEtag> parseEtag(const QByteArray &etag);
+
+    // The statement a write's precondition runs, checked by the database with the write itself.
+    enum class Guard {
+        None,    // no condition (a remove: of whatever is there)
+        Absent,  // If-None-Match: * (absent or expired)
+        Live,    // If-Match: * (a live key)
+        Version, // If-Match with an ETag of this project's: number is the version
+        Legacy,  // If-Match with an ETag of a row of the original: number is its updated_at
+    };
+    // Runs write(guard, number) for condition: once, or for If-Match once per ETag until one
+    // writes. Whether a statement changed a row. Both backends' puts and removes go through here.
+    template<typename Write> static bool applyGuarded(const Precondition &condition, Write write)
+    {
+        switch (condition.kind) {
+        case Precondition::Kind::None:
+            return write(Guard::None, qint64(0));
+        case Precondition::Kind::IfNoneMatchAny:
+            return write(Guard::Absent, qint64(0));
+        case Precondition::Kind::IfMatchAny:
+            return write(Guard::Live, qint64(0));
+        case Precondition::Kind::IfMatch:
+            for (const QByteArray &etag : condition.etags) {
+                const auto parsed = parseEtag(etag);
+                if (parsed && write(parsed->legacy ? Guard::Legacy : Guard::Version, parsed->number))
+                    return true;
+            }
+            return false;
+        }
+        return false;
+    }
+    // A remove's outcome: without an If-Match it succeeds whether or not a row was there.
+    static WriteOutcome removeOutcome(const Precondition &condition, bool changed)
+    {
+        const bool conditional =
+            condition.kind == Precondition::Kind::IfMatch || condition.kind == Precondition::Kind::IfMatchAny;
+        return changed || !conditional ? WriteOutcome::Written : WriteOutcome::PreconditionFailed;
+    }
+
     // A name for a QSqlDatabase connection, unique in the process.
     static QString newConnectionName();
 
