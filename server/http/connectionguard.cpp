@@ -134,13 +134,13 @@ void ConnectionGuard::readBeforeServer(QTcpSocket *socket)
         conn->requestStartedMs = now;
 
     const QByteArray bytes = socket->peek(available);
-    const auto events = conn->framer.feed(QByteArrayView(bytes).sliced(bytes.size() - fresh));
+    auto events = conn->framer.feed(QByteArrayView(bytes).sliced(bytes.size() - fresh));
     bool sendContinue = false;
-    for (const auto &event : events) {
+    for (auto &event : events) {
         switch (event.type) {
         case HttpFramer::Event::Type::Head: {
             Request request;
-            request.head = event.head;
+            request.head = std::move(event.head);
             request.client = conn->client;
             request.startedNs = steadyNowNs();
             sendContinue =

@@ -32,28 +32,49 @@ bool isTokenChar(char c)
 
 bool hasToken(QByteArrayView list, QByteArrayView token)
 {
-    for (auto part : QByteArray(list.data(), list.size()).split(',')) {
+    while (!list.isEmpty()) {
+        const qsizetype comma = list.indexOf(',');
+        const QByteArrayView part = comma < 0 ? list : list.first(comma);
         if (part.trimmed().compare(token, Qt::CaseInsensitive) == 0)
             return true;
+        list = comma < 0 ? QByteArrayView() : list.sliced(comma + 1);
     }
     return false;
 }
 
-const QList<QByteArray> &knownMethods()
+// What QHttpServerRequest can name; anything else is not served. Shared, never copied.
+QByteArray knownMethod(QByteArrayView name)
 {
-    // What QHttpServerRequest can name; anything else is not served.
-    static const QList<QByteArray> methods = {"GET",     "HEAD",  "PUT",   "POST",   "DELETE",
-                                              "OPTIONS", "PATCH", "TRACE", "CONNECT"};
-    return methods;
+    static const QByteArray methods[] = {"GET",     "HEAD",  "PUT",   "POST",   "DELETE",
+                                         "OPTIONS", "PATCH", "TRACE", "CONNECT"};
+    for (const QByteArray &m : methods) {
+        if (m == name)
+            return m;
+    }
+    return {};
+}
+
+bool equalsLowerCase(QByteArrayView text, QByteArrayView lowerCase)
+{
+    if (text.size() != lowerCase.size())
+        return false;
+    for (qsizetype i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        if (c >= 'A' && c <= 'Z')
+            c = char(c - 'A' + 'a');
+        if (c != lowerCase[i])
+            return false;
+    }
+    return true;
 }
 
 } // namespace
 
-QByteArray RequestHead::header(QByteArrayView lowerCaseName) const
+QByteArrayView RequestHead::header(QByteArrayView lowerCaseName) const
 {
-    for (const auto &h : headers) {
-        if (h.first == lowerCaseName)
-            return h.second;
+    for (const Field &f : fields) {
+        if (equalsLowerCase(QByteArrayView(block).sliced(f.nameAt, f.nameSize), lowerCaseName))
+            return QByteArrayView(block).sliced(f.valueAt, f.valueSize);
     }
     return {};
 }
@@ -67,46 +88,53 @@ void HttpFramer::fail(QList<Event> &events, int status, const char *message)
 
 std::optional<HttpFramer::Violation> HttpFramer::parseHead(RequestHead *head) const
 {
-    // m_line holds the request line and header fields, each ending in CRLF, without the final CRLF.
-    const QList<QByteArray> lines = m_line.split('\n');
-    // split() leaves one empty element after the last "\r\n".
-    const QByteArray requestLine = lines.first().chopped(1);
-    const QList<QByteArray> parts = requestLine.split(' ');
-    if (parts.size() != 3 || parts[0].isEmpty() || parts[1].isEmpty())
+    // The block holds the request line and header fields, each ending in CRLF, without the final
+    // CRLF. Read in place: only the method and target are copied out.
+    const QByteArrayView all(head->block);
+    qsizetype lineEnd = all.indexOf('\n');
+    const QByteArrayView requestLine = all.first(lineEnd - 1);
+    const qsizetype space1 = requestLine.indexOf(' ');
+    const qsizetype space2 = space1 < 0 ? -1 : requestLine.indexOf(' ', space1 + 1);
+    if (space1 <= 0 || space2 < 0 || space2 == space1 + 1 || requestLine.indexOf(' ', space2 + 1) >= 0)
         return Violation{400, "Malformed request line"};
-    for (char c : parts[0]) {
+    const QByteArrayView method = requestLine.first(space1);
+    const QByteArrayView target = requestLine.sliced(space1 + 1, space2 - space1 - 1);
+    const QByteArrayView version = requestLine.sliced(space2 + 1);
+    for (char c : method) {
         if (!isTokenChar(c))
             return Violation{400, "Malformed request method"};
     }
-    if (!knownMethods().contains(parts[0]))
+    head->method = knownMethod(method);
+    if (head->method.isEmpty())
         return Violation{501, "Method not implemented"};
-    if (!parts[1].startsWith('/'))
+    if (!target.startsWith('/'))
         return Violation{400, "The request target must be an absolute path"};
-    for (char c : parts[1]) {
+    for (char c : target) {
         const auto u = static_cast<unsigned char>(c);
         if (u <= 0x20 || u >= 0x7F)
             return Violation{400, "The request target contains a character that must be percent-encoded"};
     }
-    if (parts[2] == "HTTP/1.1")
+    if (version == "HTTP/1.1")
         head->minorVersion = 1;
-    else if (parts[2] == "HTTP/1.0")
+    else if (version == "HTTP/1.0")
         head->minorVersion = 0;
-    else if (parts[2].startsWith("HTTP/"))
+    else if (version.startsWith("HTTP/"))
         return Violation{505, "HTTP version not supported"};
     else
         return Violation{400, "Malformed request line"};
-    head->method = parts[0];
-    head->target = parts[1];
+    head->target = target.toByteArray();
 
     bool haveLength = false;
-    QByteArray transferEncoding;
-    QByteArray connection;
-    QByteArray expect;
-    const qsizetype fieldCount = lines.size() - 2;
-    if (fieldCount > m_limits.maxHeaderCount)
-        return Violation{431, "Too many header fields"};
-    for (qsizetype i = 1; i < lines.size() - 1; ++i) {
-        const QByteArray line = lines[i].chopped(1);
+    bool transferEncoding = false;
+    bool chunked = false;
+    bool connectionClose = false;
+    bool connectionKeepAlive = false;
+    QByteArrayView expect;
+    for (qsizetype at = lineEnd + 1; at < all.size(); at = lineEnd + 1) {
+        lineEnd = all.indexOf('\n', at);
+        const QByteArrayView line = all.sliced(at, lineEnd - 1 - at);
+        if (head->fields.size() == m_limits.maxHeaderCount)
+            return Violation{431, "Too many header fields"};
         if (line.isEmpty() || line.front() == ' ' || line.front() == '\t')
             return Violation{400, "Malformed header field"};
         const qsizetype colon = line.indexOf(':');
@@ -116,39 +144,41 @@ std::optional<HttpFramer::Violation> HttpFramer::parseHead(RequestHead *head) co
             if (!isTokenChar(line[j]))
                 return Violation{400, "Malformed header field name"};
         }
-        QByteArray name = line.left(colon).toLower();
-        QByteArray value = line.mid(colon + 1).trimmed();
+        const QByteArrayView name = line.first(colon);
+        const QByteArrayView untrimmed = line.sliced(colon + 1);
+        const QByteArrayView value = untrimmed.trimmed();
         for (char c : value) {
             const auto u = static_cast<unsigned char>(c);
             if ((u < 0x20 && c != '\t') || u == 0x7F)
                 return Violation{400, "Malformed header field value"};
         }
-        if (name == "content-length") {
-            bool ok = !value.isEmpty();
+        if (equalsLowerCase(name, "content-length")) {
+            bool ok = !value.isEmpty() && value.size() <= 18;
             for (char c : value)
                 ok = ok && c >= '0' && c <= '9';
-            const qint64 length = ok && value.size() <= 18 ? value.toLongLong(&ok) : -1;
+            const qint64 length = ok ? value.toLongLong(&ok) : -1;
             if (!ok || length < 0)
                 return Violation{400, "Malformed Content-Length"};
             if (haveLength && length != head->contentLength)
                 return Violation{400, "Conflicting Content-Length fields"};
             haveLength = true;
             head->contentLength = length;
-        } else if (name == "transfer-encoding") {
-            if (!transferEncoding.isEmpty())
-                transferEncoding += ',';
-            transferEncoding += value;
-        } else if (name == "connection") {
-            connection += ',' + value;
-        } else if (name == "expect") {
+        } else if (equalsLowerCase(name, "transfer-encoding")) {
+            // Only "chunked", once, is served; any other coding (or a list) is refused below.
+            chunked = !transferEncoding && value.compare("chunked", Qt::CaseInsensitive) == 0;
+            transferEncoding = true;
+        } else if (equalsLowerCase(name, "connection")) {
+            connectionClose = connectionClose || hasToken(value, "close");
+            connectionKeepAlive = connectionKeepAlive || hasToken(value, "keep-alive");
+        } else if (equalsLowerCase(name, "expect")) {
             expect = value;
         }
-        head->headers.append({std::move(name), std::move(value)});
+        head->fields.append({at, colon, value.isEmpty() ? 0 : value.data() - all.data(), value.size()});
     }
-    if (!transferEncoding.isEmpty()) {
+    if (transferEncoding) {
         if (haveLength)
             return Violation{400, "Both Content-Length and Transfer-Encoding are present"};
-        if (transferEncoding.trimmed().compare("chunked", Qt::CaseInsensitive) != 0)
+        if (!chunked)
             return Violation{501, "Transfer-Encoding other than chunked is not implemented"};
         if (head->minorVersion == 0)
             return Violation{400, "Transfer-Encoding in an HTTP/1.0 request"};
@@ -159,11 +189,62 @@ std::optional<HttpFramer::Violation> HttpFramer::parseHead(RequestHead *head) co
             return Violation{417, "Only Expect: 100-continue is supported"};
         head->expectContinue = true;
     }
-    head->keepAlive =
-        head->minorVersion == 1 ? !hasToken(connection, "close") : hasToken(connection, "keep-alive");
+    head->keepAlive = head->minorVersion == 1 ? !connectionClose : connectionKeepAlive;
     if (head->contentLength > m_limits.maxBodyBytes)
         return Violation{413, "The request body is too large"};
     return std::nullopt;
+}
+
+bool HttpFramer::readHead(const char *&p, const char *end, QList<Event> &events)
+{
+    // The block is checked byte by byte but copied in one piece.
+    const char *const start = p;
+    const qsizetype before = m_line.size();
+    bool complete = false;
+    while (p < end) {
+        const char c = *p++;
+        if (c == '\n' && m_previous != '\r')
+            return fail(events, 400, "Bare LF in the request"), false;
+        if (m_previous == '\r' && c != '\n')
+            return fail(events, 400, "Bare CR in the request"), false;
+        if ((static_cast<unsigned char>(c) < 0x20 && c != '\r' && c != '\n' && c != '\t') || c == 0x7F)
+            return fail(events, 400, "Control character in the request"), false;
+        m_previous = c;
+        if (before + (p - start) > m_limits.maxHeaderBytes)
+            return fail(events, 431, "The request header block is too large"), false;
+        m_lastFour = (m_lastFour << 8) | static_cast<unsigned char>(c);
+        if (m_lastFour == 0x0D0A0D0Au) {
+            complete = true;
+            break;
+        }
+    }
+    m_line.append(start, p - start);
+    if (!complete)
+        return true;
+    m_line.chop(2);
+    RequestHead head;
+    head.block = std::move(m_line);
+    m_line = QByteArray();
+    m_lastFour = 0;
+    m_previous = 0;
+    if (auto violation = parseHead(&head)) {
+        m_state = State::Failed;
+        events.append({Event::Type::Violation, {}, *violation});
+        return false;
+    }
+    m_bodyTotal = 0;
+    const bool chunked = head.chunked;
+    m_remaining = head.contentLength;
+    events.append({Event::Type::Head, std::move(head), {}});
+    if (chunked) {
+        m_state = State::ChunkSize;
+    } else if (m_remaining > 0) {
+        m_state = State::Body;
+    } else {
+        m_state = State::Idle;
+        events.append({Event::Type::Complete, {}, {}});
+    }
+    return true;
 }
 
 QList<HttpFramer::Event> HttpFramer::feed(QByteArrayView data)
@@ -183,11 +264,15 @@ QList<HttpFramer::Event> HttpFramer::feed(QByteArrayView data)
             }
             m_state = State::Head;
             m_previous = 0;
+            m_lastFour = 0;
             [[fallthrough]];
         case State::Head:
+            if (!readHead(p, end, events))
+                return events;
+            continue;
         case State::ChunkSize:
         case State::Trailer: {
-            // Accumulate one line (or, for the head, the whole block) up to the limit.
+            // Accumulate one line.
             const char c = *p++;
             if (c == '\n' && m_previous != '\r')
                 return fail(events, 400, "Bare LF in the request"), events;
@@ -197,36 +282,6 @@ QList<HttpFramer::Event> HttpFramer::feed(QByteArrayView data)
                 return fail(events, 400, "Control character in the request"), events;
             m_previous = c;
             m_line += c;
-            if (m_state == State::Head) {
-                if (m_line.size() > m_limits.maxHeaderBytes)
-                    return fail(events, 431, "The request header block is too large"), events;
-                if (c != '\n' || !m_line.endsWith("\r\n\r\n"))
-                    continue;
-                if (m_line.size() == 2)
-                    continue;
-                m_line.chop(2);
-                RequestHead head;
-                if (auto violation = parseHead(&head)) {
-                    m_state = State::Failed;
-                    events.append({Event::Type::Violation, {}, *violation});
-                    return events;
-                }
-                m_line.clear();
-                m_bodyTotal = 0;
-                const bool chunked = head.chunked;
-                m_remaining = head.contentLength;
-                events.append({Event::Type::Head, std::move(head), {}});
-                if (chunked) {
-                    m_state = State::ChunkSize;
-                } else if (m_remaining > 0) {
-                    m_state = State::Body;
-                } else {
-                    m_state = State::Idle;
-                    events.append({Event::Type::Complete, {}, {}});
-                }
-                m_previous = 0;
-                continue;
-            }
             if (m_line.size() > 1024 && m_state == State::ChunkSize)
                 return fail(events, 400, "Malformed chunk size"), events;
             if (m_state == State::Trailer && ++m_trailerBytes > m_limits.maxHeaderBytes)

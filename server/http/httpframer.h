@@ -2,7 +2,7 @@
 
 #include <QByteArray>
 #include <QList>
-#include <QPair>
+#include <QVarLengthArray>
 
 #include <optional>
 
@@ -14,13 +14,26 @@ struct RequestHead
     QByteArray method;
     QByteArray target; // the request-target exactly as sent
     int minorVersion = 1;
-    QList<QPair<QByteArray, QByteArray>> headers; // names in lower case, values trimmed
     qint64 contentLength = 0;
     bool chunked = false;
     bool expectContinue = false;
     bool keepAlive = true;
 
-    QByteArray header(QByteArrayView lowerCaseName) const;
+    // The value of the first field of that name (matched without regard to case), trimmed;
+    // empty when there is none. Valid while this head lives.
+    QByteArrayView header(QByteArrayView lowerCaseName) const;
+
+    // The header block as received, and where each field's name and value are in it: the fields
+    // are not copied one by one.
+    struct Field
+    {
+        qsizetype nameAt = 0;
+        qsizetype nameSize = 0;
+        qsizetype valueAt = 0;
+        qsizetype valueSize = 0;
+    };
+    QByteArray block;
+    QVarLengthArray<Field, 16> fields;
 };
 
 // A strict, incremental reader of HTTP/1.x message boundaries. The connection guard runs it over
@@ -65,6 +78,7 @@ private:
     enum class State { Idle, Head, Body, ChunkSize, ChunkData, ChunkDataEnd, Trailer, Failed };
 
     std::optional<Violation> parseHead(RequestHead *head) const;
+    bool readHead(const char *&p, const char *end, QList<Event> &events);
     void fail(QList<Event> &events, int status, const char *message);
 
     Limits m_limits;
@@ -74,6 +88,7 @@ private:
     qint64 m_bodyTotal = 0;
     int m_trailerBytes = 0;
     char m_previous = 0;
+    quint32 m_lastFour = 0; // the head's last four bytes, to see its blank line arrive
 };
 
 } // namespace kvdesk

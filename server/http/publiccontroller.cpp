@@ -30,7 +30,7 @@ Reply PublicController::handle(const Request &request, QByteArrayView rest)
     if (method == "OPTIONS") {
         reply.contentType.clear();
     } else {
-        QByteArray host = request.header("host");
+        QByteArray host = request.header("host").toByteArray();
         bool plain = !host.isEmpty();
         for (char c : host)
             plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' ||

@@ -33,7 +33,7 @@ struct Request
         const qsizetype q = head.target.indexOf('?');
         return q < 0 ? QByteArray() : head.target.mid(q + 1);
     }
-    QByteArray header(QByteArrayView lowerCaseName) const { return head.header(lowerCaseName); }
+    QByteArrayView header(QByteArrayView lowerCaseName) const { return head.header(lowerCaseName); }
     bool isHead() const { return head.method == "HEAD"; }
 };
 

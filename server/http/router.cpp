@@ -51,7 +51,7 @@ void Router::handle(Request &&request, QObject *context, Done done)
             dispatch(request, mount.group, rest, done);
             return;
         }
-        const QByteArray authorization = request.header("authorization");
+        const QByteArrayView authorization = request.header("authorization");
         switch (m_authenticator.check(authorization)) {
         case Authenticator::Verdict::Allowed:
             dispatch(request, mount.group, rest, done);
@@ -61,11 +61,12 @@ void Router::handle(Request &&request, QObject *context, Done done)
             return;
         case Authenticator::Verdict::NeedsKeys: {
             // The JWKS has no key for this token yet: fetch it, then go on.
+            QByteArray heldAuthorization = authorization.toByteArray(); // before the request moves
             auto held = std::make_shared<Request>(std::move(request));
             const qsizetype restOffset = mount.prefix.size();
             const Group group = mount.group;
             m_authenticator.checkAfterRefresh(
-                authorization, context, [this, held, restOffset, group, done](bool ok) {
+                heldAuthorization, context, [this, held, restOffset, group, done](bool ok) {
                     if (!ok) {
                         done(unauthorized());
                         return;
