@@ -51,19 +51,46 @@ bool verify(EVP_PKEY *key, int digestBits, QByteArrayView data, const unsigned c
 
 } // namespace
 
+namespace {
+
+// Fetched once: with EVP_sha256() OpenSSL 3 looks the implementation up again on every digest,
+// which costs more than hashing an API key.
+const EVP_MD *sha256Md()
+{
+    static EVP_MD *md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return md ? md : EVP_sha256();
+}
+
+void sha256Into(QByteArrayView data, unsigned char *out)
+{
+    // One context per thread, initialised again for each digest rather than made and freed.
+    struct Context
+    {
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        ~Context() { EVP_MD_CTX_free(ctx); }
+    };
+    thread_local Context context;
+    unsigned int len = 0;
+    if (!context.ctx || EVP_DigestInit_ex2(context.ctx, sha256Md(), nullptr) != 1 ||
+        EVP_DigestUpdate(context.ctx, data.data(), size_t(data.size())) != 1 ||
+        EVP_DigestFinal_ex(context.ctx, out, &len) != 1)
+        EVP_Digest(data.data(), size_t(data.size()), out, &len, sha256Md(), nullptr);
+}
+
+} // namespace
+
 QByteArray sha256(QByteArrayView data)
 {
     QByteArray out(32, '\0');
-    unsigned int len = 0;
-    EVP_Digest(data.data(), size_t(data.size()), reinterpret_cast<unsigned char *>(out.data()), &len,
-               EVP_sha256(), nullptr);
+    sha256Into(data, reinterpret_cast<unsigned char *>(out.data()));
     return out;
 }
 
 bool digestEquals(QByteArrayView data, QByteArrayView digest)
 {
-    const QByteArray d = sha256(data);
-    return digest.size() == d.size() && CRYPTO_memcmp(d.constData(), digest.data(), size_t(d.size())) == 0;
+    unsigned char d[32];
+    sha256Into(data, d);
+    return digest.size() == qsizetype(sizeof d) && CRYPTO_memcmp(d, digest.data(), sizeof d) == 0;
 }
 
 void PkeyDeleter::operator()(evp_pkey_st *key) const
