@@ -45,19 +45,26 @@ QByteArray httpDate(qint64 ms)
     static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     const time_t seconds = time_t(ms / 1000);
+    // Many answers in a row name the same second: the last one is kept, per thread.
+    thread_local time_t lastSeconds = -1;
+    thread_local QByteArray lastText;
+    if (seconds == lastSeconds && !lastText.isEmpty())
+        return lastText;
     struct tm t = {};
     gmtime_r(&seconds, &t);
     char buffer[40];
     const int n = snprintf(buffer, sizeof buffer, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[t.tm_wday],
                            t.tm_mday, months[t.tm_mon], t.tm_year + 1900, t.tm_hour, t.tm_min, t.tm_sec);
-    return QByteArray(buffer, n);
+    lastSeconds = seconds;
+    lastText = QByteArray(buffer, n);
+    return lastText;
 }
 
 // Splits an If-Match / If-None-Match value into its entity tags; "*" yields {"*"}.
-QList<QByteArray> entityTags(const QByteArray &value)
+QList<QByteArray> entityTags(QByteArrayView value)
 {
     QList<QByteArray> tags;
-    for (const QByteArray &part : value.split(',')) {
+    for (const QByteArray &part : value.toByteArray().split(',')) {
         const QByteArray tag = part.trimmed();
         if (!tag.isEmpty())
             tags.append(tag);
@@ -87,8 +94,8 @@ QByteArray decodeKey(QByteArrayView raw)
 Precondition preconditionOf(const Request &request, bool isPut)
 {
     Precondition condition;
-    const QByteArray ifMatch = request.header("if-match");
-    const QByteArray ifNoneMatch = request.header("if-none-match");
+    const QByteArrayView ifMatch = request.header("if-match");
+    const QByteArrayView ifNoneMatch = request.header("if-none-match");
     if (!ifMatch.isEmpty() && !ifNoneMatch.isEmpty())
         throw ApiError(400, I18n::tr("If-Match and If-None-Match cannot be combined"));
     if (!ifMatch.isEmpty()) {
@@ -162,21 +169,22 @@ Reply KvController::get(const Request &request, const QByteArray &key)
     const auto value = m_store.get(key);
     if (!value) {
         Reply reply = envelopeReply(404, "null");
-        reply.header("X-Workertown-Hint", "The key does not exist or has expired.");
+        reply.header("X-Workertown-Hint"_ba, "The key does not exist or has expired."_ba);
         return reply;
     }
     Reply reply;
-    const QByteArray ifNoneMatch = request.header("if-none-match");
+    const QByteArrayView ifNoneMatch = request.header("if-none-match");
     if (!ifNoneMatch.isEmpty() &&
         (ifNoneMatch.trimmed() == "*" || entityTags(ifNoneMatch).contains(value->etag))) {
         reply.status = 304;
     } else {
         reply = envelopeReply(200, value->json);
     }
-    reply.header("ETag", value->etag);
-    reply.header("Last-Modified", httpDate(value->updatedAtMs));
+    reply.headers.reserve(3);
+    reply.header("ETag"_ba, value->etag);
+    reply.header("Last-Modified"_ba, httpDate(value->updatedAtMs));
     if (value->expiresAtMs)
-        reply.header("Expires", httpDate(*value->expiresAtMs));
+        reply.header("Expires"_ba, httpDate(*value->expiresAtMs));
     return reply;
 }
 
@@ -227,9 +235,10 @@ void KvController::put(const Request &request, const QByteArray &key, const Done
         std::move(w),
         [json, expiresAtMs](const WriteResult &result) {
             Reply reply = envelopeReply(200, json);
-            reply.header("ETag", result.etag);
+            reply.headers.reserve(2);
+            reply.header("ETag"_ba, result.etag);
             if (expiresAtMs)
-                reply.header("Expires", httpDate(*expiresAtMs));
+                reply.header("Expires"_ba, httpDate(*expiresAtMs));
             return reply;
         },
         done);

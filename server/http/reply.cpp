@@ -56,47 +56,83 @@ QByteArrayView reasonPhrase(int status)
 
 } // namespace
 
-QByteArray Reply::serializeHead(bool keepAlive, int minorVersion) const
+namespace {
+
+void appendNumber(QByteArray &out, qint64 n)
 {
-    QByteArray out;
-    out.reserve(160);
+    char digits[24];
+    int at = sizeof digits;
+    const bool negative = n < 0;
+    quint64 u = negative ? 0 - quint64(n) : quint64(n);
+    do {
+        digits[--at] = char('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (negative)
+        digits[--at] = '-';
+    out.append(digits + at, qsizetype(sizeof digits) - at);
+}
+
+void appendHead(const Reply &reply, QByteArray &out, bool keepAlive, int minorVersion)
+{
     out += "HTTP/1.1 ";
-    out += QByteArray::number(status);
+    appendNumber(out, reply.status);
     out += ' ';
-    out += reasonPhrase(status);
+    out += reasonPhrase(reply.status);
     out += "\r\n";
-    if (hasBody()) {
-        if (!contentType.isEmpty()) {
+    if (reply.hasBody()) {
+        if (!reply.contentType.isEmpty()) {
             out += "Content-Type: ";
-            out += contentType;
+            out += reply.contentType;
             out += "\r\n";
         }
-        if (!stream) {
+        if (!reply.stream) {
             out += "Content-Length: ";
-            out += QByteArray::number(body.size());
+            appendNumber(out, reply.body.size());
             out += "\r\n";
         } else if (minorVersion > 0) {
             out += "Transfer-Encoding: chunked\r\n";
         }
     }
-    for (const auto &h : headers) {
+    for (const auto &h : reply.headers) {
         out += h.first;
         out += ": ";
         out += h.second;
         out += "\r\n";
     }
-    if (!keepAlive || close)
+    if (!keepAlive || reply.close)
         out += "Connection: close\r\n";
     else if (minorVersion == 0)
         out += "Connection: keep-alive\r\n";
     out += "\r\n";
+}
+
+qsizetype headSizeHint(const Reply &reply)
+{
+    qsizetype size = 160 + reply.contentType.size();
+    for (const auto &h : reply.headers)
+        size += h.first.size() + h.second.size() + 4;
+    return size;
+}
+
+} // namespace
+
+QByteArray Reply::serializeHead(bool keepAlive, int minorVersion) const
+{
+    QByteArray out;
+    out.reserve(headSizeHint(*this));
+    appendHead(*this, out, keepAlive, minorVersion);
     return out;
 }
 
 QByteArray Reply::serialize(bool withBody, bool keepAlive, int minorVersion) const
 {
-    QByteArray out = serializeHead(keepAlive, minorVersion);
-    if (withBody && hasBody())
+    // One allocation for the whole answer.
+    const bool sendBody = withBody && hasBody();
+    QByteArray out;
+    out.reserve(headSizeHint(*this) + (sendBody ? body.size() : 0));
+    appendHead(*this, out, keepAlive, minorVersion);
+    if (sendBody)
         out += body;
     return out;
 }
@@ -105,10 +141,9 @@ Reply envelopeReply(int status, QByteArrayView dataJson)
 {
     Reply reply;
     reply.status = status;
-    const QByteArray code = QByteArray::number(status);
-    reply.body.reserve(40 + dataJson.size());
+    reply.body.reserve(48 + dataJson.size());
     reply.body += "{\"status\":";
-    reply.body += code;
+    appendNumber(reply.body, status);
     reply.body += ",\"success\":true,\"data\":";
     reply.body += dataJson;
     reply.body += '}';

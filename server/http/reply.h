@@ -13,7 +13,7 @@ struct Reply
 {
     int status = 200;
     QByteArray body;
-    QByteArray contentType = "application/json; charset=utf-8";
+    QByteArray contentType = jsonContentType();
     QList<QPair<QByteArray, QByteArray>> headers;
     bool close = false; // close the connection once this answer is written
     // A body produced piece by piece (sent chunked): each call returns the next piece, empty at
@@ -31,6 +31,13 @@ struct Reply
     // The status line and headers only (for a stream: chunked, or for HTTP/1.0 until the close).
     QByteArray serializeHead(bool keepAlive, int minorVersion) const;
     bool hasBody() const { return !(status == 204 || status == 304 || (status >= 100 && status < 200)); }
+
+    // Shared, not allocated for each answer.
+    static QByteArray jsonContentType()
+    {
+        static const QByteArray type = QByteArrayLiteral("application/json; charset=utf-8");
+        return type;
+    }
 };
 
 // The success envelope: {"status": s, "success": true, "data": <dataJson>}.

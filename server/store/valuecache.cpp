@@ -49,7 +49,8 @@ std::optional<StoredValue> ValueCache::get(QByteArrayView key, qint64 nowMs)
         return std::nullopt;
     Shard &shard = shardFor(key);
     QMutexLocker lock(&shard.mutex);
-    const auto it = shard.nodes.constFind(key.toByteArray());
+    // A lookup key over the caller's bytes: nothing is copied.
+    const auto it = shard.nodes.constFind(QByteArray::fromRawData(key.data(), key.size()));
     if (it == shard.nodes.constEnd())
         return std::nullopt;
     Node *node = *it;
@@ -98,7 +99,7 @@ void ValueCache::invalidate(QByteArrayView key)
     Shard &shard = shardFor(key);
     QMutexLocker lock(&shard.mutex);
     ++shard.writes;
-    if (Node *node = shard.nodes.value(key.toByteArray()))
+    if (Node *node = shard.nodes.value(QByteArray::fromRawData(key.data(), key.size())))
         erase(shard, node);
 }
 
