@@ -364,6 +364,56 @@ private Q_SLOTS:
         QCOMPARE(statusWith(server, "Bearer old"), 401);
         QCOMPARE(statusWith(server, "Bearer new"), 404);
     }
+
+    // A connection remembers the credentials it was let in with (so that they are not hashed
+    // again); nothing else may pass because of that.
+    void aConnectionsRememberedCredentialsLetNothingElseIn()
+    {
+        TestServer server([](Config &c) {
+            c.auth.apiKey = u"the-key"_s;
+            c.auth.username = u"user"_s;
+            c.auth.password = u"pass"_s;
+        });
+        HttpClient client(server.port());
+        const auto status = [&client](const QByteArray &authorization) {
+            return client.request("GET", "/v1/kv/k", {}, {{"Authorization", authorization}}).status;
+        };
+        QCOMPARE(status("Bearer the-key"), 404);
+        QCOMPARE(status("Bearer the-key"), 404);
+        QCOMPARE(status("Bearer the-kez"), 401);
+        QCOMPARE(status("Bearer the-key "), 404); // the same token, read the same way
+        QCOMPARE(status("Bearer the-ke"), 401);
+        QCOMPARE(status("Bearer the-key"), 404);
+        QCOMPARE(status(basicHeader("user:pass")), 404);
+        QCOMPARE(status(basicHeader("user:pasz")), 401);
+        QCOMPARE(client.request("GET", "/v1/kv/k").status, 401); // no header at all
+        QVERIFY(client.isConnected()); // all of it on one connection
+
+        // A change of settings forgets what every connection remembered.
+        QCOMPARE(status("Bearer the-key"), 404);
+        AuthSettings next;
+        next.apiKey = u"new-key"_s;
+        server.server().authenticator().setSettings(next);
+        QCOMPARE(status("Bearer the-key"), 401);
+        QCOMPARE(status(basicHeader("user:pass")), 401);
+        QCOMPARE(status("Bearer new-key"), 404);
+        QVERIFY(client.isConnected());
+    }
+
+    void aJwtIsCheckedAgainOnEveryRequest()
+    {
+        TestServer server([](Config &c) {
+            c.auth.apiKey.clear();
+            c.auth.jwtSecret = u"jwt-secret"_s;
+        });
+        // Expires in 30 s of the server's clock; the connection must not remember it past that.
+        const QByteArray token =
+            "Bearer " + JwtSigner::signHmac("HS256", "jwt-secret", claims(server.clock().nowMs(), 30));
+        HttpClient client(server.port());
+        QCOMPARE(client.request("GET", "/v1/kv/k", {}, {{"Authorization", token}}).status, 404);
+        server.clock().advance(31 * 1000);
+        QCOMPARE(client.request("GET", "/v1/kv/k", {}, {{"Authorization", token}}).status, 401);
+    }
 };
 
 QTEST_GUILESS_MAIN(TestAuth)

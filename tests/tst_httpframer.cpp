@@ -82,6 +82,18 @@ private Q_SLOTS:
             << QByteArray("PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n") << 0 << 400;
         QTest::newRow("missing chunk CRLF")
             << QByteArray("PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n") << 0 << 400;
+        QTest::newRow("control in a value")
+            << QByteArray("GET / HTTP/1.1\r\nA: b\x01c\r\n\r\n") << 0 << 400;
+        QTest::newRow("DEL in a value") << QByteArray("GET / HTTP/1.1\r\nA: b\x7f\r\n\r\n") << 0 << 400;
+        QTest::newRow("tab and UTF-8 in a value")
+            << QByteArray("GET / HTTP/1.1\r\nA:\tb\xc3\xa9 c\t\r\n\r\n") << 1 << 0;
+        QTest::newRow("CR inside a line") << QByteArray("GET / HTTP/1.1\r\nA: b\rc\r\n\r\n") << 0 << 400;
+        QTest::newRow("LF after text") << QByteArray("GET / HTTP/1.1\r\nA: b\n\r\n") << 0 << 400;
+        QTest::newRow("empty transfer-encoding")
+            << QByteArray("PUT / HTTP/1.1\r\nTransfer-Encoding:\r\n\r\n") << 0 << 501;
+        QTest::newRow("two transfer-encodings")
+            << QByteArray("PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n")
+            << 0 << 501;
         QTest::newRow("expect other") << QByteArray("PUT / HTTP/1.1\r\nExpect: 200-ok\r\n\r\n") << 0 << 417;
     }
     void frames()
@@ -110,6 +122,17 @@ private Q_SLOTS:
         QCOMPARE(o.lastHead.contentLength, 5);
         QVERIFY(o.lastHead.expectContinue);
         QVERIFY(!o.lastHead.keepAlive);
+
+        // Names match without regard to case, values come trimmed, the first of two wins, and an
+        // empty or absent field reads as empty.
+        const Outcome fields = run("GET / HTTP/1.1\r\nX-Token:  \t a b \t\r\nx-token: second\r\n"
+                                   "Empty:\r\nConnection: Keep-Alive, Upgrade\r\n\r\n");
+        QCOMPARE(fields.lastHead.header("x-token"), QByteArray("a b"));
+        QCOMPARE(fields.lastHead.header("empty"), QByteArray());
+        QCOMPARE(fields.lastHead.header("absent"), QByteArray());
+        QCOMPARE(fields.lastHead.header("connection"), QByteArray("Keep-Alive, Upgrade"));
+        QVERIFY(fields.lastHead.keepAlive);
+        QCOMPARE(fields.lastHead.fields.size(), 4);
     }
 
     void http10KeepAliveOnlyWhenAsked()

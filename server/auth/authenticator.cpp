@@ -76,6 +76,11 @@ AuthSettings Authenticator::settings() const
 
 std::shared_ptr<const Authenticator::State> Authenticator::state() const
 {
+    return currentState();
+}
+
+const std::shared_ptr<const Authenticator::State> &Authenticator::currentState() const
+{
     // Each thread keeps the settings it saw last and takes the lock only after a change.
     struct Seen
     {
@@ -92,14 +97,24 @@ std::shared_ptr<const Authenticator::State> Authenticator::state() const
     return seen.state;
 }
 
-Authenticator::Verdict Authenticator::check(QByteArrayView authorization) const
+Authenticator::Verdict Authenticator::check(QByteArrayView authorization, AuthMemo *memo) const
 {
-    const auto s = state();
+    // Read before the state: a change in between makes the memo stale rather than wrong.
+    const quint64 generation = m_generation.load(std::memory_order_acquire);
+    if (memo && memo->generation == generation && !authorization.isEmpty() &&
+        crypto::constantTimeSameSize(memo->authorization, authorization))
+        return Verdict::Allowed;
+    const auto remember = [&] {
+        if (memo)
+            *memo = AuthMemo{authorization.toByteArray(), generation};
+        return Verdict::Allowed;
+    };
+    const State *s = currentState().get();
     const AuthSettings &settings = s->settings;
     if (startsWithScheme(authorization, "Bearer")) {
         const QByteArrayView token = credentialsOf(authorization, "Bearer");
         if (settings.apiKeyEnabled() && crypto::digestEquals(token, s->apiKeyDigest))
-            return Verdict::Allowed;
+            return remember();
         if (settings.jwtEnabled() && token.count('.') == 2)
             return checkJwt(*s, token, true);
         return Verdict::Denied;
@@ -116,7 +131,7 @@ Authenticator::Verdict Authenticator::check(QByteArrayView authorization) const
         // Both halves are always compared, so the time says nothing about which one was wrong.
         const bool user = crypto::digestEquals(decoded->left(colon), s->usernameDigest);
         const bool password = crypto::digestEquals(decoded->mid(colon + 1), s->passwordDigest);
-        return user && password ? Verdict::Allowed : Verdict::Denied;
+        return user && password ? remember() : Verdict::Denied;
     }
     return Verdict::Denied;
 }

@@ -98,6 +98,11 @@ void PkeyDeleter::operator()(evp_pkey_st *key) const
     EVP_PKEY_free(key);
 }
 
+bool constantTimeSameSize(QByteArrayView a, QByteArrayView b)
+{
+    return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), size_t(a.size())) == 0;
+}
+
 bool constantTimeEquals(QByteArrayView a, QByteArrayView b)
 {
     // Comparing digests keeps the time independent of where, and whether, the lengths differ.

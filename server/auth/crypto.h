@@ -18,6 +18,8 @@ using Pkey = std::unique_ptr<evp_pkey_st, PkeyDeleter>;
 
 // Equality of two secrets in time that depends on neither their contents nor their lengths.
 bool constantTimeEquals(QByteArrayView a, QByteArrayView b);
+// Equal, in a time that depends only on the length (and says only whether the lengths differ).
+bool constantTimeSameSize(QByteArrayView a, QByteArrayView b);
 
 // SHA-256 of data.
 QByteArray sha256(QByteArrayView data);

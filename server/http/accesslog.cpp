@@ -1,6 +1,7 @@
 #include "accesslog.h"
 
 #include <cmath>
+#include <cstdio>
 
 namespace kvdesk {
 
@@ -29,8 +30,9 @@ void AccessLog::flush()
         return;
     if (m_output) {
         QByteArray text;
+        text.reserve(batch.size() * 48);
         for (const auto &e : batch) {
-            text += format(e);
+            appendFormatted(text, e);
             text += '\n';
         }
         fwrite(text.constData(), 1, size_t(text.size()), m_output);
@@ -41,8 +43,20 @@ void AccessLog::flush()
 
 QByteArray AccessLog::format(const AccessLogEntry &entry)
 {
-    return entry.method + ' ' + entry.path + ' ' + QByteArray::number(entry.status) + ' ' +
-           QByteArray::number(qint64(std::ceil(entry.elapsedMs))) + "ms";
+    QByteArray line;
+    appendFormatted(line, entry);
+    return line;
+}
+
+void AccessLog::appendFormatted(QByteArray &out, const AccessLogEntry &entry)
+{
+    char numbers[48];
+    const int n = snprintf(numbers, sizeof numbers, " %d %lldms", entry.status,
+                           static_cast<long long>(std::ceil(entry.elapsedMs)));
+    out += entry.method;
+    out += ' ';
+    out += entry.path;
+    out.append(numbers, qsizetype(n));
 }
 
 } // namespace kvdesk

@@ -40,6 +40,7 @@ public:
     void flush();
 
     static QByteArray format(const AccessLogEntry &entry);
+    static void appendFormatted(QByteArray &out, const AccessLogEntry &entry);
 
 Q_SIGNALS:
     void recorded(const QList<kvdesk::AccessLogEntry> &entries);

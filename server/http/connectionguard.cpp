@@ -90,7 +90,8 @@ void ConnectionGuard::incomingConnection(qintptr socketDescriptor)
     GuardedConnection *raw = connection.get();
     m_connections.emplace(socket, std::move(connection));
 
-    QObject::connect(socket, &QIODevice::readyRead, this, [this, socket] { readBeforeServer(socket); });
+    // The connection lives as long as its socket, which alone emits readyRead.
+    QObject::connect(socket, &QIODevice::readyRead, this, [this, socket, raw] { readBeforeServer(socket, raw); });
     QObject::connect(socket, &QIODevice::bytesWritten, this, [raw] { raw->lastWriteProgressMs = nowMs(); });
     QObject::connect(socket, &QObject::destroyed, this, &ConnectionGuard::forget);
     m_justAccepted.append(socket);
@@ -109,11 +110,8 @@ GuardedConnection *ConnectionGuard::connectionFor(QTcpSocket *socket) const
     return it == m_connections.end() ? nullptr : it->second.get();
 }
 
-void ConnectionGuard::readBeforeServer(QTcpSocket *socket)
+void ConnectionGuard::readBeforeServer(QTcpSocket *socket, GuardedConnection *conn)
 {
-    GuardedConnection *conn = connectionFor(socket);
-    if (!conn)
-        return;
     if (conn->closing) {
         if (conn->lingerUntilMs >= 0) {
             // Lingering after an error answer: what the client still sends is read and dropped.
@@ -133,8 +131,14 @@ void ConnectionGuard::readBeforeServer(QTcpSocket *socket)
     if (conn->requestStartedMs < 0)
         conn->requestStartedMs = now;
 
-    const QByteArray bytes = socket->peek(available);
-    auto events = conn->framer.feed(QByteArrayView(bytes).sliced(bytes.size() - fresh));
+    // Only the bytes not framed yet are looked at, copied into a buffer kept for the next time.
+    m_peeked.resize(available);
+    socket->peek(m_peeked.data(), available);
+    QList<HttpFramer::Event> &events = m_events;
+    events.clear();
+    conn->framer.feed(QByteArrayView(m_peeked).sliced(available - fresh), events);
+    if (m_peeked.capacity() > 64 * 1024)
+        m_peeked = QByteArray(); // a large body's bytes are not kept
     bool sendContinue = false;
     for (auto &event : events) {
         switch (event.type) {

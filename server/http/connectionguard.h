@@ -3,6 +3,8 @@
 #include "httpframer.h"
 #include "request.h"
 
+#include "../auth/authenticator.h"
+
 #include <QPointer>
 #include <QTcpServer>
 #include <QTimer>
@@ -34,6 +36,7 @@ struct GuardedConnection
     qint64 requestStartedMs = -1;                           // first byte of the request being read, or -1
     qint64 lastWriteProgressMs = 0;
     QString client; // the peer's address
+    AuthMemo authMemo;
 
     // Server side: a request whose answer is being prepared asynchronously holds the connection;
     // later pipelined requests wait so that answers leave in order.
@@ -83,7 +86,7 @@ protected:
     void incomingConnection(qintptr socketDescriptor) override;
 
 private:
-    void readBeforeServer(QTcpSocket *socket);
+    void readBeforeServer(QTcpSocket *socket, GuardedConnection *conn);
     void afterServer(QTcpSocket *socket);
     void checkTimeouts();
     void forget(QObject *socket);
@@ -95,6 +98,9 @@ private:
     std::unordered_map<QObject *, std::unique_ptr<GuardedConnection>> m_connections;
     QList<QPointer<QTcpSocket>> m_justAccepted;
     QTimer m_timeoutTimer;
+    // Kept between reads so that the usual small request allocates nothing.
+    QByteArray m_peeked;
+    QList<HttpFramer::Event> m_events;
 };
 
 } // namespace kvdesk

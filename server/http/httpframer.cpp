@@ -1,33 +1,43 @@
 #include "httpframer.h"
 
+#include <array>
+
 namespace kvdesk {
 
 namespace {
 
+// Byte classes, looked up once per byte: a header block is mostly plain text.
+enum ByteClass : unsigned char {
+    Token = 1,      // may appear in a method or a field name
+    PlainInHead = 2 // needs no check of its own in the header block (not CR, LF or a control)
+};
+
+constexpr std::array<unsigned char, 256> byteClasses()
+{
+    std::array<unsigned char, 256> classes{};
+    for (int c = 0; c < 256; ++c) {
+        unsigned char k = 0;
+        if ((c >= 0x20 && c != 0x7F) || c == '\t')
+            k |= PlainInHead;
+        if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+            k |= Token;
+        for (char t : {'!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~'})
+            k |= c == t ? Token : 0;
+        classes[size_t(c)] = k;
+    }
+    return classes;
+}
+
+constexpr std::array<unsigned char, 256> classes = byteClasses();
+
 bool isTokenChar(char c)
 {
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-        return true;
-    switch (c) {
-    case '!':
-    case '#':
-    case '$':
-    case '%':
-    case '&':
-    case '\'':
-    case '*':
-    case '+':
-    case '-':
-    case '.':
-    case '^':
-    case '_':
-    case '`':
-    case '|':
-    case '~':
-        return true;
-    default:
-        return false;
-    }
+    return classes[static_cast<unsigned char>(c)] & Token;
+}
+
+bool isPlainInHead(char c)
+{
+    return classes[static_cast<unsigned char>(c)] & PlainInHead;
 }
 
 bool hasToken(QByteArrayView list, QByteArrayView token)
@@ -173,7 +183,8 @@ std::optional<HttpFramer::Violation> HttpFramer::parseHead(RequestHead *head) co
         } else if (equalsLowerCase(name, "expect")) {
             expect = value;
         }
-        head->fields.append({at, colon, value.isEmpty() ? 0 : value.data() - all.data(), value.size()});
+        head->fields.append({int(at), int(colon), value.isEmpty() ? 0 : int(value.data() - all.data()),
+                             int(value.size())});
     }
     if (transferEncoding) {
         if (haveLength)
@@ -202,6 +213,20 @@ bool HttpFramer::readHead(const char *&p, const char *end, QList<Event> &events)
     const qsizetype before = m_line.size();
     bool complete = false;
     while (p < end) {
+        if (m_previous != '\r') {
+            // A run of plain bytes: nothing to check but the size.
+            const char *q = p;
+            while (q < end && isPlainInHead(*q))
+                ++q;
+            if (q != p) {
+                if (before + (q - start) > m_limits.maxHeaderBytes)
+                    return fail(events, 431, "The request header block is too large"), false;
+                m_previous = q[-1];
+                m_lastFour = static_cast<unsigned char>(q[-1]);
+                p = q;
+                continue;
+            }
+        }
         const char c = *p++;
         if (c == '\n' && m_previous != '\r')
             return fail(events, 400, "Bare LF in the request"), false;
@@ -250,6 +275,12 @@ bool HttpFramer::readHead(const char *&p, const char *end, QList<Event> &events)
 QList<HttpFramer::Event> HttpFramer::feed(QByteArrayView data)
 {
     QList<Event> events;
+    feed(data, events);
+    return events;
+}
+
+void HttpFramer::feed(QByteArrayView data, QList<Event> &events)
+{
     const char *p = data.data();
     const char *const end = p + data.size();
     while (p < end && m_state != State::Failed) {
@@ -258,7 +289,7 @@ QList<HttpFramer::Event> HttpFramer::feed(QByteArrayView data)
             // Empty lines before a request line are allowed (RFC 9112, 2.2).
             if (m_line.isEmpty() && (*p == '\r' || *p == '\n')) {
                 if (*p == '\n' && m_previous != '\r')
-                    return fail(events, 400, "Bare LF in the request"), events;
+                    return fail(events, 400, "Bare LF in the request");
                 m_previous = *p++;
                 continue;
             }
@@ -268,24 +299,24 @@ QList<HttpFramer::Event> HttpFramer::feed(QByteArrayView data)
             [[fallthrough]];
         case State::Head:
             if (!readHead(p, end, events))
-                return events;
+                return;
             continue;
         case State::ChunkSize:
         case State::Trailer: {
             // Accumulate one line.
             const char c = *p++;
             if (c == '\n' && m_previous != '\r')
-                return fail(events, 400, "Bare LF in the request"), events;
+                return fail(events, 400, "Bare LF in the request");
             if (m_previous == '\r' && c != '\n')
-                return fail(events, 400, "Bare CR in the request"), events;
+                return fail(events, 400, "Bare CR in the request");
             if ((static_cast<unsigned char>(c) < 0x20 && c != '\r' && c != '\n' && c != '\t') || c == 0x7F)
-                return fail(events, 400, "Control character in the request"), events;
+                return fail(events, 400, "Control character in the request");
             m_previous = c;
             m_line += c;
             if (m_line.size() > 1024 && m_state == State::ChunkSize)
-                return fail(events, 400, "Malformed chunk size"), events;
+                return fail(events, 400, "Malformed chunk size");
             if (m_state == State::Trailer && ++m_trailerBytes > m_limits.maxHeaderBytes)
-                return fail(events, 431, "The request trailer is too large"), events;
+                return fail(events, 431, "The request trailer is too large");
             if (c != '\n')
                 continue;
             const QByteArray line = m_line.chopped(2);
@@ -304,10 +335,10 @@ QList<HttpFramer::Event> HttpFramer::feed(QByteArrayView data)
                 ok = ok && std::isxdigit(static_cast<unsigned char>(h));
             const qint64 size = ok ? sizeField.toLongLong(&ok, 16) : -1;
             if (!ok || size < 0)
-                return fail(events, 400, "Malformed chunk size"), events;
+                return fail(events, 400, "Malformed chunk size");
             m_bodyTotal += size;
             if (m_bodyTotal > m_limits.maxBodyBytes)
-                return fail(events, 413, "The request body is too large"), events;
+                return fail(events, 413, "The request body is too large");
             if (size == 0) {
                 m_state = State::Trailer;
                 m_trailerBytes = 0;
@@ -338,7 +369,7 @@ QList<HttpFramer::Event> HttpFramer::feed(QByteArrayView data)
             m_line += *p++;
             if (m_line.size() == 2) {
                 if (m_line != "\r\n")
-                    return fail(events, 400, "Malformed chunk"), events;
+                    return fail(events, 400, "Malformed chunk");
                 m_line.clear();
                 m_previous = 0;
                 m_state = State::ChunkSize;
@@ -348,7 +379,6 @@ QList<HttpFramer::Event> HttpFramer::feed(QByteArrayView data)
             break;
         }
     }
-    return events;
 }
 
 } // namespace kvdesk

@@ -27,10 +27,10 @@ struct RequestHead
     // are not copied one by one.
     struct Field
     {
-        qsizetype nameAt = 0;
-        qsizetype nameSize = 0;
-        qsizetype valueAt = 0;
-        qsizetype valueSize = 0;
+        int nameAt = 0;
+        int nameSize = 0;
+        int valueAt = 0;
+        int valueSize = 0;
     };
     QByteArray block;
     QVarLengthArray<Field, 16> fields;
@@ -69,6 +69,8 @@ public:
     // Reads the next bytes of the stream and returns what they completed. After a violation the
     // framer reads nothing more.
     QList<Event> feed(QByteArrayView data);
+    // The same, appending to events (a list the caller keeps, so that it is not allocated anew).
+    void feed(QByteArrayView data, QList<Event> &events);
 
     // A request has started (its first byte arrived) and has not been read completely.
     bool inRequest() const { return m_state != State::Idle || !m_line.isEmpty(); }

@@ -8,7 +8,51 @@
 #include <QHttpServerRequest>
 #include <QTcpSocket>
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cerrno>
+
 namespace kvdesk {
+
+namespace {
+
+// Sends an answer: straight to the kernel when nothing is queued before it (the usual case: no
+// copy into the socket's buffer, no write notifier switched on and off), and whatever the kernel
+// did not take through the socket, which sends it as the client reads. The sockets are plain TCP
+// (the guard makes them), so writing to the descriptor is what QTcpSocket would do.
+void send(QTcpSocket *socket, GuardedConnection *connection, QByteArrayView head, QByteArrayView body)
+{
+    qint64 sent = 0;
+    if (socket->bytesToWrite() == 0 && socket->state() == QAbstractSocket::ConnectedState) {
+        iovec parts[2] = {{const_cast<char *>(head.data()), size_t(head.size())},
+                          {const_cast<char *>(body.data()), size_t(body.size())}};
+        msghdr message{};
+        message.msg_iov = parts;
+        message.msg_iovlen = body.isEmpty() ? 1 : 2;
+        ssize_t n = 0;
+        do {
+            n = ::sendmsg(int(socket->socketDescriptor()), &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+        } while (n < 0 && errno == EINTR);
+        if (n > 0) {
+            sent = n;
+            connection->lastWriteProgressMs = steadyNowNs() / 1000000;
+        }
+        // On an error the socket is given everything: it meets the error and reports it as usual.
+    }
+    if (sent == head.size() + body.size())
+        return;
+    if (sent < head.size()) {
+        socket->write(head.data() + sent, head.size() - sent);
+        socket->write(body.data(), body.size());
+    } else {
+        const qint64 offset = sent - head.size();
+        socket->write(body.data() + offset, body.size() - offset);
+    }
+    socket->flush();
+}
+
+} // namespace
 
 KvHttpServer::KvHttpServer(ConnectionGuard &guard, Router &router, AccessLog *accessLog, QObject *parent)
     : QAbstractHttpServer(parent), m_guard(guard), m_router(router), m_accessLog(accessLog)
@@ -47,6 +91,7 @@ void KvHttpServer::missingHandler(const QHttpServerRequest &, QTcpSocket *)
 void KvHttpServer::process(QTcpSocket *socket, GuardedConnection *connection, Request &&request)
 {
     connection->busy = true;
+    request.authMemo = &connection->authMemo;
     Answering answering{request.head.method,      request.path(),   request.client,
                         request.startedNs,        request.isHead(), request.head.keepAlive,
                         request.head.minorVersion};
@@ -84,13 +129,11 @@ void KvHttpServer::finish(const QPointer<QTcpSocket> &socket, const Answering &a
     }
     connection->busy = false;
     if (reply.body.size() < 16 * 1024 || answering.head) {
-        socket->write(reply.serialize(!answering.head, keepAlive, answering.minorVersion));
+        send(socket, connection, reply.serialize(!answering.head, keepAlive, answering.minorVersion), {});
     } else {
-        socket->write(
-            reply.serializeHead(keepAlive, answering.minorVersion)); // a large body is not copied once more
-        socket->write(reply.body);
+        // A large body is not copied once more.
+        send(socket, connection, reply.serializeHead(keepAlive, answering.minorVersion), reply.body);
     }
-    socket->flush(); // now, rather than on the next turn of the event loop
     answered(socket, connection, keepAlive);
 }
 

@@ -1,5 +1,9 @@
 #include "reply.h"
 
+#include <QVarLengthArray>
+
+#include <cstring>
+
 namespace kvdesk {
 
 namespace {
@@ -58,83 +62,114 @@ QByteArrayView reasonPhrase(int status)
 
 namespace {
 
-void appendNumber(QByteArray &out, qint64 n)
+// A number's decimal digits, kept in the object.
+struct Digits
 {
-    char digits[24];
-    int at = sizeof digits;
-    const bool negative = n < 0;
-    quint64 u = negative ? 0 - quint64(n) : quint64(n);
-    do {
-        digits[--at] = char('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (negative)
-        digits[--at] = '-';
-    out.append(digits + at, qsizetype(sizeof digits) - at);
-}
+    explicit Digits(qint64 n)
+    {
+        const bool negative = n < 0;
+        quint64 u = negative ? 0 - quint64(n) : quint64(n);
+        do {
+            text[--at] = char('0' + u % 10);
+            u /= 10;
+        } while (u);
+        if (negative)
+            text[--at] = '-';
+    }
+    QByteArrayView view() const { return QByteArrayView(text + at, qsizetype(sizeof text) - at); }
 
-void appendHead(const Reply &reply, QByteArray &out, bool keepAlive, int minorVersion)
+    char text[24];
+    int at = sizeof text;
+};
+
+// Lists the pieces of an answer, then copies them in one pass into one allocation.
+class Pieces
 {
-    out += "HTTP/1.1 ";
-    appendNumber(out, reply.status);
-    out += ' ';
-    out += reasonPhrase(reply.status);
-    out += "\r\n";
+public:
+    void add(QByteArrayView piece)
+    {
+        m_pieces.append(piece);
+        m_size += piece.size();
+    }
+    qsizetype size() const { return m_size; }
+    void appendTo(QByteArray &out) const
+    {
+        qsizetype at = out.size();
+        out.resize(at + m_size);
+        char *data = out.data();
+        for (const QByteArrayView &piece : m_pieces) {
+            if (!piece.isEmpty())
+                memcpy(data + at, piece.data(), size_t(piece.size()));
+            at += piece.size();
+        }
+    }
+
+private:
+    QVarLengthArray<QByteArrayView, 48> m_pieces;
+    qsizetype m_size = 0;
+};
+
+// What the head of an answer is made of; the views point into reply and the digits.
+void headPieces(const Reply &reply, Pieces &out, const Digits &status, const Digits &length, bool keepAlive,
+                int minorVersion)
+{
+    out.add("HTTP/1.1 ");
+    out.add(status.view());
+    out.add(" ");
+    out.add(reasonPhrase(reply.status));
+    out.add("\r\n");
     if (reply.hasBody()) {
         if (!reply.contentType.isEmpty()) {
-            out += "Content-Type: ";
-            out += reply.contentType;
-            out += "\r\n";
+            out.add("Content-Type: ");
+            out.add(reply.contentType);
+            out.add("\r\n");
         }
         if (!reply.stream) {
-            out += "Content-Length: ";
-            appendNumber(out, reply.body.size());
-            out += "\r\n";
+            out.add("Content-Length: ");
+            out.add(length.view());
+            out.add("\r\n");
         } else if (minorVersion > 0) {
-            out += "Transfer-Encoding: chunked\r\n";
+            out.add("Transfer-Encoding: chunked\r\n");
         }
     }
     for (const auto &h : reply.headers) {
-        out += h.first;
-        out += ": ";
-        out += h.second;
-        out += "\r\n";
+        out.add(h.first);
+        out.add(": ");
+        out.add(h.second);
+        out.add("\r\n");
     }
     if (!keepAlive || reply.close)
-        out += "Connection: close\r\n";
+        out.add("Connection: close\r\n");
     else if (minorVersion == 0)
-        out += "Connection: keep-alive\r\n";
-    out += "\r\n";
+        out.add("Connection: keep-alive\r\n");
+    out.add("\r\n");
 }
 
-qsizetype headSizeHint(const Reply &reply)
+QByteArray serialized(const Reply &reply, bool withBody, bool keepAlive, int minorVersion)
 {
-    qsizetype size = 160 + reply.contentType.size();
-    for (const auto &h : reply.headers)
-        size += h.first.size() + h.second.size() + 4;
-    return size;
+    const Digits status(reply.status);
+    const Digits length(reply.body.size());
+    Pieces pieces;
+    headPieces(reply, pieces, status, length, keepAlive, minorVersion);
+    if (withBody)
+        pieces.add(reply.body);
+    QByteArray out;
+    out.reserve(pieces.size());
+    pieces.appendTo(out);
+    return out;
 }
 
 } // namespace
 
 QByteArray Reply::serializeHead(bool keepAlive, int minorVersion) const
 {
-    QByteArray out;
-    out.reserve(headSizeHint(*this));
-    appendHead(*this, out, keepAlive, minorVersion);
-    return out;
+    return serialized(*this, false, keepAlive, minorVersion);
 }
 
 QByteArray Reply::serialize(bool withBody, bool keepAlive, int minorVersion) const
 {
     // One allocation for the whole answer.
-    const bool sendBody = withBody && hasBody();
-    QByteArray out;
-    out.reserve(headSizeHint(*this) + (sendBody ? body.size() : 0));
-    appendHead(*this, out, keepAlive, minorVersion);
-    if (sendBody)
-        out += body;
-    return out;
+    return serialized(*this, withBody && hasBody(), keepAlive, minorVersion);
 }
 
 Reply envelopeReply(int status, QByteArrayView dataJson)
@@ -143,7 +178,7 @@ Reply envelopeReply(int status, QByteArrayView dataJson)
     reply.status = status;
     reply.body.reserve(48 + dataJson.size());
     reply.body += "{\"status\":";
-    appendNumber(reply.body, status);
+    reply.body += Digits(status).view();
     reply.body += ",\"success\":true,\"data\":";
     reply.body += dataJson;
     reply.body += '}';

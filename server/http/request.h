@@ -8,6 +8,8 @@
 
 namespace kvdesk {
 
+struct AuthMemo;
+
 inline qint64 steadyNowNs()
 {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -22,6 +24,9 @@ struct Request
     QByteArray body;
     QString client;
     qint64 startedNs = 0;
+    // The connection's memory of the credentials it was let in with; set while the connection
+    // is known to live (from the start of the router's handling to its check), else null.
+    AuthMemo *authMemo = nullptr;
 
     QByteArray path() const // raw, still percent-encoded
     {

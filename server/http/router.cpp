@@ -12,6 +12,7 @@
 #include <QLoggingCategory>
 
 #include <memory>
+#include <utility>
 
 Q_LOGGING_CATEGORY(lcHttp, "kvdesk.http")
 
@@ -52,7 +53,8 @@ void Router::handle(Request &&request, QObject *context, Done done)
             return;
         }
         const QByteArrayView authorization = request.header("authorization");
-        switch (m_authenticator.check(authorization)) {
+        AuthMemo *memo = std::exchange(request.authMemo, nullptr); // not kept past this check
+        switch (m_authenticator.check(authorization, memo)) {
         case Authenticator::Verdict::Allowed:
             dispatch(request, mount.group, rest, done);
             return;
