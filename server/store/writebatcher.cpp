@@ -9,17 +9,69 @@ Q_DECLARE_LOGGING_CATEGORY(lcStore)
 
 namespace kvdesk {
 
+namespace {
+
+thread_local ReplyChannel::Batch *openBatch = nullptr;
+
+} // namespace
+
+ReplyChannel::Batch::Batch() : m_outer(openBatch)
+{
+    openBatch = this;
+}
+
+ReplyChannel::Batch::~Batch()
+{
+    openBatch = m_outer;
+    for (const auto &channel : m_channels) {
+        QMutexLocker lock(&channel->m_mutex);
+        channel->m_held = false;
+        channel->schedule();
+    }
+}
+
 void ReplyChannel::post(std::function<void()> call)
 {
     QMutexLocker lock(&m_mutex);
-    if (m_target)
-        QMetaObject::invokeMethod(m_target, std::move(call), Qt::QueuedConnection);
+    if (!m_target)
+        return;
+    m_pending.push_back(std::move(call));
+    if (openBatch) {
+        if (!m_held) {
+            m_held = true;
+            openBatch->m_channels.push_back(shared_from_this());
+        }
+        return;
+    }
+    schedule();
+}
+
+void ReplyChannel::schedule()
+{
+    if (m_scheduled || m_pending.empty() || !m_target)
+        return;
+    m_scheduled = true;
+    QMetaObject::invokeMethod(
+        m_target, [self = shared_from_this()] { self->runPending(); }, Qt::QueuedConnection);
+}
+
+void ReplyChannel::runPending()
+{
+    std::vector<std::function<void()>> calls;
+    {
+        QMutexLocker lock(&m_mutex);
+        calls.swap(m_pending);
+        m_scheduled = false;
+    }
+    for (auto &call : calls)
+        call();
 }
 
 void ReplyChannel::close()
 {
     QMutexLocker lock(&m_mutex);
     m_target = nullptr;
+    m_pending.clear();
 }
 
 WriteBatcher::WriteBatcher(Store &store) : m_store(store), m_thread([this] { run(); }) {}
@@ -185,6 +237,8 @@ void WriteBatcher::apply(StoreConnection &connection, std::deque<Pending> &batch
             break;
         }
     }
+    // Each thread that waits for some of these results is woken once, for all of them.
+    ReplyChannel::Batch replies;
     for (size_t i = 0; i < batch.size(); ++i) {
         if (batch[i].groupDone)
             batch[i].groupDone(batch[i].groupApplied, batch[i].groupResults);

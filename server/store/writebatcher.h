@@ -37,17 +37,42 @@ struct WriteResult
 };
 
 // Where the writer delivers results for one thread: posts to an object of that thread while it
-// lives, and drops them once close() was called (the thread is ending).
-class ReplyChannel final
+// lives, and drops them once close() was called (the thread is ending). Calls travel together,
+// as one event, while the thread has not run the earlier ones yet, and while a Batch is open on
+// the posting thread. Made with make_shared.
+class ReplyChannel final : public std::enable_shared_from_this<ReplyChannel>
 {
 public:
     explicit ReplyChannel(QObject *target) : m_target(target) {}
     void post(std::function<void()> call);
     void close();
 
+    // While one is open on a thread, what that thread posts to any channel is held, and each
+    // channel sends what it holds as one event when the batch closes: the writer wakes each
+    // thread once per transaction instead of once per write.
+    class Batch
+    {
+    public:
+        Batch();
+        ~Batch();
+        Batch(const Batch &) = delete;
+        Batch &operator=(const Batch &) = delete;
+
+    private:
+        friend class ReplyChannel;
+        std::vector<std::shared_ptr<ReplyChannel>> m_channels;
+        Batch *m_outer;
+    };
+
 private:
+    void schedule(); // with m_mutex held
+    void runPending();
+
     QMutex m_mutex;
     QObject *m_target;
+    std::vector<std::function<void()>> m_pending; // posted, not run yet
+    bool m_scheduled = false;                     // an event to run them is on its way
+    bool m_held = false;                          // listed by the posting thread's open Batch
 };
 
 // Group commit: one writer thread applies every write queued since its last transaction in a
