@@ -1,5 +1,6 @@
 #include "accesslog.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -25,6 +26,8 @@ void AccessLog::flush()
     {
         QMutexLocker lock(&m_mutex);
         batch.swap(m_pending);
+        // Room for as many as came this time, so that recording does not grow the list step by step.
+        m_pending.reserve(std::min<qsizetype>(batch.size(), 65536));
     }
     if (batch.isEmpty())
         return;

@@ -257,7 +257,8 @@ std::optional<StoredValue> SqliteConnection::get(QByteArrayView key)
     v.updatedAtMs = sqlite3_column_int64(q.stmt(), 1);
     v.expiresAtMs = optionalColumn(q.stmt(), 2);
     v.etag = etagFor(optionalColumn(q.stmt(), 3), v.updatedAtMs);
-    cache.insert(key, v, ticket);
+    if (cache.admit(key))
+        cache.insert(key, v, ticket);
     return v;
 }
 

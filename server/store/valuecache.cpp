@@ -70,6 +70,32 @@ quint64 ValueCache::ticket(QByteArrayView key)
     return shard.writes;
 }
 
+bool ValueCache::admit(QByteArrayView key)
+{
+    if (!enabled())
+        return false;
+    const size_t hash = qHash(key);
+    Shard &shard = m_shards[hash % shardCount];
+    constexpr size_t bits = 256 * 64;
+    const size_t bit1 = (hash / shardCount) % bits;
+    const size_t bit2 = (hash / shardCount / bits) % bits;
+    const auto isSet = [&shard](size_t bit) { return shard.missed[bit / 64] & (quint64(1) << (bit % 64)); };
+    QMutexLocker lock(&shard.mutex);
+    if (isSet(bit1) && isSet(bit2))
+        return true;
+    if (shard.missedCount > int(bits / 4)) {
+        shard.missed.fill(0);
+        shard.missedCount = 0;
+    }
+    for (const size_t bit : {bit1, bit2}) {
+        if (!isSet(bit)) {
+            shard.missed[bit / 64] |= quint64(1) << (bit % 64);
+            ++shard.missedCount;
+        }
+    }
+    return false;
+}
+
 void ValueCache::insert(QByteArrayView key, const StoredValue &value, quint64 ticket)
 {
     if (!enabled())

@@ -31,6 +31,10 @@ public:
     // Taken before reading the database on a miss.
     quint64 ticket(QByteArrayView key);
     void insert(QByteArrayView key, const StoredValue &value, quint64 ticket);
+    // Whether what a miss read is worth keeping: only when the key missed once already, lately.
+    // A key read once (a scan, random reads over far more keys than fit) then costs nothing
+    // and pushes out nothing; a key read again is kept from its second read on.
+    bool admit(QByteArrayView key);
     // After a write to key has committed.
     void invalidate(QByteArrayView key);
 
@@ -54,6 +58,10 @@ private:
         Node *tail = nullptr;
         qint64 bytes = 0;
         quint64 writes = 0;
+        // Keys that missed lately, two bits each (a Bloom filter: a key may find its bits set by
+        // others); cleared once a quarter of the bits are set.
+        std::array<quint64, 256> missed{};
+        int missedCount = 0;
     };
     static constexpr int shardCount = 16;
 
