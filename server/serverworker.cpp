@@ -91,6 +91,9 @@ void ServerWorker::run()
     QObject::connect(&snapshotRelease, &QTimer::timeout, &context,
                      [&connection] { connection->releaseSnapshot(); });
     snapshotRelease.start(100);
+    // And at once when the writer wants to start the log anew.
+    QObject::connect(&m_store, &Store::snapshotsReleaseRequested, &context,
+                     [&connection] { connection->releaseSnapshot(); });
     m_guard = guard;
     m_context = &context;
     m_started.set_value(QString());

@@ -5,6 +5,7 @@
 #include "store/storeconnection.h"
 #include "store/writebatcher.h"
 
+#include <QFileInfo>
 #include <QSqlDatabase>
 #include <QSqlQuery>
 #include <QTemporaryDir>
@@ -22,7 +23,47 @@ private:
     QTemporaryDir m_dir;
     Clock m_clock;
 
+    // Applies count writes of 4 KiB values as one group, and waits for them.
+    static void writeMany(WriteBatcher &writer, const QByteArray &prefix, int count)
+    {
+        std::vector<WriteRequest> requests;
+        const QByteArray value = '"' + QByteArray(4000, 'v') + '"';
+        for (int i = 0; i < count; ++i)
+            requests.push_back({WriteRequest::Kind::Put, prefix + QByteArray::number(i), value, std::nullopt, {}});
+        std::atomic<bool> done{false};
+        writer.submitGroup(std::move(requests), [&](bool, const std::vector<WriteResult> &) { done = true; },
+                           WriteBatcher::Group::EachOnItsOwn);
+        QTRY_VERIFY_WITH_TIMEOUT(done.load(), 20000);
+    }
+
 private Q_SLOTS:
+    void theLogStartsAnewWhenTheWritesPause()
+    {
+        if (kvdesk::test::TestDatabase::isPostgres())
+            QSKIP("SQLite's log; PostgreSQL keeps its own");
+        const QString path = m_dir.filePath(QStringLiteral("log.sqlite"));
+        Store store(StoreOptions::forDatabase(path), m_clock);
+        store.open();
+        auto reader = store.connect();
+        // As the server's threads do: a snapshot is let go of when the writer asks.
+        QObject::connect(&store, &Store::snapshotsReleaseRequested, &store, [&reader] { reader->releaseSnapshot(); });
+        WriteBatcher writer(store);
+        const auto logBytes = [&path] { return QFileInfo(path + QStringLiteral("-wal")).size(); };
+
+        writeMany(writer, "a", 3000); // about 12 MiB of log
+        QVERIFY(reader->get("a1"));   // a reader keeps a snapshot in the log...
+        const qint64 first = logBytes();
+        QVERIFY2(first > 8 * 1024 * 1024, QByteArray::number(first).constData());
+        // ...and lets go of it when the writer asks, once the writes have paused.
+        QTest::qWait(600);
+        writeMany(writer, "b", 3000);
+        // The second batch of writes reused the log from its start instead of growing it.
+        const QByteArray sizes = QByteArray::number(first) + " then " + QByteArray::number(logBytes());
+        QVERIFY2(logBytes() < first + first / 4, sizes.constData());
+        QCOMPARE(reader->get("a2999")->json.size(), 4002);
+        QCOMPARE(reader->get("b2999")->json.size(), 4002);
+    }
+
     void concurrentWritesShareOneTransactionAndReportAfterCommit()
     {
         Store store(StoreOptions::forDatabase(

@@ -51,6 +51,11 @@ StoreBrowser &StoreService::browser()
     if (!m_browser) {
         m_connection = m_server.store().connect();
         m_browser = std::make_unique<StoreBrowser>(*m_connection);
+        // The writer may want the log started anew: no snapshot of the window's may stand in the way.
+        connect(&m_server.store(), &Store::snapshotsReleaseRequested, this, [this] {
+            if (m_connection)
+                m_connection->releaseSnapshot();
+        });
     }
     return *m_browser;
 }

@@ -6,6 +6,7 @@
 #include "valuecache.h"
 
 #include <QCoreApplication>
+#include <QLoggingCategory>
 #include <QSqlDriver>
 #include <QSqlError>
 #include <QSqlQuery>
@@ -15,7 +16,12 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <chrono>
+
 using namespace Qt::StringLiterals;
+
+Q_DECLARE_LOGGING_CATEGORY(lcStore)
 
 namespace kvdesk {
 
@@ -24,6 +30,9 @@ using sqlite::optionalColumn;
 using sqlite::textColumn;
 
 namespace {
+
+// How long a statement waits for a lock another connection holds.
+constexpr int busyTimeoutMs = 10000;
 
 // Translated text of this file, under the context the translations file lists it in.
 struct I18n
@@ -102,7 +111,7 @@ SqliteConnection::SqliteConnection(const Store &store, const QString &path)
 {
     m_db = QSqlDatabase::addDatabase(u"QSQLITE"_s, m_connectionName);
     m_db.setDatabaseName(path);
-    m_db.setConnectOptions(u"QSQLITE_BUSY_TIMEOUT=10000"_s);
+    m_db.setConnectOptions(u"QSQLITE_BUSY_TIMEOUT=%1"_s.arg(busyTimeoutMs));
     const QVariant handle = m_db.open() ? m_db.driver()->handle() : QVariant();
     if (handle.isValid() && qstrcmp(handle.typeName(), "sqlite3*") == 0)
         m_handle = *static_cast<sqlite3 *const *>(handle.constData());
@@ -214,6 +223,73 @@ void SqliteConnection::rollback()
 void SqliteConnection::setAutoCheckpoint(bool on)
 {
     sqlite3_wal_autocheckpoint(m_handle, on ? 1000 : 0);
+    if (!on) {
+        // The writer: a log started anew is also cut back to 64 MiB on disk.
+        sqlite3_exec(m_handle, "PRAGMA journal_size_limit=67108864", nullptr, nullptr, nullptr);
+        // And it counts the log's frames after each commit, for maintainLog().
+        sqlite3_wal_hook(
+            m_handle,
+            [](void *self, sqlite3 *, const char *, int frames) {
+                static_cast<SqliteConnection *>(self)->m_logFrames = frames;
+                return SQLITE_OK;
+            },
+            this);
+    }
+}
+
+namespace {
+
+// Starting the log anew waits for its last frames to be copied and synced: done when the writes
+// pause, past 4 MiB; while they never pause, only past 1 GiB, rarely, since writes wait meanwhile.
+constexpr int idleRestartFrames = 1024;
+constexpr int busyRestartFrames = 262144;
+
+qint64 steadyMs()
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+} // namespace
+
+bool SqliteConnection::logWantsIdleMaintenance() const
+{
+    return m_logFrames >= idleRestartFrames;
+}
+
+void SqliteConnection::maintainLog(bool idle)
+{
+    // The Sweeper copies the log into the database in the background, but while commits keep
+    // coming the log is never all copied at once, so SQLite never starts it anew: it would grow
+    // by every write. Here the writer, between two transactions, finishes the copy itself and
+    // waits briefly for readers to leave their snapshots in the log (they are asked to); the
+    // next transaction then writes the log from its start again.
+    constexpr int waitMs = 20;
+    if (m_logFrames < (idle ? idleRestartFrames : busyRestartFrames))
+        return;
+    const qint64 now = steadyMs();
+    if (now < m_nextRestartMs)
+        return;
+    releaseSnapshot();
+    Q_EMIT m_store.snapshotsReleaseRequested();
+    sqlite3_busy_timeout(m_handle, waitMs);
+    int logFrames = 0;
+    int copied = 0;
+    const int rc =
+        sqlite3_wal_checkpoint_v2(m_handle, nullptr, SQLITE_CHECKPOINT_RESTART, &logFrames, &copied);
+    sqlite3_busy_timeout(m_handle, busyTimeoutMs);
+    if (rc == SQLITE_OK) {
+        qCDebug(lcStore) << "the log of" << logFrames << "frames starts anew after" << steadyMs() - now
+                         << "ms";
+        m_logFrames = 0;
+        m_restartFailures = 0;
+    } else {
+        // A reader stayed (a long export, say) or the Sweeper was checkpointing: try again later,
+        // later each time, so that a reader that stays long costs the writer little.
+        qCDebug(lcStore) << "the log of" << logFrames << "frames could not start anew:" << rc;
+        m_nextRestartMs = now + (qint64(200) << std::min(m_restartFailures++, 6));
+    }
 }
 
 void SqliteConnection::checkpoint()

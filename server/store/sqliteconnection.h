@@ -31,6 +31,8 @@ public:
     void checkpoint() override;
     // Whether a commit that grows the WAL past 1000 pages checkpoints it (SQLite's default).
     void setAutoCheckpoint(bool on) override;
+    void maintainLog(bool idle) override;
+    bool logWantsIdleMaintenance() const override;
     // Ending the shared read transaction now and then lets the WAL be reset; the owner calls this.
     void releaseSnapshot() override;
     QSqlDatabase &database() override { return m_db; }
@@ -49,6 +51,9 @@ private:
     std::unique_ptr<Statements> m_statements;
     QList<QByteArray> m_uncommittedKeys; // written in the open transaction
     bool m_reading = false;              // a read transaction is open
+    int m_logFrames = 0;                 // frames in the WAL after the last commit (writer only)
+    qint64 m_nextRestartMs = 0;          // steady clock: no attempt to start the log anew before
+    int m_restartFailures = 0;           // attempts in a row that found a reader in the way
     quint64 m_snapshotCommits = 0;       // Store::commits() when it began
 };
 

@@ -93,6 +93,9 @@ Q_SIGNALS:
     void keysChanged(const QList<QByteArray> &keys) const;
     // Another node changed more keys than a notification names: look everything up again.
     void manyKeysChanged() const;
+    // The writer wants the log (SQLite's WAL) started anew, which waits until no connection
+    // holds a snapshot in it: each connection that keeps one lets go of it (queued connection).
+    void snapshotsReleaseRequested() const;
 
 private:
     void openPostgres();

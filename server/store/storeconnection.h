@@ -91,6 +91,12 @@ public:
     // Housekeeping of the database's log (SQLite's WAL); nothing elsewhere.
     virtual void checkpoint() {}
     virtual void setAutoCheckpoint(bool) {}
+    // For the writer, between transactions: keeps the log from growing without end (the
+    // background checkpoints alone cannot start it anew while writes keep coming). idle: no
+    // write is waiting, and none came for a while.
+    virtual void maintainLog(bool /*idle*/) {}
+    // Whether maintainLog(true) has work to do once the writes pause.
+    virtual bool logWantsIdleMaintenance() const { return false; }
     // Ends a long-lived read snapshot, if the backend keeps one (SQLite does between commits).
     virtual void releaseSnapshot() {}
 

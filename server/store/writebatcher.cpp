@@ -125,7 +125,17 @@ void WriteBatcher::run()
         std::deque<Pending> batch;
         {
             std::unique_lock lock(m_mutex);
-            m_wake.wait(lock, [this] { return m_stopping || !m_queue.empty(); });
+            const auto ready = [this] { return m_stopping || !m_queue.empty(); };
+            if (connection && connection->logWantsIdleMaintenance()) {
+                // The writes paused for a while: the time to start the log anew.
+                if (!m_wake.wait_for(lock, std::chrono::milliseconds(100), ready)) {
+                    lock.unlock();
+                    maintainLog(*connection, true);
+                    continue;
+                }
+            } else {
+                m_wake.wait(lock, ready);
+            }
             if (m_queue.empty())
                 return; // stopping, and everything queued was applied
             while (!m_queue.empty() && batch.size() < size_t(maxBatch)) {
@@ -153,6 +163,16 @@ void WriteBatcher::run()
             continue;
         }
         apply(*connection, batch);
+        maintainLog(*connection, false);
+    }
+}
+
+void WriteBatcher::maintainLog(StoreConnection &connection, bool idle)
+{
+    try {
+        connection.maintainLog(idle);
+    } catch (const StoreError &e) {
+        qCWarning(lcStore).noquote() << "keeping the log short failed:" << e.message();
     }
 }
 

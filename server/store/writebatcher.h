@@ -6,6 +6,7 @@
 #include <QObject>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -112,6 +113,7 @@ private:
         Group groupKind = Group::AllOrNone;
     };
     void run();
+    static void maintainLog(StoreConnection &connection, bool idle);
     void apply(StoreConnection &connection, std::deque<Pending> &batch);
     static WriteResult applyOne(StoreConnection &connection, const WriteRequest &w);
     static void applyGroup(StoreConnection &connection, Pending &p);
