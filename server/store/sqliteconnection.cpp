@@ -224,9 +224,7 @@ void SqliteConnection::setAutoCheckpoint(bool on)
 {
     sqlite3_wal_autocheckpoint(m_handle, on ? 1000 : 0);
     if (!on) {
-        // The writer: a log started anew is also cut back to 64 MiB on disk.
-        sqlite3_exec(m_handle, "PRAGMA journal_size_limit=67108864", nullptr, nullptr, nullptr);
-        // And it counts the log's frames after each commit, for maintainLog().
+        // The writer counts the log's frames after each commit, for maintainLog().
         sqlite3_wal_hook(
             m_handle,
             [](void *self, sqlite3 *, const char *, int frames) {
@@ -240,9 +238,9 @@ void SqliteConnection::setAutoCheckpoint(bool on)
 namespace {
 
 // Starting the log anew waits for its last frames to be copied and synced: done when the writes
-// pause, past 4 MiB; while they never pause, only past 1 GiB, rarely, since writes wait meanwhile.
+// pause, past 4 MiB; while they never pause, only past 4 GiB, rarely, since writes wait meanwhile.
 constexpr int idleRestartFrames = 1024;
-constexpr int busyRestartFrames = 262144;
+constexpr int busyRestartFrames = 1048576;
 
 qint64 steadyMs()
 {
