@@ -1,0 +1,24 @@
+#pragma once
+
+#include <QtGlobal>
+
+// SQLite writes each frame of its write-ahead log with two system calls (the frame's 24-byte
+// header, then its page), so a transaction of 40 pages costs 80 writes. The VFS installed here
+// wraps the default one and gathers the appends to a log, handing them to the kernel in one
+// write when the transaction's last frame is complete, before SQLite publishes the transaction
+// to readers. Every other file, and every other operation on a log, goes straight through.
+namespace kvdesk::sqlite {
+
+// Makes the wrapping VFS the process's default; later calls do nothing. Connections opened
+// before it use the plain VFS, which is equally correct.
+void installWalWriteGathering();
+
+// Writes SQLite asked of logs, and writes this VFS made of them, since the process started.
+struct WalWriteCounts
+{
+    quint64 requested = 0;
+    quint64 made = 0;
+};
+WalWriteCounts walWriteCounts();
+
+} // namespace kvdesk::sqlite
