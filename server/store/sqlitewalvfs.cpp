@@ -29,7 +29,7 @@ std::atomic<quint64> g_requested{0};
 std::atomic<quint64> g_made{0};
 
 // An open log. SQLite allocates it (szOsFile bytes) and never runs constructors: plain data,
-// set up in logOpen; the inner VFS's own file object follows it.
+// set up in open(); the inner VFS's own file object follows it.
 //
 // The writer appends frames in order; gathered here, they reach the kernel in one write when
 // the page of a frame that ends a transaction arrives, before SQLite makes the transaction
@@ -47,7 +47,7 @@ struct LogFile
     sqlite3_int64 start;   // offset of buffer[0] in the file
     sqlite3_int64 lastEnd; // where the last write ended (-1: unknown)
     bool throughToNextFrame;
-    bool pageEndsTransaction; // the last header gathered was a transaction's last frame's
+    bool pageEndsTransaction; // the last write was the header of a transaction's last frame
 };
 
 LogFile *logFile(sqlite3_file *file)
