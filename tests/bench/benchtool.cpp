@@ -1,4 +1,5 @@
-// Helpers of the benchmark: preloading a database with keys, and timing a server's start.
+// Helpers of the benchmark: preloading a database with keys, counting them, and timing a server's
+// start.
 #include "store/clock.h"
 #include "store/store.h"
 #include "store/storeconnection.h"
@@ -16,8 +17,8 @@
 
 namespace {
 
-// preload DB COUNT VALUE_BYTES [PREFIX] (DB: a file, or a postgres:// URL): keys PREFIX0..PREFIX<COUNT-1> (PREFIX alone for one key),
-// values a JSON string.
+// preload DB COUNT VALUE_BYTES [PREFIX] (DB: a file, or a postgres:// URL): keys PREFIX0..PREFIX<COUNT-1>
+// (PREFIX alone for one key), values a JSON string.
 int preload(const QString &path, int count, int valueBytes, const QString &prefix)
 {
     kvdesk::Clock clock;
@@ -31,11 +32,13 @@ int preload(const QString &path, int count, int valueBytes, const QString &prefi
     for (int start = 0; start < count; start += batch) {
         db.transaction();
         QSqlQuery q(db);
-        q.prepare(store.isPostgres()
-                      ? QStringLiteral("INSERT INTO wt_kv_key_values (name, value, updated_at, version) VALUES (?, ?, "
-                                       "?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value")
-                      : QStringLiteral("INSERT OR REPLACE INTO wt_kv_key_values (name, value, updated_at, version) "
-                                       "VALUES (?, ?, ?, ?)"));
+        q.prepare(
+            store.isPostgres()
+                ? QStringLiteral(
+                      "INSERT INTO wt_kv_key_values (name, value, updated_at, version) VALUES (?, ?, "
+                      "?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value")
+                : QStringLiteral("INSERT OR REPLACE INTO wt_kv_key_values (name, value, updated_at, version) "
+                                 "VALUES (?, ?, ?, ?)"));
         QVariantList names, values, times, versions;
         for (int i = start; i < std::min(count, start + batch); ++i) {
             names << (count == 1 ? prefix : QString(prefix + QString::number(i)));
@@ -53,6 +56,17 @@ int preload(const QString &path, int count, int valueBytes, const QString &prefi
         }
         db.commit();
     }
+    return 0;
+}
+
+// count DB: the number of keys stored.
+int count(const QString &path)
+{
+    kvdesk::Clock clock;
+    kvdesk::Store store(kvdesk::StoreOptions::forDatabase(path), clock);
+    store.open();
+    auto connection = store.connect();
+    printf("%lld\n", static_cast<long long>(connection->countLiveKeys()));
     return 0;
 }
 
@@ -92,8 +106,12 @@ int main(int argc, char *argv[])
     const QStringList args = app.arguments();
     if (args.size() >= 5 && args[1] == QLatin1String("preload"))
         return preload(args[2], args[3].toInt(), args[4].toInt(), args.value(5, QStringLiteral("k")));
+    if (args.size() >= 3 && args[1] == QLatin1String("count"))
+        return count(args[2]);
     if (args.size() >= 4 && args[1] == QLatin1String("startup"))
         return startup(args.mid(3), quint16(args[2].toUInt()));
-    fprintf(stderr, "usage: benchtool preload DB COUNT VALUE_BYTES [PREFIX] | startup PORT BINARY ARGS...\n");
+    fprintf(
+        stderr,
+        "usage: benchtool preload DB COUNT VALUE_BYTES [PREFIX] | count DB | startup PORT BINARY ARGS...\n");
     return 2;
 }

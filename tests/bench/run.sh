@@ -25,6 +25,9 @@ fi
 TICKS="$(getconf CLK_TCK)"
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hwm_mib() { awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+# Resident now, split into anonymous memory and file pages (libraries, the database's map).
+rss_split() { awk '/RssAnon/ {a = $2} /RssFile/ {f = $2} END {printf "anonymous %.1f MiB + files %.1f MiB", a / 1024, f / 1024}' "/proc/$1/status"; }
+live_keys() { "$TOOL" count "$1" 2>/dev/null || echo "?"; }
 to_ms() { # 1.23ms | 456.00us | 1.20s
   local v="$1"
   case "$v" in
@@ -88,15 +91,17 @@ measure "GET hot key" "$pid" get_hot 200 64
 measure "GET hot key" "$pid" get_hot 200 1
 measure "GET random of 10,000 keys" "$pid" get_random 200 64 10000
 GET10K="$LAST_RPS"
+RSS10K="$(hwm_mib "$pid")"; RSS10K_SPLIT="$(rss_split "$pid")"
 measure "PUT random keys (100 B, durable)" "$pid" put_random 200 64
 measure "PUT random keys (100 B, durable)" "$pid" put_random 200 1
 measure "90/10 GET/PUT mix" "$pid" mix 200 64 10000
 measure "wrong API key (401)" "$pid" wrong_key 401 64
-RSS10K="$(hwm_mib "$pid")"
+RSSPUT="$(hwm_mib "$pid")"; RSSPUT_SPLIT="$(rss_split "$pid")"
 measure "GET 1 MiB value" "$pid" get_big 200 64
 measure "PUT 1 MiB value" "$pid" put_big 200 64
 RSSBIG="$(hwm_mib "$pid")"
 kill "$pid"; wait "$pid" 2>/dev/null || true
+KEYSAFTER="$(live_keys "$WORK/kv10k.sqlite")" # the server's lock is gone now
 
 # kvdesk with 1,000,000 keys.
 "$TOOL" preload "$WORK/kv1m.sqlite" 1000000 100
@@ -131,5 +136,7 @@ for row in "${ROWS[@]}"; do
 done
 echo
 echo "- GET random of 1,000,000 keys ÷ GET random of 10,000 keys: $(awk -v a="$GET1M" -v b="$GET10K" 'BEGIN {printf "%.2f", a / b}')"
-echo "- peak RSS (VmHWM), kvdesk with 10,000 keys: $RSS10K MiB (after the 1 MiB runs too: $RSSBIG MiB); with 1,000,000 keys: $RSS1M MiB"
+echo "- peak RSS (VmHWM), kvdesk with 10,000 keys, after the GET runs: $RSS10K MiB ($RSS10K_SPLIT resident then)"
+echo "- peak RSS after the PUT, mix and 401 runs too (the PUTs add keys: $KEYSAFTER at the end): $RSSPUT MiB ($RSSPUT_SPLIT resident then); after the 1 MiB runs: $RSSBIG MiB"
+echo "- peak RSS with 1,000,000 keys: $RSS1M MiB"
 echo "- start to first answered request, empty database: $STARTUP ms"
