@@ -49,6 +49,25 @@ private Q_SLOTS:
         QCOMPARE(cache.get("k", 0)->json, QByteArray("new"));
     }
 
+    void aCommittedWriteUpdatesACachedKeyAndAddsNoOther()
+    {
+        ValueCache cache(1024 * 1024);
+        cache.insert("k", value("old"), cache.ticket("k"));
+        const quint64 ticket = cache.ticket("k"); // a reader that missed before the write...
+        QVERIFY(cache.holds("k"));
+        cache.committed("k", value("new"));
+        QCOMPARE(cache.get("k", 0)->json, QByteArray("new"));
+        cache.insert("k", value("old"), ticket); // ...keeps nothing of what it read
+        QCOMPARE(cache.get("k", 0)->json, QByteArray("new"));
+        QVERIFY(!cache.holds("other"));
+        cache.committed("other", value("1"));
+        QVERIFY(!cache.get("other", 0));
+        QCOMPARE(cache.count(), 1);
+        // A value written too large to keep leaves nothing behind.
+        cache.committed("k", value(QByteArray(300 * 1024, 'x')));
+        QVERIFY(!cache.get("k", 0));
+    }
+
     void expiredEntriesAreNeverServed()
     {
         ValueCache cache(1024 * 1024);
@@ -101,7 +120,8 @@ private Q_SLOTS:
         std::vector<WriteRequest> puts;
         for (int i = 0; i < 100; ++i)
             puts.push_back({WriteRequest::Kind::Put, "key" + QByteArray::number(i), "1", std::nullopt, {}});
-        writer.submitGroup(std::move(puts), [&](bool, const std::vector<WriteResult> &) { written.set_value(); });
+        writer.submitGroup(std::move(puts),
+                           [&](bool, const std::vector<WriteResult> &) { written.set_value(); });
         written.get_future().wait();
         for (int i = 0; i < 100; ++i)
             QVERIFY(db->get(QByteArray("key" + QByteArray::number(i)))); // each read once: nothing kept
@@ -110,6 +130,60 @@ private Q_SLOTS:
         QCOMPARE(store.cache().count(), 1); // read again: kept
         QVERIFY(db->get("key7"));
         QCOMPARE(store.cache().count(), 1);
+    }
+
+    void aWriteKeepsItsHotKeyCachedWithTheNewValue()
+    {
+        QTemporaryDir dir;
+        Clock clock;
+        Store store(StoreOptions{dir.filePath(QStringLiteral("kv.sqlite"))}, clock);
+        store.open();
+        auto db = store.connect();
+        WriteBatcher writer(store);
+        auto write = [&](std::vector<WriteRequest> requests) {
+            std::promise<bool> applied;
+            writer.submitGroup(std::move(requests),
+                               [&](bool ok, const std::vector<WriteResult> &) { applied.set_value(ok); });
+            return applied.get_future().get();
+        };
+        QVERIFY(write({{WriteRequest::Kind::Put, "hot", "1", std::nullopt, {}},
+                       {WriteRequest::Kind::Put, "cold", "1", std::nullopt, {}}}));
+        QVERIFY(db->get("hot"));
+        QCOMPARE(db->get("hot")->json, QByteArray("1")); // read twice: kept
+        QVERIFY(store.cache().holds("hot"));
+
+        // The write's value, etag and expiry are what the cache holds once it has committed, so
+        // the next read is a hit; the key never cached stays out.
+        const qint64 expires = clock.nowMs() + 3600 * 1000;
+        std::promise<WriteResult> put;
+        writer.submit({WriteRequest::Kind::Put, "hot", "{\"v\":2}", expires, {}},
+                      [&](const WriteResult &r) { put.set_value(r); });
+        const WriteResult written = put.get_future().get();
+        const auto cached = store.cache().get("hot", clock.nowMs());
+        QVERIFY(cached);
+        QCOMPARE(cached->json, QByteArray("{\"v\":2}"));
+        QCOMPARE(cached->etag, written.etag);
+        QCOMPARE(cached->expiresAtMs, std::optional<qint64>(expires));
+        const auto read = db->get("hot");
+        QCOMPARE(read->json, cached->json);
+        QCOMPARE(read->updatedAtMs, cached->updatedAtMs);
+        QVERIFY(write({{WriteRequest::Kind::Put, "cold", "2", std::nullopt, {}}}));
+        QVERIFY(!store.cache().holds("cold"));
+        QCOMPARE(db->get("cold")->json, QByteArray("2"));
+
+        // A group that fails as a whole leaves the cached key with its committed value (or
+        // none), never with what the group wrote before it failed.
+        Precondition never{Precondition::Kind::IfMatch, {"\"no-such-etag\""}};
+        QVERIFY(!write({{WriteRequest::Kind::Put, "hot", "3", std::nullopt, {}},
+                        {WriteRequest::Kind::Put, "cold", "3", std::nullopt, never}}));
+        const auto afterFailure = store.cache().get("hot", clock.nowMs());
+        QVERIFY(!afterFailure || afterFailure->json == "{\"v\":2}");
+        QCOMPARE(db->get("hot")->json, QByteArray("{\"v\":2}"));
+
+        // A delete drops the key.
+        QVERIFY(write({{WriteRequest::Kind::Remove, "hot", {}, std::nullopt, {}}}));
+        QVERIFY(!store.cache().holds("hot"));
+        QVERIFY(!db->get("hot"));
     }
 
     void switchedOffItKeepsNothing()

@@ -187,16 +187,22 @@ void SqliteConnection::commit()
 {
     Bound(statements().commit).step();
     m_store.noteCommit();
-    for (const QByteArray &key : std::as_const(m_uncommittedKeys))
-        m_store.cache().invalidate(key);
-    if (!m_uncommittedKeys.isEmpty())
-        m_store.announce(m_uncommittedKeys);
-    m_uncommittedKeys.clear();
+    if (m_uncommitted.isEmpty())
+        return;
+    QList<QByteArray> keys;
+    keys.reserve(m_uncommitted.size());
+    for (Written &w : m_uncommitted) {
+        publish(w);
+        keys.append(std::move(w.key));
+    }
+    m_uncommitted.clear();
+    m_store.announce(keys);
 }
 
 void SqliteConnection::savepoint()
 {
     exec("SAVEPOINT kvdesk_group");
+    m_savepointMark = m_uncommitted.size();
 }
 
 void SqliteConnection::releaseSavepoint()
@@ -206,9 +212,12 @@ void SqliteConnection::releaseSavepoint()
 
 void SqliteConnection::rollbackToSavepoint()
 {
-    // The keys written since the savepoint stay listed: invalidating them too is harmless.
     exec("ROLLBACK TO kvdesk_group");
     exec("RELEASE kvdesk_group");
+    // The keys written since the savepoint stay listed, but their values are void: the cache
+    // only forgets them (harmless) at the commit.
+    for (qsizetype i = std::max<qsizetype>(m_savepointMark, 0); i < m_uncommitted.size(); ++i)
+        m_uncommitted[i].value.reset();
 }
 
 void SqliteConnection::exec(const char *sql)
@@ -220,7 +229,7 @@ void SqliteConnection::exec(const char *sql)
 void SqliteConnection::rollback()
 {
     Bound(statements().rollback).step();
-    m_uncommittedKeys.clear();
+    m_uncommitted.clear();
 }
 
 void SqliteConnection::setAutoCheckpoint(bool on)
@@ -304,16 +313,25 @@ void SqliteConnection::checkpoint()
         throw StoreError(I18n::tr("Database error: %1").arg(QString::fromUtf8(sqlite3_errmsg(m_handle))));
 }
 
-void SqliteConnection::written(QByteArrayView key)
+void SqliteConnection::written(QByteArrayView key, std::optional<StoredValue> value)
 {
     // Inside a transaction the cache learns of the change when it commits; before that, readers
     // still see the old value in the database too.
+    Written w{key.toByteArray(), std::move(value)};
     if (sqlite3_get_autocommit(m_handle)) {
         m_store.noteCommit();
-        m_store.cache().invalidate(key);
-        m_store.announce({key.toByteArray()});
+        publish(w);
+        m_store.announce({w.key});
     } else
-        m_uncommittedKeys.append(key.toByteArray());
+        m_uncommitted.append(std::move(w));
+}
+
+void SqliteConnection::publish(const Written &w)
+{
+    if (w.value)
+        m_store.cache().committed(w.key, *w.value);
+    else
+        m_store.cache().invalidate(w.key);
 }
 
 std::optional<StoredValue> SqliteConnection::get(QByteArrayView key)
@@ -365,8 +383,13 @@ PutResult SqliteConnection::put(QByteArrayView key, QByteArrayView json, std::op
     });
     if (!written)
         return {WriteOutcome::PreconditionFailed, {}};
-    this->written(key);
-    return {WriteOutcome::Written, etagFor(version, now)};
+    QByteArray etag = etagFor(version, now);
+    // A key the cache holds takes the value written, so that reads after the write still hit.
+    std::optional<StoredValue> value;
+    if (m_store.cache().holds(key))
+        value = StoredValue{json.toByteArray(), now, expiresAtMs, etag};
+    this->written(key, std::move(value));
+    return {WriteOutcome::Written, std::move(etag)};
 }
 
 WriteOutcome SqliteConnection::remove(QByteArrayView key, const Precondition &condition)
@@ -391,7 +414,7 @@ WriteOutcome SqliteConnection::remove(QByteArrayView key, const Precondition &co
         return sqlite3_changes(m_handle) > 0;
     });
     if (changed)
-        written(key);
+        written(key, std::nullopt);
     return removeOutcome(condition, changed);
 }
 

@@ -41,7 +41,14 @@ public:
 private:
     struct Statements;
     Statements &statements();
-    void written(QByteArrayView key);
+    // A change to a key, published to the cache and announced when its transaction commits.
+    struct Written
+    {
+        QByteArray key;
+        std::optional<StoredValue> value; // what the key now holds, if the cache should keep it
+    };
+    void written(QByteArrayView key, std::optional<StoredValue> value);
+    void publish(const Written &w);
     void freshSnapshot();
     void exec(const char *sql);
 
@@ -49,12 +56,13 @@ private:
     QSqlDatabase m_db;
     sqlite3 *m_handle = nullptr;
     std::unique_ptr<Statements> m_statements;
-    QList<QByteArray> m_uncommittedKeys; // written in the open transaction
-    bool m_reading = false;              // a read transaction is open
-    int m_logFrames = 0;                 // frames in the WAL after the last commit (writer only)
-    qint64 m_nextRestartMs = 0;          // steady clock: no attempt to start the log anew before
-    int m_restartFailures = 0;           // attempts in a row that found a reader in the way
-    quint64 m_snapshotCommits = 0;       // Store::commits() when it began
+    QList<Written> m_uncommitted;   // written in the open transaction
+    qsizetype m_savepointMark = -1; // m_uncommitted's size at the savepoint
+    bool m_reading = false;         // a read transaction is open
+    int m_logFrames = 0;            // frames in the WAL after the last commit (writer only)
+    qint64 m_nextRestartMs = 0;     // steady clock: no attempt to start the log anew before
+    int m_restartFailures = 0;      // attempts in a row that found a reader in the way
+    quint64 m_snapshotCommits = 0;  // Store::commits() when it began
 };
 
 } // namespace kvdesk

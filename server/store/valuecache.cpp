@@ -17,6 +17,11 @@ ValueCache::Shard &ValueCache::shardFor(QByteArrayView key)
     return m_shards[qHash(key) % shardCount];
 }
 
+qint64 ValueCache::costOf(QByteArrayView key, const StoredValue &value)
+{
+    return key.size() + value.json.size() + value.etag.size() + qint64(sizeof(Node)) + 64;
+}
+
 void ValueCache::unlink(Shard &shard, Node *node)
 {
     (node->prev ? node->prev->next : shard.head) = node->next;
@@ -100,7 +105,7 @@ void ValueCache::insert(QByteArrayView key, const StoredValue &value, quint64 ti
 {
     if (!enabled())
         return;
-    const qint64 cost = key.size() + value.json.size() + value.etag.size() + qint64(sizeof(Node)) + 64;
+    const qint64 cost = costOf(key, value);
     if (cost > m_maxShardBytes / 4)
         return; // one huge value would flush everything else
     Shard &shard = shardFor(key);
@@ -127,6 +132,39 @@ void ValueCache::invalidate(QByteArrayView key)
     ++shard.writes;
     if (Node *node = shard.nodes.value(QByteArray::fromRawData(key.data(), key.size())))
         erase(shard, node);
+}
+
+bool ValueCache::holds(QByteArrayView key)
+{
+    if (!enabled())
+        return false;
+    Shard &shard = shardFor(key);
+    QMutexLocker lock(&shard.mutex);
+    return shard.nodes.contains(QByteArray::fromRawData(key.data(), key.size()));
+}
+
+void ValueCache::committed(QByteArrayView key, const StoredValue &value)
+{
+    if (!enabled())
+        return;
+    const qint64 cost = costOf(key, value);
+    Shard &shard = shardFor(key);
+    QMutexLocker lock(&shard.mutex);
+    ++shard.writes;
+    Node *node = shard.nodes.value(QByteArray::fromRawData(key.data(), key.size()));
+    if (!node)
+        return;
+    if (cost > m_maxShardBytes / 4) {
+        erase(shard, node);
+        return;
+    }
+    node->value = value;
+    shard.bytes += cost - node->cost;
+    node->cost = cost;
+    unlink(shard, node);
+    pushFront(shard, node);
+    while (shard.bytes > m_maxShardBytes && shard.tail != node)
+        erase(shard, shard.tail);
 }
 
 qint64 ValueCache::bytes() const

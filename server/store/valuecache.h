@@ -37,6 +37,12 @@ public:
     bool admit(QByteArrayView key);
     // After a write to key has committed.
     void invalidate(QByteArrayView key);
+    // Whether key is cached now (a writer then keeps the value it writes, for committed()).
+    bool holds(QByteArrayView key);
+    // After a write of value to key has committed: a cached key takes the new value, so reads
+    // after a write still hit; a key not cached is not added (keys are kept from their reads).
+    // Like invalidate, it voids the tickets of readers that missed before.
+    void committed(QByteArrayView key, const StoredValue &value);
 
     qint64 bytes() const;
     qint64 count() const;
@@ -66,6 +72,7 @@ private:
     static constexpr int shardCount = 16;
 
     Shard &shardFor(QByteArrayView key);
+    static qint64 costOf(QByteArrayView key, const StoredValue &value);
     static void unlink(Shard &shard, Node *node);
     static void pushFront(Shard &shard, Node *node);
     static void erase(Shard &shard, Node *node);
