@@ -79,8 +79,14 @@ done
 [ "$CORES" = 1 ] && CEILN="$CEIL1"
 
 # Start-up: from exec to the first answered request, on an empty database.
-STARTUP="$("$TOOL" startup "$PORT" "$KVDESK" --no-gui --port "$PORT" --db "$WORK/empty.sqlite" 2>/dev/null)"
-echo "  start to first answered request: $STARTUP ms" >&2
+# Five starts, each on a new empty database; the median is reported (one start is at the mercy
+# of whatever else the machine does at that moment).
+STARTS=()
+for i in 1 2 3 4 5; do
+  STARTS+=("$("$TOOL" startup "$PORT" "$KVDESK" --no-gui --port "$PORT" --db "$WORK/empty$i.sqlite" 2>/dev/null)")
+done
+STARTUP="$(printf '%s\n' "${STARTS[@]}" | sort -n | sed -n 3p)"
+echo "  start to first answered request: $STARTUP ms (median of ${STARTS[*]})" >&2
 
 # kvdesk with 10,000 keys (and a hot key, and a 1 MiB value).
 "$TOOL" preload "$WORK/kv10k.sqlite" 10000 100
@@ -139,4 +145,4 @@ echo "- GET random of 1,000,000 keys ÷ GET random of 10,000 keys: $(awk -v a="$
 echo "- peak RSS (VmHWM), kvdesk with 10,000 keys, after the GET runs: $RSS10K MiB ($RSS10K_SPLIT resident then)"
 echo "- peak RSS after the PUT, mix and 401 runs too (the PUTs add keys: $KEYSAFTER at the end): $RSSPUT MiB ($RSSPUT_SPLIT resident then); after the 1 MiB runs: $RSSBIG MiB"
 echo "- peak RSS with 1,000,000 keys: $RSS1M MiB"
-echo "- start to first answered request, empty database: $STARTUP ms"
+echo "- start to first answered request, empty database: $STARTUP ms (median of five: ${STARTS[*]})"
