@@ -21,6 +21,25 @@ StoredValue value(const QByteArray &json, std::optional<qint64> expiresAtMs = st
     return StoredValue{json, 1, expiresAtMs, "\"e\""};
 }
 
+// A store on a new database, opened, with a reading connection and its writer.
+struct StoreWithWriter
+{
+    QTemporaryDir dir;
+    Clock clock;
+    Store store{StoreOptions{dir.filePath(QStringLiteral("kv.sqlite"))}, clock};
+    std::unique_ptr<StoreConnection> db = (store.open(), store.connect());
+    WriteBatcher writer{store};
+
+    // Applies requests as one group; whether all of them were written.
+    bool write(std::vector<WriteRequest> requests)
+    {
+        std::promise<bool> applied;
+        writer.submitGroup(std::move(requests),
+                           [&](bool ok, const std::vector<WriteResult> &) { applied.set_value(ok); });
+        return applied.get_future().get();
+    }
+};
+
 } // namespace
 
 class TestValueCache : public QObject
@@ -110,19 +129,13 @@ private Q_SLOTS:
 
     void readsThroughTheStoreKeepHotKeysOnly()
     {
-        QTemporaryDir dir;
-        Clock clock;
-        Store store(StoreOptions{dir.filePath(QStringLiteral("kv.sqlite"))}, clock);
-        store.open();
-        auto db = store.connect();
-        WriteBatcher writer(store);
-        std::promise<void> written;
+        StoreWithWriter s;
+        Store &store = s.store;
+        auto &db = s.db;
         std::vector<WriteRequest> puts;
         for (int i = 0; i < 100; ++i)
             puts.push_back({WriteRequest::Kind::Put, "key" + QByteArray::number(i), "1", std::nullopt, {}});
-        writer.submitGroup(std::move(puts),
-                           [&](bool, const std::vector<WriteResult> &) { written.set_value(); });
-        written.get_future().wait();
+        QVERIFY(s.write(std::move(puts)));
         for (int i = 0; i < 100; ++i)
             QVERIFY(db->get(QByteArray("key" + QByteArray::number(i)))); // each read once: nothing kept
         QCOMPARE(store.cache().count(), 0);
@@ -134,18 +147,12 @@ private Q_SLOTS:
 
     void aWriteKeepsItsHotKeyCachedWithTheNewValue()
     {
-        QTemporaryDir dir;
-        Clock clock;
-        Store store(StoreOptions{dir.filePath(QStringLiteral("kv.sqlite"))}, clock);
-        store.open();
-        auto db = store.connect();
-        WriteBatcher writer(store);
-        auto write = [&](std::vector<WriteRequest> requests) {
-            std::promise<bool> applied;
-            writer.submitGroup(std::move(requests),
-                               [&](bool ok, const std::vector<WriteResult> &) { applied.set_value(ok); });
-            return applied.get_future().get();
-        };
+        StoreWithWriter s;
+        Store &store = s.store;
+        auto &db = s.db;
+        Clock &clock = s.clock;
+        WriteBatcher &writer = s.writer;
+        auto write = [&s](std::vector<WriteRequest> requests) { return s.write(std::move(requests)); };
         QVERIFY(write({{WriteRequest::Kind::Put, "hot", "1", std::nullopt, {}},
                        {WriteRequest::Kind::Put, "cold", "1", std::nullopt, {}}}));
         QVERIFY(db->get("hot"));
