@@ -238,6 +238,25 @@ private Q_SLOTS:
         QVERIFY(afterACrash() == m_expected);
     }
 
+    void theLogIsWrittenBackAsItGrows()
+    {
+        // 4 MiB of log in transactions of about 100 KB: the kernel is asked, without waiting, to
+        // start writing it to disk every MiB.
+        const auto before = sqlite::walWriteCounts();
+        for (int t = 0; t < 40; ++t) {
+            m_writer->must("BEGIN IMMEDIATE");
+            for (int i = 0; i < 25; ++i) {
+                const int key = t * 25 + i;
+                m_expected[key] = valueFor(key, t, 3500);
+                QCOMPARE(m_writer->put(key, m_expected[key]), SQLITE_OK);
+            }
+            QVERIFY(commit(*m_writer));
+        }
+        const quint64 started = sqlite::walWriteCounts().writebacksStarted - before.writebacksStarted;
+        QVERIFY2(started >= 3 && started <= 5, qPrintable(QString::number(started)));
+        QVERIFY(afterACrash() == m_expected);
+    }
+
     void spilledAndRewrittenFramesSurvive()
     {
         // A page cache of a few pages: a large transaction writes frames before it commits,

@@ -8,6 +8,9 @@
 #include <cstring>
 #include <mutex>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 namespace kvdesk::sqlite {
 
 namespace {
@@ -21,12 +24,17 @@ constexpr int frameHeaderSize = 24;
 // larger than kept is given back after it is written.
 constexpr int gatherLimit = 4 << 20;
 constexpr int keptCapacity = 1 << 20;
+// The kernel is asked to start writing the log to disk every so many bytes (without waiting):
+// otherwise the dirty pages pile up until a checkpoint syncs the log, and that sync of hundreds
+// of megabytes stalls the writer for milliseconds (PUT p99 13 ms against 6-7 ms with it).
+constexpr qint64 writebackEvery = 1 << 20;
 
 sqlite3_vfs *g_inner = nullptr;
 sqlite3_vfs g_vfs;
 sqlite3_io_methods g_logMethods;
 std::atomic<quint64> g_requested{0};
 std::atomic<quint64> g_made{0};
+std::atomic<quint64> g_writebacks{0};
 
 // An open log. SQLite allocates it (szOsFile bytes) and never runs constructors: plain data,
 // set up in open(); the inner VFS's own file object follows it.
@@ -48,6 +56,8 @@ struct LogFile
     sqlite3_int64 lastEnd; // where the last write ended (-1: unknown)
     bool throughToNextFrame;
     bool pageEndsTransaction; // the last write was the header of a transaction's last frame
+    int writebackFd;          // the log opened again, to start its writeback (-1: none)
+    qint64 notWrittenBack;    // bytes written since the writeback was last started
 };
 
 LogFile *logFile(sqlite3_file *file)
@@ -72,6 +82,15 @@ int writeThrough(LogFile *f, const void *data, int amount, sqlite3_int64 offset)
             rc != SQLITE_OK)
             return rc;
         done += chunk;
+    }
+    f->notWrittenBack += amount;
+    if (f->notWrittenBack >= writebackEvery && f->writebackFd >= 0) {
+        f->notWrittenBack = 0;
+#ifdef __linux__
+        // Every dirty page of the log, from its start: only dirty pages are looked at.
+        if (::sync_file_range(f->writebackFd, 0, 0, SYNC_FILE_RANGE_WRITE) == 0)
+            g_writebacks.fetch_add(1, std::memory_order_relaxed);
+#endif
     }
     return SQLITE_OK;
 }
@@ -153,6 +172,9 @@ int logClose(sqlite3_file *file)
     std::free(f->buffer);
     f->buffer = nullptr;
     f->capacity = 0;
+    if (f->writebackFd >= 0)
+        ::close(f->writebackFd);
+    f->writebackFd = -1;
     const int closed = f->inner->pMethods->xClose(f->inner);
     return written != SQLITE_OK ? written : closed;
 }
@@ -247,6 +269,13 @@ int open(sqlite3_vfs *, sqlite3_filename name, sqlite3_file *file, int flags, in
         return rc != SQLITE_OK ? rc : SQLITE_CANTOPEN;
     }
     f->lastEnd = -1;
+    // A descriptor of its own (SQLite's is not reachable) just to start writeback: the log
+    // carries no POSIX locks that closing it could release.
+    f->writebackFd = -1;
+#ifdef __linux__
+    if (!(flags & SQLITE_OPEN_READONLY))
+        f->writebackFd = ::open(name, O_RDONLY | O_CLOEXEC);
+#endif
     f->base.pMethods = &g_logMethods;
     return SQLITE_OK;
 }
@@ -368,7 +397,8 @@ void installWalWriteGathering()
 
 WalWriteCounts walWriteCounts()
 {
-    return {g_requested.load(std::memory_order_relaxed), g_made.load(std::memory_order_relaxed)};
+    return {g_requested.load(std::memory_order_relaxed), g_made.load(std::memory_order_relaxed),
+            g_writebacks.load(std::memory_order_relaxed)};
 }
 
 } // namespace kvdesk::sqlite
