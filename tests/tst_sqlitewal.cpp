@@ -3,8 +3,8 @@
 // anew, a write that fails), every commit that returned is in the files when it returns. The
 // checks read with SQLite's plain VFS from another connection, and open a copy of the files
 // without the shared index: the state a crash of the process leaves, recovered from the log.
-// KVDESK_TEST_PLAIN_VFS=1 puts the writer on SQLite's plain VFS: every check but the count of
-// writes holds there too.
+// KVDESK_TEST_PLAIN_VFS=1 puts the writer on SQLite's plain VFS: every check but the counts of
+// writes and writebacks holds there too.
 #include "store/clock.h"
 #include "store/sqlitewalvfs.h"
 #include "store/store.h"
@@ -125,6 +125,21 @@ class TestSqliteWal : public QObject
         if (integrity != "ok")
             qWarning() << "integrity of the recovered copy:" << integrity;
         return integrity == "ok" ? recovered.contents() : std::map<int, QByteArray>{};
+    }
+
+    // One key written in a transaction of its own, through the gathering writer.
+    void writeOne(int key, const QByteArray &value)
+    {
+        m_writer->must("BEGIN IMMEDIATE");
+        m_expected[key] = value;
+        QCOMPARE(m_writer->put(key, value), SQLITE_OK);
+        QVERIFY(commit(*m_writer));
+    }
+
+    // What was committed, seen by another connection and after a crash.
+    bool committedEverywhere(Db &reader)
+    {
+        return reader.contents() == m_expected && afterACrash() == m_expected;
     }
 
     bool commit(Db &db)
@@ -274,20 +289,15 @@ private Q_SLOTS:
         }
         QVERIFY(commit(*m_writer));
         Db reader(m_path, "unix");
-        QVERIFY(reader.contents() == m_expected);
-        QVERIFY(afterACrash() == m_expected);
+        QVERIFY(committedEverywhere(reader));
 
         // A large transaction that spills and then rolls back leaves nothing behind.
         m_writer->must("BEGIN IMMEDIATE");
         for (int key = 1000; key < 1600; ++key)
             QCOMPARE(m_writer->put(key, valueFor(key, 3, 1500)), SQLITE_OK);
         m_writer->must("ROLLBACK");
-        m_writer->must("BEGIN IMMEDIATE");
-        m_expected[7] = "after the rollback";
-        QCOMPARE(m_writer->put(7, m_expected[7]), SQLITE_OK);
-        QVERIFY(commit(*m_writer));
-        QVERIFY(reader.contents() == m_expected);
-        QVERIFY(afterACrash() == m_expected);
+        writeOne(7, "after the rollback");
+        QVERIFY(committedEverywhere(reader));
     }
 
     void theLogStartedAnewKeepsEveryCommit()
@@ -306,12 +316,8 @@ private Q_SLOTS:
             QCOMPARE(sqlite3_wal_checkpoint_v2(m_writer->handle(), nullptr, SQLITE_CHECKPOINT_RESTART,
                                                nullptr, nullptr),
                      SQLITE_OK);
-            m_writer->must("BEGIN IMMEDIATE");
-            m_expected[round] = "restarted";
-            QCOMPARE(m_writer->put(round, m_expected[round]), SQLITE_OK);
-            QVERIFY(commit(*m_writer));
-            QVERIFY(reader.contents() == m_expected);
-            QVERIFY(afterACrash() == m_expected);
+            writeOne(round, "restarted");
+            QVERIFY(committedEverywhere(reader));
         }
     }
 
@@ -344,16 +350,11 @@ private Q_SLOTS:
             m_writer->must("ROLLBACK");
 
         Db reader(m_path, "unix");
-        QVERIFY(reader.contents() == m_expected);
-        QVERIFY(afterACrash() == m_expected);
+        QVERIFY(committedEverywhere(reader));
 
         // And the next transaction commits as usual.
-        m_writer->must("BEGIN IMMEDIATE");
-        m_expected[1] = "after the failure";
-        QCOMPARE(m_writer->put(1, m_expected[1]), SQLITE_OK);
-        QVERIFY(commit(*m_writer));
-        QVERIFY(reader.contents() == m_expected);
-        QVERIFY(afterACrash() == m_expected);
+        writeOne(1, "after the failure");
+        QVERIFY(committedEverywhere(reader));
     }
 };
 

@@ -39,7 +39,7 @@ std::atomic<quint64> g_writebacks{0};
 // An open log. SQLite allocates it (szOsFile bytes) and never runs constructors: plain data,
 // set up in open(); the inner VFS's own file object follows it.
 //
-// The writer appends frames in order; gathered here, they reach the kernel in one write when
+// The writer appends frames in order; gathered here, they reach the kernel together when
 // the page of a frame that ends a transaction arrives, before SQLite makes the transaction
 // visible to readers (it updates the shared index only after the last write). From then on,
 // until the next transaction's first frame, writes go straight through: SQLite may still

@@ -4,8 +4,9 @@
 
 // SQLite writes each frame of its write-ahead log with two system calls (the frame's 24-byte
 // header, then its page), so a transaction of 40 pages costs 80 writes. The VFS installed here
-// wraps the default one and gathers the appends to a log, handing them to the kernel in one
-// write when the transaction's last frame is complete, before SQLite publishes the transaction
+// wraps the default one and gathers the appends to a log, handing them to the kernel together
+// (120 KiB per call at most) when the transaction's last frame is complete, before SQLite
+// publishes the transaction
 // to readers. Every other file, and every other operation on a log, goes straight through. Every
 // MiB written, it has the kernel start writing the log to disk, so that a checkpoint's sync of
 // the log finds little left to write.
