@@ -35,6 +35,7 @@ test-sanitize: deps
 
 # Throughput and latency against a bare QHttpServer ceiling (not part of make test).
 bench: deps
+	@scripts/install-deps.sh --bench
 	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKVDESK_BUILD_BENCH=ON $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(BUILD) --parallel
 	@BUILD=$(BUILD) tests/bench/run.sh

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages that building and running KV Desk need, when any is missing;
-# with --test, also what only the tests and the package need (a PostgreSQL server, lintian, ...).
+# with --test, also what only the tests and the package need (a PostgreSQL server, lintian, ...);
+# with --bench, also what only the benchmark needs (Qt HTTP Server for its ceiling).
 set -euo pipefail
 
 packages=(
   g++ make cmake ninja-build pkg-config
-  qt6-base-dev qt6-httpserver-dev qt6-websockets-dev libqt6sql6-sqlite libgl-dev libqt6svg6
+  qt6-base-dev libqt6sql6-sqlite libgl-dev libqt6svg6
   libssl-dev libsqlite3-dev qtkeychain-qt6-dev
   qt6-tools-dev qt6-l10n-tools qt6-translations-l10n
   libqt6sql6-psql
@@ -13,6 +14,10 @@ packages=(
 )
 if [ "${1:-}" = "--test" ]; then
   packages+=(dpkg-dev lintian desktop-file-utils appstream man-db postgresql)
+fi
+if [ "${1:-}" = "--bench" ]; then
+  # find_package(Qt6 COMPONENTS HttpServer) also needs the WebSockets headers.
+  packages+=(qt6-httpserver-dev qt6-websockets-dev)
 fi
 
 missing=()

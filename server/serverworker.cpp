@@ -83,7 +83,7 @@ void ServerWorker::run()
         m_started.set_value(error.isEmpty() ? QStringLiteral("cannot listen") : error);
         return;
     }
-    // bind() makes the server the guard's parent.
+    // The server becomes the guard's parent.
     KvHttpServer server(*guard, router, &m_accessLog);
     // Reads share a snapshot until something commits; letting go of it now and then allows the
     // WAL to be reset even when no write comes.

@@ -15,7 +15,7 @@ class Store;
 class WriteBatcher;
 struct Config;
 
-// One server thread: its own QHttpServer behind its own connection guard, on a listening socket
+// One server thread: its own HTTP server and connection guard, on a listening socket
 // shared with the other workers (SO_REUSEPORT), with its own store connection.
 class ServerWorker final : public QThread
 {

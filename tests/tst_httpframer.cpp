@@ -12,6 +12,7 @@ struct Outcome
     int completes = 0;
     int violation = 0;
     RequestHead lastHead;
+    QList<QByteArray> bodies;
 };
 
 Outcome run(const QByteArray &input, int chunk = 0, HttpFramer::Limits limits = {})
@@ -27,6 +28,7 @@ Outcome run(const QByteArray &input, int chunk = 0, HttpFramer::Limits limits = 
                 outcome.lastHead = e.head;
             } else if (e.type == HttpFramer::Event::Type::Complete) {
                 ++outcome.completes;
+                outcome.bodies.append(e.body);
             } else {
                 outcome.violation = e.violation.status;
             }
@@ -106,6 +108,37 @@ private Q_SLOTS:
             const Outcome o = run(input, chunk);
             QCOMPARE(o.completes, completes);
             QCOMPARE(o.violation, violation);
+        }
+    }
+
+    void readsTheBodies_data()
+    {
+        QTest::addColumn<QByteArray>("input");
+        QTest::addColumn<QList<QByteArray>>("bodies");
+        QTest::newRow("none") << QByteArray("GET / HTTP/1.1\r\n\r\n") << QList<QByteArray>{""};
+        QTest::newRow("content-length")
+            << QByteArray("PUT /a HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc") << QList<QByteArray>{"abc"};
+        QTest::newRow("chunked, extensions and trailer dropped")
+            << QByteArray("PUT /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n2\r\nde\r\n"
+                          "0\r\nTrailer: t\r\n\r\n")
+            << QList<QByteArray>{"abcde"};
+        QTest::newRow("CRLF inside a chunk")
+            << QByteArray("PUT /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4\r\na\r\nb\r\n0\r\n\r\n")
+            << QList<QByteArray>{"a\r\nb"};
+        QTest::newRow("pipelined, each its own")
+            << QByteArray("PUT /a HTTP/1.1\r\nContent-Length: 2\r\n\r\nxyGET /b HTTP/1.1\r\n\r\n"
+                          "PUT /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nz\r\n0\r\n\r\n"
+                          "PUT /d HTTP/1.1\r\nContent-Length: 4\r\n\r\nGET ")
+            << QList<QByteArray>{"xy", "", "z", "GET "};
+    }
+    void readsTheBodies()
+    {
+        QFETCH(QByteArray, input);
+        QFETCH(QList<QByteArray>, bodies);
+        for (int chunk : {0, 1, 5}) {
+            const Outcome o = run(input, chunk);
+            QCOMPARE(o.violation, 0);
+            QCOMPARE(o.bodies, bodies);
         }
     }
 

@@ -104,7 +104,7 @@ private Q_SLOTS:
         QVERIFY(fields.out.contains(u"Version: " KVDESK_VERSION ""_s));
         // From the binaries (dpkg-shlibdeps) and what Qt loads at run time.
         for (const auto &dep :
-             {u"libqt6core6"_s, u"libqt6httpserver6"_s, u"libqt6keychain1"_s, u"libssl3"_s, u"libsqlite3-0"_s,
+             {u"libqt6core6"_s, u"libqt6network6"_s, u"libqt6keychain1"_s, u"libssl3"_s, u"libsqlite3-0"_s,
               u"libqt6sql6-sqlite"_s, u"qt6-qpa-plugins"_s, u"adduser"_s})
             QVERIFY2(fields.out.contains(dep), qPrintable(dep));
         QVERIFY(fields.out.contains(u"Recommends: qt6-translations-l10n"_s));

@@ -1,6 +1,7 @@
 #include "testserver.h"
 
 #include <QElapsedTimer>
+#include <QJsonArray>
 #include <QRandomGenerator>
 #include <QTest>
 
@@ -334,18 +335,29 @@ private Q_SLOTS:
         verifyStillServing();
     }
 
-    void headersAreReadWhenTheyArriveInPieces()
+    void requestsAreReadWhenTheyArriveInPieces()
     {
+        // A body sent a byte at a time, a chunked one, then a request in the same bytes as the
+        // end of the one before it.
         HttpClient client(m_server->port());
-        const QByteArray request = "PUT /v1/kv/pieces HTTP/1.1\r\nHost: x\r\n" + authLine() +
-                                   "Content-Length: 11\r\n\r\n{\"value\":5}";
-        for (char c : request) {
+        const QByteArray requests =
+            "PUT /v1/kv/pieces HTTP/1.1\r\nHost: x\r\n" + authLine() + "Content-Length: 11\r\n\r\n{\"value\":5}" +
+            "PUT /v1/kv/chunks HTTP/1.1\r\nHost: x\r\n" + authLine() +
+            "Transfer-Encoding: chunked\r\n\r\n4\r\n{\"va\r\n9\r\nlue\":[6]}\r\n0\r\n\r\n" +
+            "GET /v1/kv/pieces HTTP/1.1\r\nHost: x\r\n" + authLine() + "\r\n";
+        for (char c : requests) {
             client.sendRaw(QByteArray(1, c));
             QTest::qWait(0);
         }
-        const auto r = client.readResponse();
-        QVERIFY(r);
-        QCOMPARE(r->status, 200);
+        for (int i = 0; i < 3; ++i) {
+            const auto r = client.readResponse();
+            QVERIFY(r);
+            QCOMPARE(r->status, 200);
+        }
+        HttpClient reader(m_server->port());
+        QCOMPARE(reader.request("GET", "/v1/kv/pieces", {}, TestServer::auth()).json().value(u"data").toInt(), 5);
+        QCOMPARE(reader.request("GET", "/v1/kv/chunks", {}, TestServer::auth()).json().value(u"data"),
+                 QJsonArray{6});
     }
 };
 

@@ -3,7 +3,6 @@
 #include "accesslog.h"
 #include "apierror.h"
 
-#include <QAbstractHttpServer>
 #include <QDateTime>
 #include <QLoggingCategory>
 #include <QTcpSocket>
@@ -47,22 +46,6 @@ ConnectionGuard::~ConnectionGuard()
     m_connections.clear();
 }
 
-void ConnectionGuard::attach(QAbstractHttpServer *server)
-{
-    m_server = server;
-    server->bind(this);
-    // Connected after bind(): runs once QHttpServer has connected its own readyRead handler, so
-    // the slot connected here runs after QHttpServer's on every readyRead.
-    QObject::connect(this, &QTcpServer::newConnection, this, [this] {
-        for (const auto &socket : std::as_const(m_justAccepted)) {
-            if (socket)
-                QObject::connect(socket, &QIODevice::readyRead, this,
-                                 [this, s = socket.data()] { afterServer(s); });
-        }
-        m_justAccepted.clear();
-    });
-}
-
 void ConnectionGuard::incomingConnection(qintptr socketDescriptor)
 {
     auto *socket = new QTcpSocket(this);
@@ -91,11 +74,10 @@ void ConnectionGuard::incomingConnection(qintptr socketDescriptor)
     m_connections.emplace(socket, std::move(connection));
 
     // The connection lives as long as its socket, which alone emits readyRead.
-    QObject::connect(socket, &QIODevice::readyRead, this, [this, socket, raw] { readBeforeServer(socket, raw); });
+    QObject::connect(socket, &QIODevice::readyRead, this, [this, socket, raw] { readRequests(socket, raw); });
     QObject::connect(socket, &QIODevice::bytesWritten, this, [raw] { raw->lastWriteProgressMs = nowMs(); });
+    QObject::connect(socket, &QAbstractSocket::disconnected, socket, &QObject::deleteLater);
     QObject::connect(socket, &QObject::destroyed, this, &ConnectionGuard::forget);
-    m_justAccepted.append(socket);
-    addPendingConnection(socket);
 }
 
 void ConnectionGuard::forget(QObject *socket)
@@ -110,37 +92,41 @@ GuardedConnection *ConnectionGuard::connectionFor(QTcpSocket *socket) const
     return it == m_connections.end() ? nullptr : it->second.get();
 }
 
-void ConnectionGuard::readBeforeServer(QTcpSocket *socket, GuardedConnection *conn)
+void ConnectionGuard::readRequests(QTcpSocket *socket, GuardedConnection *conn)
 {
     if (conn->closing) {
-        if (conn->lingerUntilMs >= 0) {
-            // Lingering after an error answer: what the client still sends is read and dropped.
-            if (socket->isTransactionStarted())
-                socket->commitTransaction();
-            socket->skip(socket->bytesAvailable());
-        }
+        // Lingering after an error answer, or closing: what the client still sends is dropped.
+        socket->skip(socket->bytesAvailable());
         return;
     }
     const qint64 available = socket->bytesAvailable();
-    const qint64 fresh = available - conn->unreadAfterServer;
-    conn->unreadAfterServer = available;
-    if (fresh <= 0)
+    if (conn->framer.failed()) {
+        // A violation waits behind earlier answers; nothing after it is read.
+        socket->skip(available);
+        return;
+    }
+    if (available <= 0)
         return;
     const qint64 now = nowMs();
     conn->lastActivityMs = now;
     if (conn->requestStartedMs < 0)
         conn->requestStartedMs = now;
 
-    // Only the bytes not framed yet are looked at, copied into a buffer kept for the next time.
-    m_peeked.resize(available);
-    socket->peek(m_peeked.data(), available);
-    QList<HttpFramer::Event> &events = m_events;
+    // Read into a buffer kept for the next time; the framer copies what it keeps.
+    m_received.resize(available);
+    const qint64 received = socket->read(m_received.data(), available);
+    // Taken out of the member while the requests are handed over: answering one may write, and
+    // must find the list free should anything read again meanwhile.
+    QList<HttpFramer::Event> events = std::exchange(m_events, {});
     events.clear();
-    conn->framer.feed(QByteArrayView(m_peeked).sliced(available - fresh), events);
-    if (m_peeked.capacity() > 64 * 1024)
-        m_peeked = QByteArray(); // a large body's bytes are not kept
+    if (received > 0)
+        conn->framer.feed(QByteArrayView(m_received.constData(), received), events);
+    if (m_received.capacity() > 64 * 1024)
+        m_received = QByteArray(); // a large body's bytes are not kept
     bool sendContinue = false;
     for (auto &event : events) {
+        if (conn->closing)
+            break; // an answer closed the connection: nothing after it is served
         switch (event.type) {
         case HttpFramer::Event::Type::Head: {
             Request request;
@@ -152,35 +138,38 @@ void ConnectionGuard::readBeforeServer(QTcpSocket *socket, GuardedConnection *co
             conn->reading = std::move(request);
             break;
         }
-        case HttpFramer::Event::Type::Complete:
-            if (conn->reading)
-                conn->framed.push_back(std::move(*conn->reading));
-            conn->reading.reset();
+        case HttpFramer::Event::Type::Complete: {
             sendContinue = false;
+            if (!conn->reading)
+                break;
+            Request request = std::move(*conn->reading);
+            conn->reading.reset();
+            request.body = std::move(event.body);
+            if (!conn->framer.inRequest())
+                conn->requestStartedMs = -1;
+            if (m_handler)
+                m_handler(socket, conn, std::move(request));
             break;
+        }
         case HttpFramer::Event::Type::Violation:
-            if (conn->framed.empty() && !conn->busy && conn->waiting.empty()) {
+            if (!conn->busy && conn->waiting.empty()) {
                 reject(socket, conn->reading ? &*conn->reading : nullptr, event.violation.status,
                        event.violation.message);
-                return;
+                break;
             }
             // Earlier requests on this connection are answered first.
             conn->deferredViolation = event.violation;
-            if (conn->framed.empty())
-                QObject::disconnect(socket, &QIODevice::readyRead, m_server, nullptr);
             break;
         }
     }
+    events.clear();
+    m_events = std::move(events);
+    if (conn->closing)
+        return;
     if (sendContinue)
         socket->write("HTTP/1.1 100 Continue\r\n\r\n");
     if (!conn->framer.inRequest())
         conn->requestStartedMs = -1;
-}
-
-void ConnectionGuard::afterServer(QTcpSocket *socket)
-{
-    if (GuardedConnection *conn = connectionFor(socket))
-        conn->unreadAfterServer = socket->bytesAvailable();
 }
 
 void ConnectionGuard::reject(QTcpSocket *socket, const Request *request, int status,
@@ -192,7 +181,6 @@ void ConnectionGuard::reject(QTcpSocket *socket, const Request *request, int sta
             return;
         conn->closing = true;
     }
-    QObject::disconnect(socket, &QIODevice::readyRead, m_server, nullptr);
     Reply reply = ApiError(status, QString::fromLatin1(message)).toReply();
     socket->write(reply.serialize(!(request && request->isHead()), false, 1));
     if (m_accessLog) {
@@ -225,8 +213,6 @@ void ConnectionGuard::lingeringClose(QTcpSocket *socket, GuardedConnection *conn
     QObject::connect(socket, &QIODevice::bytesWritten, socket, shutdownWrite);
     socket->flush();
     shutdownWrite();
-    if (socket->isTransactionStarted())
-        socket->commitTransaction();
     socket->skip(socket->bytesAvailable());
 }
 
@@ -234,14 +220,13 @@ void ConnectionGuard::closeAfterWrite(QTcpSocket *socket)
 {
     if (GuardedConnection *conn = connectionFor(socket))
         conn->closing = true;
-    QObject::disconnect(socket, &QIODevice::readyRead, m_server, nullptr);
     socket->disconnectFromHost();
 }
 
 void ConnectionGuard::answered(QTcpSocket *socket)
 {
     GuardedConnection *conn = connectionFor(socket);
-    if (!conn || !conn->deferredViolation || !conn->framed.empty() || conn->busy || !conn->waiting.empty())
+    if (!conn || !conn->deferredViolation || conn->busy || !conn->waiting.empty())
         return;
     const auto violation = *conn->deferredViolation;
     conn->deferredViolation.reset();
@@ -257,7 +242,7 @@ int ConnectionGuard::busyConnections() const
 {
     int busy = 0;
     for (const auto &[socket, conn] : m_connections) {
-        if (conn->busy || !conn->waiting.empty() || !conn->framed.empty())
+        if (conn->busy || !conn->waiting.empty())
             ++busy;
     }
     return busy;
@@ -267,7 +252,7 @@ void ConnectionGuard::closeIdleConnections()
 {
     for (const auto &[object, conn] : m_connections) {
         auto *socket = static_cast<QTcpSocket *>(object);
-        if (!conn->busy && conn->waiting.empty() && conn->framed.empty())
+        if (!conn->busy && conn->waiting.empty())
             closeAfterWrite(socket);
     }
 }
@@ -294,7 +279,7 @@ void ConnectionGuard::checkTimeouts()
                 stalled.append(socket);
             continue;
         }
-        if (conn->busy || !conn->waiting.empty() || !conn->framed.empty())
+        if (conn->busy || !conn->waiting.empty())
             continue;
         if (conn->requestStartedMs >= 0 && now - conn->requestStartedMs > m_options.requestTimeoutMs)
             expired.append(socket);

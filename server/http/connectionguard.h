@@ -5,7 +5,6 @@
 
 #include "../auth/authenticator.h"
 
-#include <QPointer>
 #include <QTcpServer>
 #include <QTimer>
 
@@ -15,7 +14,6 @@
 #include <memory>
 #include <unordered_map>
 
-class QAbstractHttpServer;
 class QTcpSocket;
 
 namespace kvdesk {
@@ -28,10 +26,8 @@ struct GuardedConnection
     explicit GuardedConnection(HttpFramer::Limits limits) : framer(limits) {}
 
     HttpFramer framer;
-    qint64 unreadAfterServer = 0;                           // bytes QHttpServer left unread (already framed)
     std::optional<Request> reading;                         // head framed, body still arriving
-    std::deque<Request> framed;                             // complete, not yet handed over by QHttpServer
-    std::optional<HttpFramer::Violation> deferredViolation; // answered after the framed ones
+    std::optional<HttpFramer::Violation> deferredViolation; // answered after the requests before it
     qint64 lastActivityMs = 0;                              // steady clock
     qint64 requestStartedMs = -1;                           // first byte of the request being read, or -1
     qint64 lastWriteProgressMs = 0;
@@ -46,9 +42,10 @@ struct GuardedConnection
     qint64 lingerUntilMs = -1; // after an error answer: input is discarded until then
 };
 
-// The QTcpServer that QHttpServer accepts connections from. It reads every byte before
-// QHttpServer does and enforces what QHttpServer 6.4 does not: body and header limits, timeouts
-// for slow or idle clients, a cap on open connections, 100-continue, and unambiguous framing.
+// The listening socket and its connections. It reads every byte a client sends, frames the
+// requests strictly (HttpFramer) and hands each complete one to the server, enforcing on the way
+// body and header limits, timeouts for slow or idle clients, a cap on open connections and
+// 100-continue.
 class ConnectionGuard final : public QTcpServer
 {
     Q_OBJECT
@@ -66,11 +63,12 @@ public:
     ConnectionGuard(Options options, AccessLog *accessLog, QObject *parent = nullptr);
     ~ConnectionGuard() override;
 
-    // Hands this guard's connections to server.
-    void attach(QAbstractHttpServer *server);
+    // Receives each complete request of a connection, in the order they arrive.
+    using RequestHandler = std::function<void(QTcpSocket *, GuardedConnection *, Request &&)>;
+    void setRequestHandler(RequestHandler handler) { m_handler = std::move(handler); }
 
     GuardedConnection *connectionFor(QTcpSocket *socket) const;
-    // Answers with an error envelope and closes the connection; QHttpServer reads nothing more from it.
+    // Answers with an error envelope and closes the connection; nothing more is read from it.
     void reject(QTcpSocket *socket, const Request *request, int status, const QByteArray &message);
     // Closes the connection once everything written has been sent.
     void closeAfterWrite(QTcpSocket *socket);
@@ -86,20 +84,18 @@ protected:
     void incomingConnection(qintptr socketDescriptor) override;
 
 private:
-    void readBeforeServer(QTcpSocket *socket, GuardedConnection *conn);
-    void afterServer(QTcpSocket *socket);
+    void readRequests(QTcpSocket *socket, GuardedConnection *conn);
     void checkTimeouts();
     void forget(QObject *socket);
     void lingeringClose(QTcpSocket *socket, GuardedConnection *conn);
 
     Options m_options;
     AccessLog *m_accessLog;
-    QAbstractHttpServer *m_server = nullptr;
+    RequestHandler m_handler;
     std::unordered_map<QObject *, std::unique_ptr<GuardedConnection>> m_connections;
-    QList<QPointer<QTcpSocket>> m_justAccepted;
     QTimer m_timeoutTimer;
     // Kept between reads so that the usual small request allocates nothing.
-    QByteArray m_peeked;
+    QByteArray m_received;
     QList<HttpFramer::Event> m_events;
 };
 

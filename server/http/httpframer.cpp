@@ -1,6 +1,7 @@
 #include "httpframer.h"
 
 #include <array>
+#include <utility>
 
 namespace kvdesk {
 
@@ -52,7 +53,7 @@ bool hasToken(QByteArrayView list, QByteArrayView token)
     return false;
 }
 
-// What QHttpServerRequest can name; anything else is not served. Shared, never copied.
+// The methods HTTP defines (RFC 9110, 9.3; PATCH, RFC 5789); anything else is 501. Shared, never copied.
 QByteArray knownMethod(QByteArrayView name)
 {
     static const QByteArray methods[] = {"GET",     "HEAD",  "PUT",   "POST",   "DELETE",
@@ -92,7 +93,7 @@ QByteArrayView RequestHead::header(QByteArrayView lowerCaseName) const
 void HttpFramer::fail(QList<Event> &events, int status, const char *message)
 {
     m_state = State::Failed;
-    Event e{Event::Type::Violation, {}, {status, QByteArray(message)}};
+    Event e{Event::Type::Violation, {}, {status, QByteArray(message)}, {}};
     events.append(std::move(e));
 }
 
@@ -254,20 +255,24 @@ bool HttpFramer::readHead(const char *&p, const char *end, QList<Event> &events)
     m_previous = 0;
     if (auto violation = parseHead(&head)) {
         m_state = State::Failed;
-        events.append({Event::Type::Violation, {}, *violation});
+        events.append({Event::Type::Violation, {}, *violation, {}});
         return false;
     }
     m_bodyTotal = 0;
     const bool chunked = head.chunked;
     m_remaining = head.contentLength;
-    events.append({Event::Type::Head, std::move(head), {}});
+    m_body = QByteArray();
+    // At most the body limit (checked above); untouched until the bytes arrive.
+    if (m_remaining > 0)
+        m_body.reserve(m_remaining);
+    events.append({Event::Type::Head, std::move(head), {}, {}});
     if (chunked) {
         m_state = State::ChunkSize;
     } else if (m_remaining > 0) {
         m_state = State::Body;
     } else {
         m_state = State::Idle;
-        events.append({Event::Type::Complete, {}, {}});
+        events.append({Event::Type::Complete, {}, {}, {}});
     }
     return true;
 }
@@ -325,7 +330,7 @@ void HttpFramer::feed(QByteArrayView data, QList<Event> &events)
             if (m_state == State::Trailer) {
                 if (line.isEmpty()) {
                     m_state = State::Idle;
-                    events.append({Event::Type::Complete, {}, {}});
+                    events.append({Event::Type::Complete, {}, {}, std::exchange(m_body, {})});
                 }
                 continue;
             }
@@ -351,6 +356,7 @@ void HttpFramer::feed(QByteArrayView data, QList<Event> &events)
         case State::Body:
         case State::ChunkData: {
             const qint64 take = std::min<qint64>(m_remaining, end - p);
+            m_body.append(p, take);
             p += take;
             m_remaining -= take;
             if (m_remaining > 0)
@@ -358,7 +364,7 @@ void HttpFramer::feed(QByteArrayView data, QList<Event> &events)
             if (m_state == State::Body) {
                 m_state = State::Idle;
                 m_previous = 0;
-                events.append({Event::Type::Complete, {}, {}});
+                events.append({Event::Type::Complete, {}, {}, std::exchange(m_body, {})});
             } else {
                 m_state = State::ChunkDataEnd;
                 m_line.clear();

@@ -36,10 +36,10 @@ struct RequestHead
     QVarLengthArray<Field, 16> fields;
 };
 
-// A strict, incremental reader of HTTP/1.x message boundaries. The connection guard runs it over
-// every byte before QHttpServer parses them, so the two agree on where each request ends, and
-// anything ambiguous (bare LF, both Content-Length and chunked, oversized headers...) is refused
-// instead of being interpreted differently by the two parsers.
+// A strict, incremental reader of HTTP/1.x requests: the connection guard feeds it every byte a
+// client sends and gets back each request's head and then its body (chunks decoded). Anything
+// ambiguous (bare LF, both Content-Length and chunked, oversized headers...) is refused rather
+// than guessed at.
 class HttpFramer final
 {
 public:
@@ -62,6 +62,7 @@ public:
         Type type;
         RequestHead head;    // Head
         Violation violation; // Violation
+        QByteArray body;     // Complete: the body, chunks decoded, trailers dropped
     };
 
     explicit HttpFramer(Limits limits) : m_limits(limits) {}
@@ -86,6 +87,7 @@ private:
     Limits m_limits;
     State m_state = State::Idle;
     QByteArray m_line;      // the header block, or the current chunk-size / trailer line
+    QByteArray m_body;      // the body read so far
     qint64 m_remaining = 0; // body or chunk bytes still to come
     qint64 m_bodyTotal = 0;
     int m_trailerBytes = 0;

@@ -5,7 +5,6 @@
 #include "router.h"
 
 #include <QDateTime>
-#include <QHttpServerRequest>
 #include <QTcpSocket>
 
 #include <sys/socket.h>
@@ -55,37 +54,23 @@ void send(QTcpSocket *socket, GuardedConnection *connection, QByteArrayView head
 } // namespace
 
 KvHttpServer::KvHttpServer(ConnectionGuard &guard, Router &router, AccessLog *accessLog, QObject *parent)
-    : QAbstractHttpServer(parent), m_guard(guard), m_router(router), m_accessLog(accessLog)
+    : QObject(parent), m_guard(guard), m_router(router), m_accessLog(accessLog)
 {
-    guard.attach(this);
+    guard.setParent(this);
+    guard.setRequestHandler([this](QTcpSocket *socket, GuardedConnection *connection, Request &&request) {
+        accept(socket, connection, std::move(request));
+    });
 }
 
-bool KvHttpServer::handleRequest(const QHttpServerRequest &request, QTcpSocket *socket)
+void KvHttpServer::accept(QTcpSocket *socket, GuardedConnection *connection, Request &&request)
 {
-    GuardedConnection *connection = m_guard.connectionFor(socket);
-    if (!connection || connection->closing)
-        return true;
-    if (connection->framed.empty()) {
-        // QHttpServer saw a request where the guard did not: never guess, close.
-        m_guard.reject(socket, nullptr, 400, "Malformed request");
-        return true;
-    }
-    Request next = std::move(connection->framed.front());
-    connection->framed.pop_front();
-    next.body = request.body();
-    if (connection->framed.empty() && connection->deferredViolation)
-        QObject::disconnect(socket, &QIODevice::readyRead, this, nullptr);
+    if (connection->closing)
+        return;
     if (connection->busy) {
-        connection->waiting.push_back(std::move(next));
-        return true;
+        connection->waiting.push_back(std::move(request));
+        return;
     }
-    process(socket, connection, std::move(next));
-    return true;
-}
-
-void KvHttpServer::missingHandler(const QHttpServerRequest &, QTcpSocket *)
-{
-    // handleRequest() answers every request.
+    process(socket, connection, std::move(request));
 }
 
 void KvHttpServer::process(QTcpSocket *socket, GuardedConnection *connection, Request &&request)

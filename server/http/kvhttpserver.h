@@ -3,8 +3,13 @@
 #include "reply.h"
 #include "request.h"
 
-#include <QAbstractHttpServer>
+#include <QObject>
 #include <QPointer>
+
+#include <functional>
+#include <memory>
+
+class QTcpSocket;
 
 namespace kvdesk {
 
@@ -13,20 +18,17 @@ class ConnectionGuard;
 class Router;
 struct GuardedConnection;
 
-// QHttpServer's request parsing, with every request handed to the router and every answer
-// written by hand: in pipelined order, never to a client that has left.
-class KvHttpServer final : public QAbstractHttpServer
+// Serves the requests its guard frames: hands each to the router and writes every answer by
+// hand, in pipelined order, never to a client that has left. Owns the guard.
+class KvHttpServer final : public QObject
 {
     Q_OBJECT
 
 public:
     KvHttpServer(ConnectionGuard &guard, Router &router, AccessLog *accessLog, QObject *parent = nullptr);
 
-protected:
-    bool handleRequest(const QHttpServerRequest &request, QTcpSocket *socket) override;
-    void missingHandler(const QHttpServerRequest &request, QTcpSocket *socket) override;
-
 private:
+    void accept(QTcpSocket *socket, GuardedConnection *connection, Request &&request);
     struct Answering
     {
         QByteArray method;
