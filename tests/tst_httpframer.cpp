@@ -84,8 +84,7 @@ private Q_SLOTS:
             << QByteArray("PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n") << 0 << 400;
         QTest::newRow("missing chunk CRLF")
             << QByteArray("PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n") << 0 << 400;
-        QTest::newRow("control in a value")
-            << QByteArray("GET / HTTP/1.1\r\nA: b\x01c\r\n\r\n") << 0 << 400;
+        QTest::newRow("control in a value") << QByteArray("GET / HTTP/1.1\r\nA: b\x01c\r\n\r\n") << 0 << 400;
         QTest::newRow("DEL in a value") << QByteArray("GET / HTTP/1.1\r\nA: b\x7f\r\n\r\n") << 0 << 400;
         QTest::newRow("tab and UTF-8 in a value")
             << QByteArray("GET / HTTP/1.1\r\nA:\tb\xc3\xa9 c\t\r\n\r\n") << 1 << 0;
@@ -94,7 +93,8 @@ private Q_SLOTS:
         QTest::newRow("empty transfer-encoding")
             << QByteArray("PUT / HTTP/1.1\r\nTransfer-Encoding:\r\n\r\n") << 0 << 501;
         QTest::newRow("two transfer-encodings")
-            << QByteArray("PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n")
+            << QByteArray(
+                   "PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n")
             << 0 << 501;
         QTest::newRow("expect other") << QByteArray("PUT / HTTP/1.1\r\nExpect: 200-ok\r\n\r\n") << 0 << 417;
     }

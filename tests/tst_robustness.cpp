@@ -341,9 +341,9 @@ private Q_SLOTS:
         // end of the one before it.
         HttpClient client(m_server->port());
         const QByteArray requests =
-            "PUT /v1/kv/pieces HTTP/1.1\r\nHost: x\r\n" + authLine() + "Content-Length: 11\r\n\r\n{\"value\":5}" +
-            "PUT /v1/kv/chunks HTTP/1.1\r\nHost: x\r\n" + authLine() +
-            "Transfer-Encoding: chunked\r\n\r\n4\r\n{\"va\r\n9\r\nlue\":[6]}\r\n0\r\n\r\n" +
+            "PUT /v1/kv/pieces HTTP/1.1\r\nHost: x\r\n" + authLine() +
+            "Content-Length: 11\r\n\r\n{\"value\":5}" + "PUT /v1/kv/chunks HTTP/1.1\r\nHost: x\r\n" +
+            authLine() + "Transfer-Encoding: chunked\r\n\r\n4\r\n{\"va\r\n9\r\nlue\":[6]}\r\n0\r\n\r\n" +
             "GET /v1/kv/pieces HTTP/1.1\r\nHost: x\r\n" + authLine() + "\r\n";
         for (char c : requests) {
             client.sendRaw(QByteArray(1, c));
@@ -355,7 +355,8 @@ private Q_SLOTS:
             QCOMPARE(r->status, 200);
         }
         HttpClient reader(m_server->port());
-        QCOMPARE(reader.request("GET", "/v1/kv/pieces", {}, TestServer::auth()).json().value(u"data").toInt(), 5);
+        QCOMPARE(reader.request("GET", "/v1/kv/pieces", {}, TestServer::auth()).json().value(u"data").toInt(),
+                 5);
         QCOMPARE(reader.request("GET", "/v1/kv/chunks", {}, TestServer::auth()).json().value(u"data"),
                  QJsonArray{6});
     }

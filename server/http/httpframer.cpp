@@ -184,8 +184,8 @@ std::optional<HttpFramer::Violation> HttpFramer::parseHead(RequestHead *head) co
         } else if (equalsLowerCase(name, "expect")) {
             expect = value;
         }
-        head->fields.append({int(at), int(colon), value.isEmpty() ? 0 : int(value.data() - all.data()),
-                             int(value.size())});
+        head->fields.append(
+            {int(at), int(colon), value.isEmpty() ? 0 : int(value.data() - all.data()), int(value.size())});
     }
     if (transferEncoding) {
         if (haveLength)
