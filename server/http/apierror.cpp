@@ -34,6 +34,50 @@ QByteArray hintFor(int status)
     }
 }
 
+// text as a JSON string, written as QJsonDocument writes it (UTF-8, the usual short escapes).
+void appendJsonString(QByteArray &out, const QString &text)
+{
+    static constexpr char hex[] = "0123456789abcdef";
+    out += '"';
+    const QByteArray utf8 = text.toUtf8();
+    for (const char c : utf8) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u >= 0x20 && c != '"' && c != '\\') {
+            out += c;
+            continue;
+        }
+        out += '\\';
+        switch (c) {
+        case '"':
+            out += '"';
+            break;
+        case '\\':
+            out += '\\';
+            break;
+        case '\b':
+            out += 'b';
+            break;
+        case '\f':
+            out += 'f';
+            break;
+        case '\n':
+            out += 'n';
+            break;
+        case '\r':
+            out += 'r';
+            break;
+        case '\t':
+            out += 't';
+            break;
+        default:
+            out += "u00";
+            out += hex[u >> 4];
+            out += hex[u & 0xF];
+        }
+    }
+    out += '"';
+}
+
 } // namespace
 
 ApiError ApiError::validation(const QString &location, const QJsonArray &path, const QString &message)
@@ -65,20 +109,26 @@ ApiError ApiError::internal()
 
 Reply ApiError::toReply() const
 {
-    QJsonObject body{{u"status"_s, m_status},
-                     {u"success"_s, false},
-                     {u"data"_s, QJsonValue::Null},
-                     {u"error"_s, m_message}};
+    // Written byte by byte, as QJsonDocument would (members by name): a 401 is as frequent as
+    // a client with a wrong key makes it.
+    QByteArray body;
+    body.reserve(80 + m_message.size());
+    body += R"({"data":null,"error":)";
+    appendJsonString(body, m_message);
     if (!m_errors.isEmpty()) {
         QJsonArray errors;
         for (const auto &e : m_errors)
             errors.append(
                 QJsonObject{{u"location"_s, e.location}, {u"path"_s, e.path}, {u"message"_s, e.message}});
-        body.insert(u"errors"_s, errors);
+        body += R"(,"errors":)";
+        body += QJsonDocument(errors).toJson(QJsonDocument::Compact);
     }
+    body += R"(,"status":)";
+    body += QByteArray::number(m_status);
+    body += R"(,"success":false})";
     Reply reply;
     reply.status = m_status;
-    reply.body = QJsonDocument(body).toJson(QJsonDocument::Compact);
+    reply.body = std::move(body);
     reply.headers = m_headers;
     const QByteArray hint = hintFor(m_status);
     if (!hint.isEmpty())

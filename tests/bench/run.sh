@@ -132,13 +132,15 @@ if ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
 fi
 
 echo
-echo "| run | conns | req/s | p50 ms | p99 ms | server CPU | × ceiling 1 thread | × ceiling $CORES threads | checks |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| run | conns | req/s | p50 ms | p99 ms | server CPU | server µs/req | × ceiling 1 thread | × ceiling $CORES threads | checks |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for row in "${ROWS[@]}"; do
   IFS='|' read -r name conns rps p50 p99 cpu check <<<"$row"
   r1="$(awk -v a="$rps" -v b="$CEIL1" 'BEGIN {printf "%.2f", a / b}')"
   rn="$(awk -v a="$rps" -v b="$CEILN" 'BEGIN {printf "%.2f", a / b}')"
-  echo "| $name | $conns | $rps | $p50 | $p99 | $cpu | $r1 | $rn | $check |"
+  # CPU time per answer: what the server costs when wrk, on the same cores, limits the rate.
+  us="$(awk -v c="$cpu" -v r="$rps" 'BEGIN {if (r > 0) printf "%.1f", c / r * 1e6; else print "-"}')"
+  echo "| $name | $conns | $rps | $p50 | $p99 | $cpu | $us | $r1 | $rn | $check |"
 done
 echo
 echo "- GET random of 1,000,000 keys ÷ GET random of 10,000 keys: $(awk -v a="$GET1M" -v b="$GET10K" 'BEGIN {printf "%.2f", a / b}')"
