@@ -1,6 +1,7 @@
 #include "testserver.h"
 
 #include <QElapsedTimer>
+#include <QFile>
 #include <QJsonArray>
 #include <QRandomGenerator>
 #include <QTest>
@@ -14,6 +15,19 @@ namespace {
 QByteArray authLine()
 {
     return "Authorization: " + TestServer::bearer() + "\r\n";
+}
+
+// This process's virtual memory: what it has asked the system for, used or not.
+qint64 virtualMemoryKiB()
+{
+    QFile status(u"/proc/self/status"_s);
+    if (!status.open(QIODevice::ReadOnly))
+        return -1;
+    for (const QByteArray &line : status.readAll().split('\n')) {
+        if (line.startsWith("VmSize:"))
+            return line.mid(7).trimmed().split(' ').first().toLongLong();
+    }
+    return -1;
 }
 
 } // namespace
@@ -64,6 +78,35 @@ private Q_SLOTS:
         QCOMPARE(r->json().value(u"status").toInt(), 413);
         QVERIFY(client.waitForClose());
         verifyStillServing();
+    }
+
+    void announcedBodiesTakeNoMemoryBeforeTheyArrive()
+    {
+        // Six clients (the test server's cap is 8) announce the largest body allowed and send a
+        // little of it. The server keeps what arrives, not what is announced: reserving it would
+        // take 150 MiB here, and a GiB for forty.
+        const qint64 announced = m_server->config().maxValueBytes;
+        const qint64 before = virtualMemoryKiB();
+        QVERIFY(before > 0);
+        std::vector<std::unique_ptr<HttpClient>> clients;
+        for (int i = 0; i < 6; ++i) {
+            clients.push_back(std::make_unique<HttpClient>(m_server->port()));
+            clients.back()->sendRaw(
+                "PUT /v1/kv/announced HTTP/1.1\r\nHost: x\r\n" + authLine() +
+                "Expect: 100-continue\r\nContent-Length: " + QByteArray::number(announced) + "\r\n\r\n");
+        }
+        // The 100 Continue says the server has read the head and waits for the body.
+        for (auto &client : clients) {
+            const auto interim = client->readResponse(5000, false, true);
+            QVERIFY(interim);
+            QCOMPARE(interim->status, 100);
+            client->sendRaw("{\"value\":\"" + QByteArray(1000, 'a'));
+        }
+        verifyStillServing();
+        const qint64 grownKiB = virtualMemoryKiB() - before;
+        QVERIFY2(grownKiB < 6 * announced / 1024 / 4, qPrintable(u"grew by %1 MiB"_s.arg(grownKiB / 1024)));
+        clients.clear();
+        QCOMPARE(getStatus("announced"), 404);
     }
 
     void oversizedChunkedBodyIs413()

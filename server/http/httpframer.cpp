@@ -1,5 +1,6 @@
 #include "httpframer.h"
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -262,9 +263,10 @@ bool HttpFramer::readHead(const char *&p, const char *end, QList<Event> &events)
     const bool chunked = head.chunked;
     m_remaining = head.contentLength;
     m_body = QByteArray();
-    // At most the body limit (checked above); untouched until the bytes arrive.
+    // Room for a usual body at once; a large one grows as it arrives, so that a length only
+    // announced (by many clients at once) commits no memory.
     if (m_remaining > 0)
-        m_body.reserve(m_remaining);
+        m_body.reserve(std::min<qint64>(m_remaining, 64 * 1024));
     events.append({Event::Type::Head, std::move(head), {}, {}});
     if (chunked) {
         m_state = State::ChunkSize;
