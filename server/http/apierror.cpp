@@ -1,5 +1,7 @@
 #include "apierror.h"
 
+#include "util/jsontext.h"
+
 #include <QCoreApplication>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -32,50 +34,6 @@ QByteArray hintFor(int status)
     default:
         return {};
     }
-}
-
-// text as a JSON string, written as QJsonDocument writes it (UTF-8, the usual short escapes).
-void appendJsonString(QByteArray &out, const QString &text)
-{
-    static constexpr char hex[] = "0123456789abcdef";
-    out += '"';
-    const QByteArray utf8 = text.toUtf8();
-    for (const char c : utf8) {
-        const auto u = static_cast<unsigned char>(c);
-        if (u >= 0x20 && c != '"' && c != '\\') {
-            out += c;
-            continue;
-        }
-        out += '\\';
-        switch (c) {
-        case '"':
-            out += '"';
-            break;
-        case '\\':
-            out += '\\';
-            break;
-        case '\b':
-            out += 'b';
-            break;
-        case '\f':
-            out += 'f';
-            break;
-        case '\n':
-            out += 'n';
-            break;
-        case '\r':
-            out += 'r';
-            break;
-        case '\t':
-            out += 't';
-            break;
-        default:
-            out += "u00";
-            out += hex[u >> 4];
-            out += hex[u & 0xF];
-        }
-    }
-    out += '"';
 }
 
 } // namespace
@@ -114,7 +72,7 @@ Reply ApiError::toReply() const
     QByteArray body;
     body.reserve(80 + m_message.size());
     body += R"({"data":null,"error":)";
-    appendJsonString(body, m_message);
+    JsonText::appendQuoted(body, m_message.toUtf8());
     if (!m_errors.isEmpty()) {
         QJsonArray errors;
         for (const auto &e : m_errors)

@@ -2,6 +2,7 @@
 
 #include "store/storebrowser.h"
 #include "store/storeerror.h"
+#include "util/jsontext.h"
 
 #include <QCoreApplication>
 
@@ -18,11 +19,11 @@ QByteArray Exporter::encode(DumpFormat format, const QByteArray &key, const QByt
         expiresAtMs ? ",\"expiration\":" + QByteArray::number((*expiresAtMs + 999) / 1000) : QByteArray();
     switch (format) {
     case DumpFormat::Ndjson:
-        return "{\"key\":" + DumpJson::quote(key) + ",\"value\":" + json + expiration + "}";
+        return "{\"key\":" + JsonText::quote(key) + ",\"value\":" + json + expiration + "}";
     case DumpFormat::Wrangler:
-        return "{\"key\":" + DumpJson::quote(key) + ",\"value\":" + DumpJson::quote(json) + expiration + "}";
+        return "{\"key\":" + JsonText::quote(key) + ",\"value\":" + JsonText::quote(json) + expiration + "}";
     case DumpFormat::Object:
-        return DumpJson::quote(key) + ":" + json;
+        return JsonText::quote(key) + ":" + json;
     }
     return {};
 }

@@ -2,6 +2,7 @@
 
 #include "http/percentcodec.h"
 #include "util/jsonscanner.h"
+#include "util/jsontext.h"
 
 #include <QCoreApplication>
 
@@ -194,7 +195,7 @@ RecordReader::Status RecordReader::fromMembers(QByteArrayView object, DumpRecord
     bool base64 = false;
     for (const auto &m : *members) {
         if (m.name == QLatin1String("key"))
-            key = DumpJson::unquote(m.value);
+            key = JsonText::unquote(m.value);
         else if (m.name == QLatin1String("value"))
             value = m.value;
         else if (m.name == QLatin1String("expiration") || m.name == QLatin1String("expiration_ttl")) {
@@ -221,14 +222,14 @@ RecordReader::Status RecordReader::fromMembers(QByteArrayView object, DumpRecord
     if (m_format == DumpFormat::Wrangler) {
         // Wrangler's values are strings: JSON text is stored as that JSON, any other text as a
         // JSON string.
-        auto text = DumpJson::unquote(*value);
+        auto text = JsonText::unquote(*value);
         if (!text) {
             *error = I18n::tr("\"value\" must be a string in this format");
             return Status::Invalid;
         }
         if (base64)
             text = QByteArray::fromBase64(*text);
-        record->json = JsonScanner::validate(*text) ? text->trimmed() : DumpJson::quote(*text);
+        record->json = JsonScanner::validate(*text) ? text->trimmed() : JsonText::quote(*text);
     } else {
         record->json = value->toByteArray();
     }
@@ -306,7 +307,7 @@ RecordReader::Status RecordReader::next(DumpRecord *record, QString *error, qint
             status = fromMembers(*element, record, error);
         } else {
             const auto name = peek() == '"' ? takeValue(error) : std::nullopt;
-            const auto key = name ? DumpJson::unquote(*name) : std::nullopt;
+            const auto key = name ? JsonText::unquote(*name) : std::nullopt;
             skipSpace();
             if (!key || peek() != ':') {
                 if (error->isEmpty())

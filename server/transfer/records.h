@@ -23,13 +23,4 @@ struct DumpRecord
     qint64 line = 0; // where it began in the input (1-based), for reports
 };
 
-namespace DumpJson {
-
-// A JSON string literal for text (quotes included).
-QByteArray quote(QByteArrayView utf8);
-// The text of a JSON string literal; nullopt when it is not one.
-std::optional<QByteArray> unquote(QByteArrayView literal);
-
-} // namespace DumpJson
-
 } // namespace kvdesk
