@@ -145,8 +145,6 @@ void ConnectionGuard::readRequests(QTcpSocket *socket, GuardedConnection *conn)
             Request request = std::move(*conn->reading);
             conn->reading.reset();
             request.body = std::move(event.body);
-            if (!conn->framer.inRequest())
-                conn->requestStartedMs = -1;
             if (m_handler)
                 m_handler(socket, conn, std::move(request));
             break;
