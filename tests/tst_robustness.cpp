@@ -6,6 +6,9 @@
 #include <QRandomGenerator>
 #include <QTest>
 
+#include <chrono>
+#include <thread>
+
 using namespace Qt::StringLiterals;
 using namespace kvdesk;
 using namespace kvdesk::test;
@@ -17,17 +20,23 @@ QByteArray authLine()
     return "Authorization: " + TestServer::bearer() + "\r\n";
 }
 
-// This process's virtual memory: what it has asked the system for, used or not.
-qint64 virtualMemoryKiB()
+// A figure of this process's memory from /proc/self/status, in KiB.
+qint64 memoryKiB(QByteArrayView field)
 {
     QFile status(u"/proc/self/status"_s);
     if (!status.open(QIODevice::ReadOnly))
         return -1;
     for (const QByteArray &line : status.readAll().split('\n')) {
-        if (line.startsWith("VmSize:"))
-            return line.mid(7).trimmed().split(' ').first().toLongLong();
+        if (line.startsWith(field) && line.size() > field.size() && line.at(field.size()) == ':')
+            return line.mid(field.size() + 1).trimmed().split(' ').first().toLongLong();
     }
     return -1;
+}
+
+// What it has asked the system for, used or not.
+qint64 virtualMemoryKiB()
+{
+    return memoryKiB("VmSize");
 }
 
 } // namespace
@@ -107,6 +116,72 @@ private Q_SLOTS:
         QVERIFY2(grownKiB < 6 * announced / 1024 / 4, qPrintable(u"grew by %1 MiB"_s.arg(grownKiB / 1024)));
         clients.clear();
         QCOMPARE(getStatus("announced"), 404);
+    }
+
+    void aClientThatDoesNotTakeItsAnswersIsReadNoFurther()
+    {
+        // A client pipelines GETs of a 100 kB value and reads none of the answers. The server
+        // answers until about a MiB of them waits in the socket, then stops reading the client's
+        // requests (the kernel's buffers fill and TCP holds the client back): the 50 MB of
+        // answers are never in memory at once. Once the client reads, every answer arrives, in
+        // order.
+        const QByteArray value(100 * 1000, 'v');
+        const QByteArray body = "{\"value\":\"" + value + "\"}";
+        QCOMPARE(HttpClient(m_server->port()).request("PUT", "/v1/kv/flood", body, TestServer::auth()).status,
+                 200);
+        constexpr int count = 500;
+        QByteArray requests;
+        for (int i = 0; i < count; ++i)
+            requests += "GET /v1/kv/flood?n=" + QByteArray::number(i) + " HTTP/1.1\r\nHost: x\r\n" +
+                        authLine() + "\r\n";
+        HttpClient client(m_server->port());
+        // Read in pieces later, so that the client's own buffer stays small too.
+        client.socket().setReadBufferSize(256 * 1024);
+        const qint64 before = memoryKiB("VmRSS");
+        QVERIFY(before > 0);
+        client.sendRaw(requests);
+        QCOMPARE(client.socket().bytesToWrite(), 0);
+        // The server (its own thread) answers meanwhile; this thread's event loop does not run,
+        // so the client reads nothing.
+        std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+        const qint64 grownKiB = memoryKiB("VmRSS") - before;
+        QVERIFY2(grownKiB < 16 * 1024, qPrintable(u"grew by %1 MiB"_s.arg(grownKiB / 1024)));
+        for (int i = 0; i < count; ++i) {
+            const auto r = client.readResponse(10000);
+            QVERIFY2(r, qPrintable(u"answer %1 did not arrive"_s.arg(i)));
+            QCOMPARE(r->status, 200);
+            if (i == 0 || i == count - 1)
+                QCOMPARE(r->json().value(u"data").toString().toLatin1(), value);
+            else
+                QVERIFY(r->body.contains(value));
+        }
+        verifyStillServing();
+    }
+
+    void pipelinedWritesWaitAtTheirLimitAndAreAllApplied()
+    {
+        // A client pipelines many PUTs without reading: each waits for the writer, the requests
+        // behind it wait in memory up to a limit, and then the server reads no further. Every
+        // write is applied, in order, and answered.
+        constexpr int count = 3000;
+        QByteArray requests;
+        for (int i = 0; i < count; ++i) {
+            const QByteArray body = "{\"value\":" + QByteArray::number(i) + "}";
+            requests += "PUT /v1/kv/pipelined HTTP/1.1\r\nHost: x\r\n" + authLine() +
+                        "Content-Length: " + QByteArray::number(body.size()) + "\r\n\r\n" + body;
+        }
+        HttpClient client(m_server->port());
+        client.sendRaw(requests);
+        for (int i = 0; i < count; ++i) {
+            const auto r = client.readResponse(10000);
+            QVERIFY2(r, qPrintable(u"answer %1 did not arrive"_s.arg(i)));
+            QCOMPARE(r->status, 200);
+            QCOMPARE(r->json().value(u"data").toInt(), i);
+        }
+        HttpClient reader(m_server->port());
+        QCOMPARE(
+            reader.request("GET", "/v1/kv/pipelined", {}, TestServer::auth()).json().value(u"data").toInt(),
+            count - 1);
     }
 
     void oversizedChunkedBodyIs413()

@@ -5,6 +5,7 @@
 
 #include <QDateTime>
 #include <QLoggingCategory>
+#include <QPointer>
 #include <QTcpSocket>
 
 #include <sys/socket.h>
@@ -22,6 +23,11 @@ qint64 nowMs()
 }
 
 constexpr qint64 lingerMs = 2000;
+// A socket reads no more from the kernel while it holds this much that the guard has not read,
+// and the guard frames this much at a time, so a connection that pauses holds at most one slice
+// of requests beyond the limit.
+constexpr qint64 socketBufferBytes = 64 * 1024;
+constexpr qint64 sliceBytes = 16 * 1024;
 
 } // namespace
 
@@ -56,6 +62,7 @@ void ConnectionGuard::incomingConnection(qintptr socketDescriptor)
         return;
     }
     socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    socket->setReadBufferSize(socketBufferBytes);
     if (m_options.openConnections->load() >= m_options.maxConnections) {
         Reply reply = ApiError(503, tr("Too many open connections")).toReply();
         reply.header("Retry-After", "1");
@@ -99,30 +106,51 @@ void ConnectionGuard::readRequests(QTcpSocket *socket, GuardedConnection *conn)
         socket->skip(socket->bytesAvailable());
         return;
     }
-    const qint64 available = socket->bytesAvailable();
     if (conn->framer.failed()) {
         // A violation waits behind earlier answers; nothing after it is read.
-        socket->skip(available);
+        socket->skip(socket->bytesAvailable());
         return;
     }
+    if (conn->paused)
+        return; // the socket keeps what arrives, up to its buffer's size, until resume()
+    qint64 available = socket->bytesAvailable();
     if (available <= 0)
         return;
     const qint64 now = nowMs();
     conn->lastActivityMs = now;
     if (conn->requestStartedMs < 0)
         conn->requestStartedMs = now;
+    while (available > 0) {
+        // Read into a buffer kept for the next time; the framer copies what it keeps.
+        m_received.resize(std::min(available, sliceBytes));
+        const qint64 received = socket->read(m_received.data(), m_received.size());
+        if (received <= 0)
+            break;
+        frame(socket, conn, QByteArrayView(m_received.constData(), received));
+        if (conn->closing)
+            return;
+        if (conn->framer.failed()) {
+            socket->skip(socket->bytesAvailable());
+            break;
+        }
+        if (conn->waiting.size() >= size_t(maxWaitingRequests)) {
+            conn->paused = true;
+            qCDebug(lcGuard) << "paused reading from" << conn->client << "until its answers catch up";
+            break;
+        }
+        available = socket->bytesAvailable();
+    }
+    if (!conn->framer.inRequest())
+        conn->requestStartedMs = -1;
+}
 
-    // Read into a buffer kept for the next time; the framer copies what it keeps.
-    m_received.resize(available);
-    const qint64 received = socket->read(m_received.data(), available);
+void ConnectionGuard::frame(QTcpSocket *socket, GuardedConnection *conn, QByteArrayView bytes)
+{
     // Taken out of the member while the requests are handed over: answering one may write, and
     // must find the list free should anything read again meanwhile.
     QList<HttpFramer::Event> events = std::exchange(m_events, {});
     events.clear();
-    if (received > 0)
-        conn->framer.feed(QByteArrayView(m_received.constData(), received), events);
-    if (m_received.capacity() > 64 * 1024)
-        m_received = QByteArray(); // a large body's bytes are not kept
+    conn->framer.feed(bytes, events);
     bool sendContinue = false;
     for (auto &event : events) {
         if (conn->closing)
@@ -162,12 +190,23 @@ void ConnectionGuard::readRequests(QTcpSocket *socket, GuardedConnection *conn)
     }
     events.clear();
     m_events = std::move(events);
-    if (conn->closing)
-        return;
-    if (sendContinue)
+    if (sendContinue && !conn->closing)
         socket->write("HTTP/1.1 100 Continue\r\n\r\n");
-    if (!conn->framer.inRequest())
-        conn->requestStartedMs = -1;
+}
+
+void ConnectionGuard::resume(QTcpSocket *socket)
+{
+    GuardedConnection *conn = connectionFor(socket);
+    if (!conn || !conn->paused || conn->waiting.size() > size_t(maxWaitingRequests / 2))
+        return;
+    conn->paused = false;
+    readRequests(socket, conn);
+    if (conn->paused || conn->closing)
+        return;
+    // The socket stopped reading from the kernel when its buffer was full; it starts again when
+    // its buffer's size is set with room in it.
+    socket->setReadBufferSize(0);
+    socket->setReadBufferSize(socketBufferBytes);
 }
 
 void ConnectionGuard::reject(QTcpSocket *socket, const Request *request, int status,
@@ -224,7 +263,19 @@ void ConnectionGuard::closeAfterWrite(QTcpSocket *socket)
 void ConnectionGuard::answered(QTcpSocket *socket)
 {
     GuardedConnection *conn = connectionFor(socket);
-    if (!conn || !conn->deferredViolation || conn->busy || !conn->waiting.empty())
+    if (!conn)
+        return;
+    if (conn->paused && conn->waiting.size() <= size_t(maxWaitingRequests / 2)) {
+        // Read on from the event loop, not from inside this answer.
+        QMetaObject::invokeMethod(
+            this,
+            [this, socket = QPointer<QTcpSocket>(socket)] {
+                if (socket)
+                    resume(socket);
+            },
+            Qt::QueuedConnection);
+    }
+    if (!conn->deferredViolation || conn->busy || !conn->waiting.empty())
         return;
     const auto violation = *conn->deferredViolation;
     conn->deferredViolation.reset();

@@ -38,14 +38,21 @@ struct GuardedConnection
     // later pipelined requests wait so that answers leave in order.
     bool busy = false;
     std::deque<Request> waiting;
+    // Answers the client has not taken yet hold the requests after them in waiting; the server
+    // carries on when the socket has sent enough of them.
+    bool awaitingDrain = false;
+    // Enough requests wait: nothing more is read (the kernel's buffers fill, and TCP makes the
+    // client wait) until the answers catch up.
+    bool paused = false;
     bool closing = false;
     qint64 lingerUntilMs = -1; // after an error answer: input is discarded until then
 };
 
-// The listening socket and its connections. It reads every byte a client sends, frames the
-// requests strictly (HttpFramer) and hands each complete one to the server, enforcing on the way
-// body and header limits, timeouts for slow or idle clients, a cap on open connections and
-// 100-continue.
+// The listening socket and its connections. It reads what a client sends, frames the requests
+// strictly (HttpFramer) and hands each complete one to the server, enforcing on the way body and
+// header limits, timeouts for slow or idle clients, a cap on open connections and 100-continue.
+// A client that sends requests faster than it takes their answers is read no further until it
+// catches up, so that it holds a bounded amount of the server's memory.
 class ConnectionGuard final : public QTcpServer
 {
     Q_OBJECT
@@ -72,8 +79,13 @@ public:
     void reject(QTcpSocket *socket, const Request *request, int status, const QByteArray &message);
     // Closes the connection once everything written has been sent.
     void closeAfterWrite(QTcpSocket *socket);
-    // Called by the server after each answer: answers a violation deferred behind it.
+    // Called by the server after each answer: answers a violation deferred behind it, and reads
+    // on when reading had paused.
     void answered(QTcpSocket *socket);
+
+    // Past these a connection's requests are held back (see GuardedConnection).
+    static constexpr int maxWaitingRequests = 64;
+    static constexpr qint64 maxUnsentBytes = 1 << 20;
 
     void stopAccepting();
     int busyConnections() const;
@@ -85,6 +97,8 @@ protected:
 
 private:
     void readRequests(QTcpSocket *socket, GuardedConnection *conn);
+    void frame(QTcpSocket *socket, GuardedConnection *conn, QByteArrayView bytes);
+    void resume(QTcpSocket *socket);
     void checkTimeouts();
     void forget(QObject *socket);
     void lingeringClose(QTcpSocket *socket, GuardedConnection *conn);

@@ -66,11 +66,43 @@ void KvHttpServer::accept(QTcpSocket *socket, GuardedConnection *connection, Req
 {
     if (connection->closing)
         return;
-    if (connection->busy) {
+    if (connection->busy || !connection->waiting.empty()) {
         connection->waiting.push_back(std::move(request));
         return;
     }
+    if (socket->bytesToWrite() > ConnectionGuard::maxUnsentBytes) {
+        connection->waiting.push_back(std::move(request));
+        awaitDrain(socket, connection);
+        return;
+    }
     process(socket, connection, std::move(request));
+}
+
+void KvHttpServer::awaitDrain(QTcpSocket *socket, GuardedConnection *connection)
+{
+    if (connection->awaitingDrain)
+        return;
+    connection->awaitingDrain = true;
+    QObject::connect(socket, &QTcpSocket::bytesWritten, this, [this, socket] {
+        GuardedConnection *conn = m_guard.connectionFor(socket);
+        if (!conn || socket->bytesToWrite() > ConnectionGuard::maxUnsentBytes / 2)
+            return;
+        QObject::disconnect(socket, &QTcpSocket::bytesWritten, this, nullptr);
+        conn->awaitingDrain = false;
+        if (!conn->closing && !conn->busy && !conn->waiting.empty())
+            processNext(socket, conn);
+    });
+}
+
+void KvHttpServer::processNext(QTcpSocket *socket, GuardedConnection *connection)
+{
+    if (socket->bytesToWrite() > ConnectionGuard::maxUnsentBytes) {
+        awaitDrain(socket, connection);
+        return;
+    }
+    Request next = std::move(connection->waiting.front());
+    connection->waiting.pop_front();
+    process(socket, connection, std::move(next));
 }
 
 void KvHttpServer::process(QTcpSocket *socket, GuardedConnection *connection, Request &&request)
@@ -130,11 +162,8 @@ void KvHttpServer::answered(QTcpSocket *socket, GuardedConnection *connection, b
         return;
     }
     m_guard.answered(socket);
-    if (!connection->closing && !connection->waiting.empty()) {
-        Request next = std::move(connection->waiting.front());
-        connection->waiting.pop_front();
-        process(socket, connection, std::move(next));
-    }
+    if (!connection->closing && !connection->waiting.empty())
+        processNext(socket, connection);
 }
 
 void KvHttpServer::pump(const QPointer<QTcpSocket> &socket,

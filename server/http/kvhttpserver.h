@@ -19,7 +19,8 @@ class Router;
 struct GuardedConnection;
 
 // Serves the requests its guard frames: hands each to the router and writes every answer by
-// hand, in pipelined order, never to a client that has left. Owns the guard.
+// hand, in pipelined order, never to a client that has left; a request waits while more than
+// ConnectionGuard::maxUnsentBytes of earlier answers are still to be sent. Owns the guard.
 class KvHttpServer final : public QObject
 {
     Q_OBJECT
@@ -46,6 +47,9 @@ private:
     void pump(const QPointer<QTcpSocket> &socket, std::shared_ptr<std::function<QByteArray()>> stream,
               bool chunked, bool keepAlive);
     void answered(QTcpSocket *socket, GuardedConnection *connection, bool keepAlive);
+    // The next waiting request, once the client has taken most of the answers sent before it.
+    void processNext(QTcpSocket *socket, GuardedConnection *connection);
+    void awaitDrain(QTcpSocket *socket, GuardedConnection *connection);
 
     ConnectionGuard &m_guard;
     Router &m_router;
