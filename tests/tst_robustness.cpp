@@ -6,6 +6,7 @@
 #include <QRandomGenerator>
 #include <QTest>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -38,6 +39,32 @@ qint64 virtualMemoryKiB()
 {
     return memoryKiB("VmSize");
 }
+
+// Counts the messages that contain a text, from any thread, while it lives; passes every
+// message on.
+class MessageCounter
+{
+public:
+    explicit MessageCounter(QString text)
+    {
+        s_text = std::move(text);
+        s_count = 0;
+        s_previous = qInstallMessageHandler(&MessageCounter::handle);
+    }
+    ~MessageCounter() { qInstallMessageHandler(s_previous); }
+    int count() const { return s_count; }
+
+private:
+    static void handle(QtMsgType type, const QMessageLogContext &context, const QString &message)
+    {
+        if (message.contains(s_text))
+            ++s_count;
+        s_previous(type, context, message);
+    }
+    static inline QString s_text;
+    static inline std::atomic<int> s_count{0};
+    static inline QtMessageHandler s_previous = nullptr;
+};
 
 } // namespace
 
@@ -170,6 +197,7 @@ private Q_SLOTS:
             requests += "PUT /v1/kv/pipelined HTTP/1.1\r\nHost: x\r\n" + authLine() +
                         "Content-Length: " + QByteArray::number(body.size()) + "\r\n\r\n" + body;
         }
+        const MessageCounter pauses(u"paused reading"_s);
         HttpClient client(m_server->port());
         client.sendRaw(requests);
         for (int i = 0; i < count; ++i) {
@@ -178,6 +206,7 @@ private Q_SLOTS:
             QCOMPARE(r->status, 200);
             QCOMPARE(r->json().value(u"data").toInt(), i);
         }
+        QVERIFY(pauses.count() > 0); // the limit was reached, and reading went on after it
         HttpClient reader(m_server->port());
         QCOMPARE(
             reader.request("GET", "/v1/kv/pipelined", {}, TestServer::auth()).json().value(u"data").toInt(),
