@@ -23,7 +23,7 @@ public:
     enum class Display { None, Offscreen };
 
     explicit Child(const QString &dir, const QStringList &extra = {}, bool withKey = true,
-                   std::optional<Display> display = std::nullopt)
+                   std::optional<Display> display = std::nullopt, const QString &loggingRules = {})
     {
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
         if (display) {
@@ -38,6 +38,9 @@ public:
         if (withKey)
             env.insert(u"KV_API_KEY"_s, u"process-key"_s);
         env.insert(u"HOME"_s, dir);
+        env.remove(u"QT_LOGGING_RULES"_s);
+        if (!loggingRules.isEmpty())
+            env.insert(u"QT_LOGGING_RULES"_s, loggingRules);
         process.setProcessEnvironment(env);
         const QStringList mode = display ? QStringList() : QStringList{u"--no-gui"_s};
         process.start(QStringLiteral(KVDESK_BINARY),
@@ -225,6 +228,29 @@ private Q_SLOTS:
             QCOMPARE(r.status, i == 7 ? 404 : 200);
             if (i != 7)
                 QCOMPARE(r.json().value(u"data").toObject().value(u"n").toInt(), i);
+        }
+    }
+
+    void debugLinesAppearOnlyWhenAskedFor()
+    {
+        // Why a request was refused is a debug line of its category: quiet by default, on
+        // standard error with QT_LOGGING_RULES, as the README says.
+        for (const bool asked : {false, true}) {
+            QTemporaryDir dir;
+            Child child(dir.path(), {}, true, std::nullopt, asked ? u"kvdesk.*.debug=true"_s : QString());
+            const quint16 port = child.waitForPort();
+            QVERIFY(port);
+            HttpClient client(port);
+            client.sendRaw("GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
+                           "Transfer-Encoding: chunked\r\n\r\n");
+            const auto r = client.readResponse();
+            QVERIFY(r);
+            QCOMPARE(r->status, 400);
+            child.process.terminate();
+            QVERIFY(child.process.waitForFinished(10000));
+            const QByteArray err = child.process.readAllStandardError();
+            QCOMPARE(err.contains("kvdesk.http.guard: rejected a request: 400"), asked);
+            QVERIFY(err.contains("kvdesk.store: opened")); // information is there either way
         }
     }
 

@@ -3,6 +3,7 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QJsonArray>
+#include <QLoggingCategory>
 #include <QRandomGenerator>
 #include <QTest>
 
@@ -52,18 +53,23 @@ qint64 heapInUseBytes()
 #endif
 }
 
-// Counts the messages that contain a text, from any thread, while it lives; passes every
-// message on.
+// Counts the messages that contain a text, from any thread, while it lives, with a category's
+// debug output switched on; passes every message on.
 class MessageCounter
 {
 public:
-    explicit MessageCounter(QString text)
+    MessageCounter(QString text, const QString &debugCategory)
     {
         s_text = std::move(text);
         s_count = 0;
         s_previous = qInstallMessageHandler(&MessageCounter::handle);
+        QLoggingCategory::setFilterRules(debugCategory + u".debug=true"_s);
     }
-    ~MessageCounter() { qInstallMessageHandler(s_previous); }
+    ~MessageCounter()
+    {
+        QLoggingCategory::setFilterRules(QString());
+        qInstallMessageHandler(s_previous);
+    }
     int count() const { return s_count; }
 
 private:
@@ -209,7 +215,7 @@ private Q_SLOTS:
             requests += "PUT /v1/kv/pipelined HTTP/1.1\r\nHost: x\r\n" + authLine() +
                         "Content-Length: " + QByteArray::number(body.size()) + "\r\n\r\n" + body;
         }
-        const MessageCounter pauses(u"paused reading"_s);
+        const MessageCounter pauses(u"paused reading"_s, u"kvdesk.http.guard"_s);
         HttpClient client(m_server->port());
         client.sendRaw(requests);
         for (int i = 0; i < count; ++i) {

@@ -11,7 +11,7 @@
 
 using namespace Qt::StringLiterals;
 
-Q_LOGGING_CATEGORY(lcAuth, "kvdesk.auth")
+Q_LOGGING_CATEGORY(lcAuth, "kvdesk.auth", QtInfoMsg)
 
 namespace kvdesk {
 

@@ -10,7 +10,7 @@
 
 using namespace Qt::StringLiterals;
 
-Q_LOGGING_CATEGORY(lcJwks, "kvdesk.auth.jwks")
+Q_LOGGING_CATEGORY(lcJwks, "kvdesk.auth.jwks", QtInfoMsg)
 
 namespace kvdesk {
 

@@ -9,7 +9,7 @@
 
 #include <memory>
 
-Q_LOGGING_CATEGORY(lcCredentials, "kvdesk.credentials")
+Q_LOGGING_CATEGORY(lcCredentials, "kvdesk.credentials", QtInfoMsg)
 
 namespace kvdesk {
 

@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-Q_LOGGING_CATEGORY(lcGuard, "kvdesk.http.guard")
+Q_LOGGING_CATEGORY(lcGuard, "kvdesk.http.guard", QtInfoMsg)
 
 namespace kvdesk {
 

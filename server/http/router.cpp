@@ -14,7 +14,7 @@
 #include <memory>
 #include <utility>
 
-Q_LOGGING_CATEGORY(lcHttp, "kvdesk.http")
+Q_LOGGING_CATEGORY(lcHttp, "kvdesk.http", QtInfoMsg)
 
 namespace kvdesk {
 

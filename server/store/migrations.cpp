@@ -7,7 +7,7 @@
 
 using namespace Qt::StringLiterals;
 
-Q_LOGGING_CATEGORY(lcMigrations, "kvdesk.store.migrations")
+Q_LOGGING_CATEGORY(lcMigrations, "kvdesk.store.migrations", QtInfoMsg)
 
 namespace kvdesk {
 

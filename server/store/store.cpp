@@ -16,7 +16,7 @@
 
 using namespace Qt::StringLiterals;
 
-Q_LOGGING_CATEGORY(lcStore, "kvdesk.store")
+Q_LOGGING_CATEGORY(lcStore, "kvdesk.store", QtInfoMsg)
 
 namespace kvdesk {
 
