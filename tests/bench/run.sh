@@ -131,6 +131,13 @@ if ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
   "$PGSCRIPT" stop "$WORK/pg"
 fi
 
+# The ceiling once more: how far the machine itself drifted over the run (this machine is shared;
+# every ratio above is to the first measure).
+"$CEILING" "$PORT" "$CORES" >/dev/null & pid=$!; PIDS+=("$pid"); wait_port "$PORT"
+measure "ceiling, $CORES thread(s), again at the end" "$pid" ceiling 200 64
+CEILN_END="$LAST_RPS"
+kill "$pid"; wait "$pid" 2>/dev/null || true
+
 echo
 echo "| run | conns | req/s | p50 ms | p99 ms | server CPU | server µs/req | × ceiling 1 thread | × ceiling $CORES threads | checks |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
@@ -143,6 +150,7 @@ for row in "${ROWS[@]}"; do
   echo "| $name | $conns | $rps | $p50 | $p99 | $cpu | $us | $r1 | $rn | $check |"
 done
 echo
+echo "- the ceiling ($CORES threads) at the start and at the end of the run: $CEILN and $CEILN_END req/s ($(awk -v a="$CEILN_END" -v b="$CEILN" 'BEGIN {printf "%.2f", a / b}')×): how much the machine drifted meanwhile"
 echo "- GET random of 1,000,000 keys ÷ GET random of 10,000 keys: $(awk -v a="$GET1M" -v b="$GET10K" 'BEGIN {printf "%.2f", a / b}')"
 echo "- peak RSS (VmHWM), kvdesk with 10,000 keys, after the GET runs: $RSS10K MiB ($RSS10K_SPLIT resident then)"
 echo "- peak RSS after the PUT, mix and 401 runs too (the PUTs add keys: $KEYSAFTER at the end): $RSSPUT MiB ($RSSPUT_SPLIT resident then); after the 1 MiB runs: $RSSBIG MiB"
