@@ -3,8 +3,10 @@
 #include "store/clock.h"
 #include "store/store.h"
 #include "store/storeconnection.h"
+#include "store/sweeper.h"
 #include "store/writebatcher.h"
 
+#include <QElapsedTimer>
 #include <QFileInfo>
 #include <QSqlDatabase>
 #include <QSqlQuery>
@@ -12,6 +14,8 @@
 #include <QTest>
 
 #include <atomic>
+#include <functional>
+#include <thread>
 
 using namespace kvdesk;
 
@@ -62,6 +66,78 @@ private Q_SLOTS:
         QVERIFY2(logBytes() < first + first / 4, sizes.constData());
         QCOMPARE(reader->get("a2999")->json.size(), 4002);
         QCOMPARE(reader->get("b2999")->json.size(), 4002);
+    }
+
+    void theLogStartsAnewUnderWritesThatNeverPause()
+    {
+        if (kvdesk::test::TestDatabase::isPostgres())
+            QSKIP("SQLite's log; PostgreSQL keeps its own");
+        const QString path = m_dir.filePath(QStringLiteral("steady.sqlite"));
+        Store store(StoreOptions::forDatabase(path), m_clock);
+        store.open();
+        auto reader = store.connect();
+        QObject::connect(&store, &Store::snapshotsReleaseRequested, &store, [&reader] { reader->releaseSnapshot(); });
+        Sweeper sweeper(store, 60000);
+        WriteBatcher writer(store);
+        const auto logBytes = [&path] { return QFileInfo(path + QStringLiteral("-wal")).size(); };
+
+        // Groups of 4 KB values (about one 4 KiB frame each), two in flight at all times, each
+        // sent from the writer's thread as one is done: the writer never waits for work, so the
+        // writes never pause (whatever this thread does meanwhile, the sweeper's checkpoints
+        // included). At about 30 MB/s, a steady load the checkpoints keep up with (at the
+        // writer's full speed they cannot, and the log only starts anew past 4 GiB). Until
+        // 200 MiB of frames, or until the log file stopped growing by them.
+        constexpr qint64 mib = 1024 * 1024;
+        constexpr int groupSize = 100;
+        const QByteArray value = '"' + QByteArray(4000, 'v') + '"';
+        std::atomic<bool> stop{false};
+        std::atomic<int> groupsSent{0};
+        std::atomic<int> groupsDone{0};
+        std::function<void()> sendGroup = [&] {
+            const int group = groupsSent++;
+            std::vector<WriteRequest> requests;
+            for (int i = 0; i < groupSize; ++i)
+                requests.push_back({WriteRequest::Kind::Put, "s" + QByteArray::number(group * groupSize + i),
+                                    value, std::nullopt, {}});
+            writer.submitGroup(std::move(requests),
+                               [&](bool, const std::vector<WriteResult> &) {
+                                   ++groupsDone;
+                                   std::this_thread::sleep_for(std::chrono::milliseconds(10));
+                                   if (!stop)
+                                       sendGroup();
+                               },
+                               WriteBatcher::Group::EachOnItsOwn);
+        };
+        const auto written = [&] { return qint64(groupsDone.load()) * groupSize * 4096; };
+        writeMany(writer, "seed", 1);
+        sendGroup();
+        sendGroup();
+        QElapsedTimer clock;
+        clock.start();
+        qint64 checkpoints = 0;
+        while (written() < 200 * mib && !(written() > 96 * mib && logBytes() < written() - 32 * mib)) {
+            // A reader in the log too, as the server's threads are (keys not read before: the
+            // cache does not answer them, the database does, from a snapshot of the log).
+            if (const int done = groupsDone.load())
+                QVERIFY(reader->get(QByteArray("s" + QByteArray::number(done * groupSize - 1))));
+            QTest::qWait(5);
+            // The sweeper's background checkpoint, every 100 ms here (its own timer's second is
+            // too long for 200 MiB).
+            if (clock.elapsed() / 100 > checkpoints) {
+                ++checkpoints;
+                sweeper.checkpointNow();
+            }
+            QVERIFY2(clock.elapsed() < 120000, "the writes took too long");
+        }
+        stop = true;
+        QTRY_COMPARE_WITH_TIMEOUT(groupsDone.load(), groupsSent.load(), 20000);
+        const QByteArray sizes = QByteArray::number(written() / mib) + " MiB written, the log file " +
+                                 QByteArray::number(logBytes() / mib) + " MiB";
+        // The writer started the log anew while the writes went on, so later frames reused it.
+        QVERIFY2(logBytes() < written() - 32 * mib, sizes.constData());
+        const QByteArray last = "s" + QByteArray::number(groupsSent * groupSize - 1);
+        QCOMPARE(reader->get(last)->json.size(), 4002);
+        QCOMPARE(reader->countLiveKeys(), groupsSent * groupSize + 1);
     }
 
     void concurrentWritesShareOneTransactionAndReportAfterCommit()

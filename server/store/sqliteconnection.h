@@ -27,7 +27,8 @@ public:
     void savepoint() override;
     void releaseSavepoint() override;
     void rollbackToSavepoint() override;
-    // A PASSIVE WAL checkpoint.
+    // A PASSIVE WAL checkpoint (more passes while the log is long and frames keep coming); what
+    // it copied is reported to the Store, for the writer's maintainLog().
     void checkpoint() override;
     // Whether a commit that grows the WAL past 1000 pages checkpoints it (SQLite's default).
     void setAutoCheckpoint(bool on) override;
@@ -62,6 +63,7 @@ private:
     int m_logFrames = 0;            // frames in the WAL after the last commit (writer only)
     qint64 m_nextRestartMs = 0;     // steady clock: no attempt to start the log anew before
     int m_restartFailures = 0;      // attempts in a row that found a reader in the way
+    qint64 m_nextCaughtUpRestartMs = 0; // steady clock: no restart under unpausing writes before
     quint64 m_snapshotCommits = 0;  // Store::commits() when it began
 };
 

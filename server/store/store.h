@@ -77,6 +77,24 @@ public:
     // reader whose snapshot is at least this recent has seen every acknowledged write.
     quint64 commits() const { return m_commits.load(std::memory_order_acquire); }
     void noteCommit() const { m_commits.fetch_add(1, std::memory_order_acq_rel); }
+    // What the last background checkpoint of SQLite's log reported: the frames the log held, and
+    // how many of them were then copied into the database. The writer reads it to start the log
+    // anew while doing so is cheap (see SqliteConnection::maintainLog).
+    struct LogCheckpoint
+    {
+        int logFrames = 0;
+        int copiedFrames = 0;
+    };
+    void noteCheckpoint(LogCheckpoint report) const
+    {
+        m_lastCheckpoint.store(quint64(quint32(report.logFrames)) << 32 | quint32(report.copiedFrames),
+                               std::memory_order_release);
+    }
+    LogCheckpoint lastCheckpoint() const
+    {
+        const quint64 packed = m_lastCheckpoint.load(std::memory_order_acquire);
+        return {int(quint32(packed >> 32)), int(quint32(packed))};
+    }
     // Called by a connection after it committed changes to keys (on that connection's thread).
     void announce(const QList<QByteArray> &keys) const { Q_EMIT keysChanged(keys); }
     // On PostgreSQL, other nodes write too: from now on keysChanged also reports their commits
@@ -106,6 +124,7 @@ private:
     const Clock &m_clock;
     std::atomic_bool m_schemaReady{false};
     mutable std::atomic<quint64> m_commits{0};
+    mutable std::atomic<quint64> m_lastCheckpoint{0}; // a LogCheckpoint, both halves at once
     QMutex m_migrateMutex;
     std::unique_ptr<ValueCache> m_cache;
     std::unique_ptr<QLockFile> m_lock;
