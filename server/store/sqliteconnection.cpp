@@ -257,12 +257,12 @@ namespace {
 
 // Starting the log anew waits for its last frames to be copied and synced: done when the writes
 // pause, past 4 MiB. While they never pause: past 64 MiB when the background checkpoint has just
-// copied all but 4 MiB of it (a short wait), taking at most a quarter of a percent of the time
-// (after a restart that took d, none for 400 d); and in any case past 4 GiB.
+// copied all but 4 MiB of it (a short wait), taking at most a thousandth of the time (after a
+// restart that took d, none for 1000 d); and in any case past 4 GiB.
 constexpr int idleRestartFrames = 1024;
 constexpr int caughtUpRestartFrames = 16384;
 constexpr int caughtUpRemainderFrames = 1024;
-constexpr int caughtUpPauseFactor = 400;
+constexpr int caughtUpPauseFactor = 1000;
 constexpr int busyRestartFrames = 1048576;
 
 qint64 steadyMs()
