@@ -19,6 +19,27 @@
 
 using namespace kvdesk;
 
+namespace {
+
+// A store whose log the tests watch, with a reader that lets go of its snapshot when the writer
+// asks, as the server's threads do.
+struct LoggedStore
+{
+    explicit LoggedStore(const QString &file) : path(file)
+    {
+        QObject::connect(&store, &Store::snapshotsReleaseRequested, &store, [this] { reader->releaseSnapshot(); });
+    }
+    qint64 logBytes() const { return QFileInfo(path + QStringLiteral("-wal")).size(); }
+
+    QString path;
+    Clock clock;
+    Store store{StoreOptions::forDatabase(path), clock};
+    std::unique_ptr<StoreConnection> reader = (store.open(), store.connect());
+    WriteBatcher writer{store};
+};
+
+} // namespace
+
 class TestWriteBatcher : public QObject
 {
     Q_OBJECT
@@ -45,14 +66,10 @@ private Q_SLOTS:
     {
         if (kvdesk::test::TestDatabase::isPostgres())
             QSKIP("SQLite's log; PostgreSQL keeps its own");
-        const QString path = m_dir.filePath(QStringLiteral("log.sqlite"));
-        Store store(StoreOptions::forDatabase(path), m_clock);
-        store.open();
-        auto reader = store.connect();
-        // As the server's threads do: a snapshot is let go of when the writer asks.
-        QObject::connect(&store, &Store::snapshotsReleaseRequested, &store, [&reader] { reader->releaseSnapshot(); });
-        WriteBatcher writer(store);
-        const auto logBytes = [&path] { return QFileInfo(path + QStringLiteral("-wal")).size(); };
+        LoggedStore s(m_dir.filePath(QStringLiteral("log.sqlite")));
+        auto &reader = s.reader;
+        auto &writer = s.writer;
+        const auto logBytes = [&s] { return s.logBytes(); };
 
         writeMany(writer, "a", 3000); // about 12 MiB of log
         QVERIFY(reader->get("a1"));   // a reader keeps a snapshot in the log...
@@ -72,14 +89,11 @@ private Q_SLOTS:
     {
         if (kvdesk::test::TestDatabase::isPostgres())
             QSKIP("SQLite's log; PostgreSQL keeps its own");
-        const QString path = m_dir.filePath(QStringLiteral("steady.sqlite"));
-        Store store(StoreOptions::forDatabase(path), m_clock);
-        store.open();
-        auto reader = store.connect();
-        QObject::connect(&store, &Store::snapshotsReleaseRequested, &store, [&reader] { reader->releaseSnapshot(); });
-        Sweeper sweeper(store, 60000);
-        WriteBatcher writer(store);
-        const auto logBytes = [&path] { return QFileInfo(path + QStringLiteral("-wal")).size(); };
+        LoggedStore s(m_dir.filePath(QStringLiteral("steady.sqlite")));
+        auto &reader = s.reader;
+        auto &writer = s.writer;
+        const auto logBytes = [&s] { return s.logBytes(); };
+        Sweeper sweeper(s.store, 60000);
 
         // Groups of 4 KB values (about one 4 KiB frame each), two in flight at all times, each
         // sent from the writer's thread as one is done: the writer never waits for work, so the
