@@ -12,6 +12,7 @@
 #include <QSqlQuery>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QThread>
 
 #include <atomic>
 #include <functional>
@@ -20,6 +21,20 @@
 using namespace kvdesk;
 
 namespace {
+
+// Counts the events that reach an object.
+class EventCounter : public QObject
+{
+public:
+    std::atomic<int> events{0};
+
+protected:
+    bool event(QEvent *e) override
+    {
+        ++events;
+        return QObject::event(e);
+    }
+};
 
 // A store whose log the tests watch, with a reader that lets go of its snapshot when the writer
 // asks, as the server's threads do.
@@ -218,6 +233,82 @@ private Q_SLOTS:
         QTRY_COMPARE(written.load() + refused.load(), 10);
         QCOMPARE(written.load(), 1); // exactly one creation wins
         QCOMPARE(refused.load(), 9);
+    }
+
+    void aChannelRunsWhatABatchPostedInOneEventOnItsThread()
+    {
+        EventCounter target;
+        auto channel = std::make_shared<ReplyChannel>(&target);
+        constexpr int count = 100;
+        int ran = 0;
+        bool onTargetThread = true;
+        std::thread writer([&] {
+            ReplyChannel::Batch batch;
+            for (int i = 0; i < count; ++i)
+                channel->post([&, i] {
+                    onTargetThread = onTargetThread && QThread::currentThread() == target.thread();
+                    QCOMPARE(ran, i); // in the order posted
+                    ++ran;
+                });
+        });
+        writer.join();
+        QCOMPARE(ran, 0); // nothing runs before the target's thread turns to its events
+        QTRY_COMPARE(ran, count);
+        QVERIFY(onTargetThread);
+        QCOMPARE(target.events.load(), 1);
+
+        // Outside a batch, calls posted while the thread has not run the earlier ones travel
+        // with them.
+        channel->post([&] { ++ran; });
+        channel->post([&] { ++ran; });
+        QTRY_COMPARE(ran, count + 2);
+        QCOMPARE(target.events.load(), 2);
+    }
+
+    void aChannelClosedWhileAnotherThreadPostsDropsTheRestSafely()
+    {
+        // A server thread ends (closing its channel, then destroying its objects) while the writer
+        // keeps posting to it, in batches and alone. Under the sanitizers, any use of the gone
+        // object shows.
+        for (int round = 0; round < 20; ++round) {
+            std::shared_ptr<ReplyChannel> channel;
+            std::atomic<int> ranAfterClose{0};
+            std::atomic<bool> closed{false};
+            std::atomic<bool> stopPosting{false};
+            QThread server;
+            auto *target = new QObject;
+            target->moveToThread(&server);
+            channel = std::make_shared<ReplyChannel>(target);
+            std::thread writer([&] {
+                for (int i = 0; !stopPosting.load(); ++i) {
+                    auto call = [&] {
+                        if (closed.load())
+                            ++ranAfterClose;
+                    };
+                    if (i % 2) {
+                        ReplyChannel::Batch batch;
+                        channel->post(call);
+                        channel->post(call);
+                    } else {
+                        channel->post(call);
+                    }
+                }
+            });
+            server.start();
+            QTest::qWait(5 + round % 5);
+            // What the server thread does on its way out: close, then destroy what calls touch.
+            QMetaObject::invokeMethod(target, [&, target] {
+                channel->close();
+                closed = true;
+                delete target;
+                QThread::currentThread()->quit();
+            });
+            QVERIFY(server.wait(10000));
+            QTest::qWait(2); // the writer goes on posting to the closed channel
+            stopPosting = true;
+            writer.join();
+            QCOMPARE(ranAfterClose.load(), 0);
+        }
     }
 
     void queuedWritesAreAppliedBeforeItStops()

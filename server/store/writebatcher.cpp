@@ -24,33 +24,50 @@ ReplyChannel::Batch::~Batch()
 {
     openBatch = m_outer;
     for (const auto &channel : m_channels) {
-        QMutexLocker lock(&channel->m_mutex);
-        channel->m_held = false;
-        channel->schedule();
+        QMutexLocker sending(&channel->m_sendMutex);
+        bool send = false;
+        {
+            QMutexLocker lock(&channel->m_mutex);
+            channel->m_held = false;
+            send = channel->takeSchedule();
+        }
+        if (send)
+            channel->send();
     }
 }
 
 void ReplyChannel::post(std::function<void()> call)
 {
-    QMutexLocker lock(&m_mutex);
-    if (!m_target)
-        return;
-    m_pending.push_back(std::move(call));
-    if (openBatch) {
-        if (!m_held) {
-            m_held = true;
-            openBatch->m_channels.push_back(shared_from_this());
+    QMutexLocker sending(&m_sendMutex);
+    {
+        QMutexLocker lock(&m_mutex);
+        if (!m_target)
+            return;
+        m_pending.push_back(std::move(call));
+        if (openBatch) {
+            if (!m_held) {
+                m_held = true;
+                openBatch->m_channels.push_back(shared_from_this());
+            }
+            return;
         }
-        return;
+        if (!takeSchedule())
+            return;
     }
-    schedule();
+    send();
 }
 
-void ReplyChannel::schedule()
+bool ReplyChannel::takeSchedule()
 {
     if (m_scheduled || m_pending.empty() || !m_target)
-        return;
+        return false;
     m_scheduled = true;
+    return true;
+}
+
+void ReplyChannel::send()
+{
+    // m_target stays while m_sendMutex is held: close() takes it first.
     QMetaObject::invokeMethod(
         m_target, [self = shared_from_this()] { self->runPending(); }, Qt::QueuedConnection);
 }
@@ -69,6 +86,7 @@ void ReplyChannel::runPending()
 
 void ReplyChannel::close()
 {
+    QMutexLocker sending(&m_sendMutex);
     QMutexLocker lock(&m_mutex);
     m_target = nullptr;
     m_pending.clear();

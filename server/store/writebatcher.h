@@ -66,9 +66,14 @@ public:
     };
 
 private:
-    void schedule(); // with m_mutex held
+    // Whether an event must go out to run what is pending; with m_mutex held.
+    bool takeSchedule();
+    void send(); // posts that event; with m_sendMutex held
     void runPending();
 
+    // Held while an event goes out (waking the target's thread), so that close() waits for it;
+    // m_mutex is not, or the woken thread would find it taken and sleep again. Taken first.
+    QMutex m_sendMutex;
     QMutex m_mutex;
     QObject *m_target;
     std::vector<std::function<void()>> m_pending; // posted, not run yet
