@@ -25,13 +25,13 @@ ReplyChannel::Batch::~Batch()
     openBatch = m_outer;
     for (const auto &channel : m_channels) {
         QMutexLocker sending(&channel->m_sendMutex);
-        bool send = false;
+        bool wake = false;
         {
             QMutexLocker lock(&channel->m_mutex);
             channel->m_held = false;
-            send = channel->takeSchedule();
+            wake = channel->takeSchedule();
         }
-        if (send)
+        if (wake)
             channel->send();
     }
 }
