@@ -80,6 +80,14 @@ QString KvServer::url() const
     return u"http://%1:%2"_s.arg(host).arg(m_port);
 }
 
+quint64 KvServer::yieldsBeforeWaiting() const
+{
+    quint64 yields = 0;
+    for (const auto &worker : m_workers)
+        yields += worker->yieldsBeforeWaiting();
+    return yields;
+}
+
 std::vector<int> KvServer::openListeningSockets()
 {
     const QHostAddress address(m_config.host == "localhost"_L1 ? u"127.0.0.1"_s : m_config.host);

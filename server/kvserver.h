@@ -49,6 +49,8 @@ public:
     Sweeper &sweeper() { return *m_sweeper; }
     // The group-commit writer, while the store is open (openStore() or start()).
     WriteBatcher *writer() { return m_writer.get(); }
+    // How many times the server threads let their cores go before waiting (YieldAdvice), while listening.
+    quint64 yieldsBeforeWaiting() const;
 
 Q_SIGNALS:
     void runningChanged(bool running);

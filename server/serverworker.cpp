@@ -16,6 +16,7 @@
 #include "store/storeerror.h"
 #include "store/writebatcher.h"
 
+#include <QAbstractEventDispatcher>
 #include <QElapsedTimer>
 #include <QTimer>
 
@@ -94,6 +95,16 @@ void ServerWorker::run()
     // And at once when the writer wants to start the log anew.
     QObject::connect(&m_store, &Store::snapshotsReleaseRequested, &context,
                      [&connection] { connection->releaseSnapshot(); });
+    // Before the thread sleeps, the clients it just answered may run first (see YieldAdvice).
+    QObject::connect(
+        QAbstractEventDispatcher::instance(), &QAbstractEventDispatcher::aboutToBlock, &context,
+        [this, &server] {
+            if (!server.shouldYieldBeforeWaiting())
+                return;
+            QThread::yieldCurrentThread();
+            m_yields.fetch_add(1, std::memory_order_relaxed);
+        },
+        Qt::DirectConnection);
     m_guard = guard;
     m_context = &context;
     m_started.set_value(QString());

@@ -34,6 +34,9 @@ public:
     // Blocks until the worker serves (empty) or failed to start (the reason).
     QString waitUntilStarted();
 
+    // How many times the thread let its core go before it waited for requests (YieldAdvice).
+    quint64 yieldsBeforeWaiting() const { return m_yields.load(std::memory_order_relaxed); }
+
 protected:
     void run() override;
 
@@ -48,6 +51,7 @@ private:
     std::promise<QString> m_started;
     std::atomic<QObject *> m_context{nullptr}; // lives in the worker thread while it serves
     std::atomic<ConnectionGuard *> m_guard{nullptr};
+    std::atomic<quint64> m_yields{0};
 };
 
 } // namespace kvdesk

@@ -1,10 +1,15 @@
 #include "testserver.h"
 
+#include "http/kvhttpserver.h"
+#include "testdatabase.h"
+
 #include <QElapsedTimer>
 #include <QFile>
 #include <QJsonArray>
 #include <QLoggingCategory>
 #include <QRandomGenerator>
+#include <QSqlDatabase>
+#include <QSqlQuery>
 #include <QTest>
 
 #include <atomic>
@@ -427,6 +432,101 @@ private Q_SLOTS:
                 QCOMPARE(r->json().value(u"data").toInt(), i);
             }
         }
+    }
+
+    void yieldAdviceFollowsHowRequestsWereAnswered()
+    {
+        YieldAdvice advice;
+        QVERIFY(!advice.take()); // nothing answered
+        advice.answeredAtOnce();
+        QVERIFY(advice.take());
+        QVERIFY(!advice.take()); // already taken
+        // A write waits for its transaction: no yield until its answer is out, nor just after.
+        advice.deferred();
+        advice.answeredAtOnce();
+        QVERIFY(!advice.take());
+        advice.answeredLater();
+        advice.answeredAtOnce();
+        QVERIFY(!advice.take());
+        advice.answeredAtOnce();
+        QVERIFY(advice.take());
+        // Two writes: both must be answered.
+        advice.deferred();
+        advice.deferred();
+        advice.answeredLater();
+        QVERIFY(!advice.take());
+        advice.answeredAtOnce();
+        QVERIFY(!advice.take());
+        advice.answeredLater();
+        QVERIFY(!advice.take());
+        advice.answeredAtOnce();
+        QVERIFY(advice.take());
+    }
+
+    void serverThreadsYieldOnlyAfterAnswersGivenAtOnce()
+    {
+        // One server thread, so that every yield counted is one this test caused.
+        m_server.reset();
+        m_server = std::make_unique<TestServer>([](Config &c) { c.threads = 1; });
+        KvServer &server = m_server->server();
+        HttpClient client(m_server->port());
+        const auto put = [&client](const QByteArray &key) {
+            return client.request("PUT", "/v1/kv/" + key, "{\"value\":1}", TestServer::auth()).status;
+        };
+        // Once a request is answered, the yield (if any) of what came before it has been counted.
+        QCOMPARE(put("first"), 200);
+        const quint64 before = server.yieldsBeforeWaiting();
+        // Writes are answered once their transaction has committed: the thread never yields for them,
+        // nor for reads that waited behind them.
+        for (int i = 0; i < 10; ++i)
+            QCOMPARE(put("w" + QByteArray::number(i)), 200);
+        QByteArray batch;
+        for (int i = 0; i < 5; ++i) {
+            const QByteArray key = "/v1/kv/b" + QByteArray::number(i);
+            batch += "PUT " + key + " HTTP/1.1\r\nHost: x\r\n" + authLine() + "Content-Length: 11\r\n\r\n" +
+                     "{\"value\":2}";
+            batch += "GET " + key + " HTTP/1.1\r\nHost: x\r\n" + authLine() + "\r\n";
+        }
+        client.sendRaw(batch);
+        for (int i = 0; i < 10; ++i) {
+            const auto r = client.readResponse();
+            QVERIFY(r);
+            QCOMPARE(r->status, 200);
+        }
+        QCOMPARE(server.yieldsBeforeWaiting(), before);
+        // Reads and refusals are answered at once: the thread lets their clients run first.
+        for (int i = 0; i < 10; ++i) {
+            QCOMPARE(client.request("GET", "/v1/kv/w" + QByteArray::number(i), {}, TestServer::auth()).status,
+                     200);
+            QCOMPARE(client.request("GET", "/v1/kv/w1", {}, {{"Authorization", "Bearer wrong"}}).status, 401);
+        }
+        QTRY_VERIFY(server.yieldsBeforeWaiting() > before);
+        QCOMPARE(client.request("GET", "/v1/kv/b4", {}, TestServer::auth()).json().value(u"data").toInt(), 2);
+        if (TestDatabase::isPostgres())
+            return; // the HTTP layer is the same; holding the write lock from here is SQLite's
+        // While a write waits for its transaction, reads answered meanwhile do not make the thread
+        // yield: the writer would take the core.
+        QSqlDatabase blocker = QSqlDatabase::addDatabase(u"QSQLITE"_s, u"yieldBlocker"_s);
+        blocker.setDatabaseName(m_server->config().databasePath);
+        QVERIFY(blocker.open());
+        QVERIFY(QSqlQuery(u"BEGIN IMMEDIATE"_s, blocker).isActive());
+        HttpClient waiting(m_server->port());
+        waiting.sendRaw("PUT /v1/kv/late HTTP/1.1\r\nHost: x\r\n" + authLine() +
+                        "Content-Length: 11\r\n\r\n{\"value\":3}");
+        QTest::qWait(100); // the write now waits for the lock
+        const quint64 whileWaiting = server.yieldsBeforeWaiting();
+        for (int i = 0; i < 5; ++i)
+            QCOMPARE(client.request("GET", "/v1/kv/w1", {}, TestServer::auth()).status, 200);
+        QCOMPARE(server.yieldsBeforeWaiting(), whileWaiting);
+        QVERIFY(QSqlQuery(u"ROLLBACK"_s, blocker).isActive());
+        blocker.close();
+        blocker = QSqlDatabase();
+        QSqlDatabase::removeDatabase(u"yieldBlocker"_s);
+        const auto late = waiting.readResponse(15000);
+        QVERIFY(late);
+        QCOMPARE(late->status, 200);
+        QCOMPARE(client.request("GET", "/v1/kv/late", {}, TestServer::auth()).status, 200);
+        QTRY_VERIFY(server.yieldsBeforeWaiting() > whileWaiting);
     }
 
     void violationAfterPipelinedRequestsIsAnsweredAfterThem()

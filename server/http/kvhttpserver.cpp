@@ -112,14 +112,25 @@ void KvHttpServer::process(QTcpSocket *socket, GuardedConnection *connection, Re
     Answering answering{request.head.method,      request.path(),   request.client,
                         request.startedNs,        request.isHead(), request.head.keepAlive,
                         request.head.minorVersion};
+    const quint64 answersBefore = m_answers;
+    ++m_handling;
     m_router.handle(std::move(request), this,
                     [this, socket = QPointer<QTcpSocket>(socket), answering](Reply reply) {
                         finish(socket, answering, reply);
                     });
+    --m_handling;
+    // Nothing answered meanwhile (this request, or the ones it let through after it): it waits.
+    if (m_answers == answersBefore)
+        m_yieldAdvice.deferred();
 }
 
 void KvHttpServer::finish(const QPointer<QTcpSocket> &socket, const Answering &answering, const Reply &reply)
 {
+    ++m_answers;
+    if (m_handling > 0)
+        m_yieldAdvice.answeredAtOnce();
+    else
+        m_yieldAdvice.answeredLater();
     if (m_accessLog) {
         AccessLogEntry entry;
         entry.timeMs = QDateTime::currentMSecsSinceEpoch();
