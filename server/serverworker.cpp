@@ -97,7 +97,7 @@ void ServerWorker::run()
                      [&connection] { connection->releaseSnapshot(); });
     // Before the thread sleeps, the clients it just answered may run first (see YieldAdvice).
     QObject::connect(
-        QAbstractEventDispatcher::instance(), &QAbstractEventDispatcher::aboutToBlock, &context,
+        QAbstractEventDispatcher::instance(), &QAbstractEventDispatcher::aboutToBlock, &server,
         [this, &server] {
             if (!server.shouldYieldBeforeWaiting())
                 return;
