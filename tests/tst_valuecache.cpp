@@ -24,9 +24,13 @@ StoredValue value(const QByteArray &json, std::optional<qint64> expiresAtMs = st
 // A store on a new database, opened, with a reading connection and its writer.
 struct StoreWithWriter
 {
+    explicit StoreWithWriter(qint64 cacheBytes = StoreOptions().cacheBytes)
+        : store(StoreOptions{dir.filePath(QStringLiteral("kv.sqlite")), true, cacheBytes}, clock)
+    {}
+
     QTemporaryDir dir;
     Clock clock;
-    Store store{StoreOptions{dir.filePath(QStringLiteral("kv.sqlite"))}, clock};
+    Store store;
     std::unique_ptr<StoreConnection> db = (store.open(), store.connect());
     WriteBatcher writer{store};
 
@@ -111,38 +115,90 @@ private Q_SLOTS:
         QVERIFY(!cache.get("k0", 0));
     }
 
-    void keepsAKeyFromItsSecondMissOn()
+    void keepsWhatFitsFromItsFirstRead()
     {
-        ValueCache cache(1024 * 1024);
-        QVERIFY(!cache.admit("k"));
-        QVERIFY(cache.admit("k"));
-        QVERIFY(cache.admit("k"));
+        constexpr qint64 bound = 16 * 64 * 1024; // 64 KiB per shard
+        ValueCache cache(bound);
+        const StoredValue v = value(QByteArray(1000, 'x'));
+        // While there is room, what a miss read is kept, and keeping it pushes nothing out.
+        QList<QByteArray> kept;
+        QList<QByteArray> left;
+        for (int i = 0; i < 2000; ++i) {
+            const QByteArray key = "k" + QByteArray::number(i);
+            const quint64 ticket = cache.ticket(key);
+            if (!cache.admit(key, v)) {
+                left.append(key);
+                continue;
+            }
+            const qint64 before = cache.count();
+            cache.insert(key, v, ticket);
+            QCOMPARE(cache.count(), before + 1);
+            kept.append(key);
+        }
+        // 2000 values of 1000 bytes do not fit in 1 MiB: it filled up, then kept no first read.
+        QVERIFY2(kept.size() > 700 && !left.isEmpty(), QByteArray::number(kept.size()).constData());
+        QVERIFY(cache.bytes() <= bound);
+        for (const QByteArray &key : std::as_const(kept))
+            QVERIFY(cache.get(key, 0));
+        // Full, a key is kept from its second miss on.
+        QVERIFY(cache.admit(left.first(), v));
+        QVERIFY(!cache.admit("other", v));
+        QVERIFY(cache.admit("other", v));
+        // Switched off, nothing is.
+        QVERIFY(!ValueCache(0).admit("k", v));
+    }
+
+    void aFullCacheKeepsAKeyFromItsSecondMissOn()
+    {
+        ValueCache cache(16 * 64 * 1024);
+        const StoredValue v = value(QByteArray(1000, 'x'));
+        for (int i = 0; i < 2000; ++i) {
+            const QByteArray key = "fill" + QByteArray::number(i);
+            cache.insert(key, v, cache.ticket(key));
+        }
+        QVERIFY(!cache.admit("k", v));
+        QVERIFY(cache.admit("k", v));
+        QVERIFY(cache.admit("k", v));
 
         // A scan of many keys read once each keeps (almost) nothing and forgets, in time, what it saw.
         int admitted = 0;
         for (int i = 0; i < 200000; ++i)
-            admitted += cache.admit(QByteArray("scan" + QByteArray::number(i))) ? 1 : 0;
+            admitted += cache.admit(QByteArray("scan" + QByteArray::number(i)), v) ? 1 : 0;
         QVERIFY2(admitted < 200000 / 4, QByteArray::number(admitted).constData());
-        QVERIFY(!cache.admit("k"));
-        QVERIFY(!ValueCache(0).admit("k"));
+        QVERIFY(!cache.admit("k", v));
     }
 
-    void readsThroughTheStoreKeepHotKeysOnly()
+    void readsThroughTheStoreFillTheCacheThenKeepHotKeysOnly()
     {
-        StoreWithWriter s;
+        StoreWithWriter s(16 * 8 * 1024); // 8 KiB per shard: a few hundred small values
         Store &store = s.store;
         auto &db = s.db;
         std::vector<WriteRequest> puts;
-        for (int i = 0; i < 100; ++i)
+        for (int i = 0; i < 2000; ++i)
             puts.push_back({WriteRequest::Kind::Put, "key" + QByteArray::number(i), "1", std::nullopt, {}});
         QVERIFY(s.write(std::move(puts)));
-        for (int i = 0; i < 100; ++i)
-            QVERIFY(db->get(QByteArray("key" + QByteArray::number(i)))); // each read once: nothing kept
-        QCOMPARE(store.cache().count(), 0);
-        QVERIFY(db->get("key7"));
-        QCOMPARE(store.cache().count(), 1); // read again: kept
-        QVERIFY(db->get("key7"));
-        QCOMPARE(store.cache().count(), 1);
+        QCOMPARE(store.cache().count(), 0); // writes add nothing
+
+        // The first reads fill it, until it is full; the reads after that keep nothing.
+        qint64 countAfter100 = 0;
+        for (int i = 0; i < 2000; ++i) {
+            QVERIFY(db->get(QByteArray("key" + QByteArray::number(i))));
+            if (i == 99)
+                countAfter100 = store.cache().count();
+        }
+        QCOMPARE(countAfter100, 100);
+        const qint64 full = store.cache().count();
+        QVERIFY2(full > 200 && full < 2000, QByteArray::number(full).constData());
+        QVERIFY(store.cache().bytes() <= 16 * 8 * 1024);
+        QVERIFY(store.cache().holds("key0"));
+        QVERIFY(!store.cache().holds("key1999"));
+
+        // A key read again is kept (in the place of the least recently used).
+        QVERIFY(db->get("key1999"));
+        QVERIFY(store.cache().holds("key1999"));
+        QVERIFY(store.cache().count() <= full);
+        QVERIFY(db->get("key1999"));
+        QVERIFY(store.cache().holds("key1999"));
     }
 
     void aWriteKeepsItsHotKeyCachedWithTheNewValue()

@@ -397,7 +397,7 @@ std::optional<StoredValue> SqliteConnection::get(QByteArrayView key)
     v.updatedAtMs = sqlite3_column_int64(q.stmt(), 1);
     v.expiresAtMs = optionalColumn(q.stmt(), 2);
     v.etag = etagFor(optionalColumn(q.stmt(), 3), v.updatedAtMs);
-    if (cache.admit(key))
+    if (cache.admit(key, v))
         cache.insert(key, v, ticket);
     return v;
 }

@@ -75,10 +75,11 @@ quint64 ValueCache::ticket(QByteArrayView key)
     return shard.writes;
 }
 
-bool ValueCache::admit(QByteArrayView key)
+bool ValueCache::admit(QByteArrayView key, const StoredValue &value)
 {
     if (!enabled())
         return false;
+    const qint64 cost = costOf(key, value);
     const size_t hash = qHash(key);
     Shard &shard = m_shards[hash % shardCount];
     constexpr size_t bits = 256 * 64;
@@ -86,6 +87,8 @@ bool ValueCache::admit(QByteArrayView key)
     const size_t bit2 = (hash / shardCount / bits) % bits;
     const auto isSet = [&shard](size_t bit) { return shard.missed[bit / 64] & (quint64(1) << (bit % 64)); };
     QMutexLocker lock(&shard.mutex);
+    if (shard.bytes + cost <= m_maxShardBytes)
+        return true;
     if (isSet(bit1) && isSet(bit2))
         return true;
     if (shard.missedCount > int(bits / 4)) {

@@ -31,10 +31,12 @@ public:
     // Taken before reading the database on a miss.
     quint64 ticket(QByteArrayView key);
     void insert(QByteArrayView key, const StoredValue &value, quint64 ticket);
-    // Whether what a miss read is worth keeping: only when the key missed once already, lately.
-    // A key read once (a scan, random reads over far more keys than fit) then costs nothing
-    // and pushes out nothing; a key read again is kept from its second read on.
-    bool admit(QByteArrayView key);
+    // Whether what a miss read is worth keeping: when it fits in the room the cache has left (it
+    // pushes nothing out), or else when the key missed once already, lately. A cache with room
+    // fills from the first reads; once full, a key read once (a scan, random reads over far more
+    // keys than fit) costs nothing and pushes out nothing, and a key read again is kept from its
+    // second read on.
+    bool admit(QByteArrayView key, const StoredValue &value);
     // After a write to key has committed.
     void invalidate(QByteArrayView key);
     // Whether key is cached now (a writer then keeps the value it writes, for committed()).
