@@ -282,6 +282,35 @@ private Q_SLOTS:
         QTRY_COMPARE(many.size(), 1);
     }
 
+    void aWindowHearsOnlyItsOwnSchemasWrites()
+    {
+        // Two deployments in one database, each in a schema of its own (one with a name too long
+        // to follow "kvdesk_keys_" in a channel's 63 bytes), each with a window and another node.
+        const QString names[] = {TestDatabase::fresh({}),
+                                 TestDatabase::fresh({}, u"_"_s + QString(50, u'n'))};
+        for (int mine = 0; mine < 2; ++mine) {
+            const QString &here = names[mine];
+            const QString &elsewhere = names[1 - mine];
+            Store window(StoreOptions::forDatabase(here), m_clock);
+            window.open();
+            window.watchOtherWriters();
+            QSignalSpy changed(&window, &Store::keysChanged);
+            QSignalSpy many(&window, &Store::manyKeysChanged);
+            Store otherDeployment(StoreOptions::forDatabase(elsewhere), m_clock);
+            otherDeployment.open();
+            otherDeployment.connect()->put(QByteArrayView("theirs"), "1", std::nullopt);
+            Store sameDeployment(StoreOptions::forDatabase(here), m_clock);
+            sameDeployment.open();
+            sameDeployment.connect()->put(QByteArrayView("ours"), "1", std::nullopt);
+            // Notifications arrive in commit order: once the second is heard, the first was not.
+            QTRY_COMPARE(changed.size(), 1);
+            QCOMPARE(changed.first().first().value<QList<QByteArray>>(), (QList<QByteArray>{"ours"}));
+            QTest::qWait(200);
+            QCOMPARE(changed.size(), 1);
+            QCOMPARE(many.size(), 0);
+        }
+    }
+
     void sweepersOfSeveralNodesTogether()
     {
         const QString url = TestDatabase::fresh({});

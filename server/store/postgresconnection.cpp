@@ -5,9 +5,12 @@
 #include "storeerror.h"
 
 #include <QCoreApplication>
+#include <QCryptographicHash>
 #include <QLoggingCategory>
 #include <QSqlQuery>
 #include <QVariant>
+
+#include <algorithm>
 
 using namespace Qt::StringLiterals;
 
@@ -355,11 +358,35 @@ void PostgresConnection::notifyOthers(const QList<QByteArray> &keys)
         }
         payload += '\n' + key;
     }
+    const QString channel = keysChannel();
     QSqlQuery q(m_db);
-    q.prepare(u"SELECT pg_notify('kvdesk_keys', ?)"_s);
+    q.prepare(u"SELECT pg_notify(?, ?)"_s);
+    q.addBindValue(channel);
     q.addBindValue(QString::fromUtf8(payload));
     if (!q.exec())
         fail(q.lastError());
+}
+
+QString PostgresConnection::keysChannel()
+{
+    if (m_keysChannel.isEmpty()) {
+        ensureOpen();
+        QSqlQuery q(m_db);
+        if (!q.exec(u"SELECT current_schema()"_s) || !q.next())
+            fail(q.lastError());
+        const QByteArray schema = q.value(0).toString().toUtf8();
+        QByteArray channel = "kvdesk_keys_" + schema;
+        // A channel's name has at most 63 bytes, and Qt's LISTEN takes a '.' in it for a schema's:
+        // a schema whose name is long or more than [a-z0-9_] is told apart by its name's hash.
+        const bool plain = std::all_of(schema.begin(), schema.end(), [](char c) {
+            return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+        });
+        if (!plain || channel.size() > 63)
+            channel = "kvdesk_keys_" +
+                      QCryptographicHash::hash(schema, QCryptographicHash::Sha256).toHex().left(40);
+        m_keysChannel = QString::fromUtf8(channel);
+    }
+    return m_keysChannel;
 }
 
 std::optional<StoredValue> PostgresConnection::get(QByteArrayView key)

@@ -35,6 +35,10 @@ public:
     bool mayRetry(const StoreError &error) const override;
     QSqlDatabase &database() override;
 
+    // The channel on which the nodes of this connection's schema announce their commits
+    // ("kvdesk_keys_<schema>"): deployments in other schemas of the database do not hear them.
+    QString keysChannel();
+
     // The smallest string above every string that starts with prefix, in byte order; empty when
     // there is none (an empty prefix).
     static QString prefixEnd(const QString &prefix);
@@ -64,6 +68,7 @@ private:
     bool m_inTransaction = false;
     std::optional<StoreError> m_transactionError; // the first failure in the open transaction
     QList<QByteArray> m_uncommittedKeys;
+    QString m_keysChannel; // keysChannel(), once asked
 };
 
 } // namespace kvdesk

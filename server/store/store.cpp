@@ -58,7 +58,7 @@ void Store::watchOtherWriters()
                     QSqlDatabase &db = m_listener->database(); // connects a lost session again
                     QSqlQuery ping(db);
                     if (ping.exec(u"SELECT 1"_s) &&
-                        db.driver()->subscribedToNotifications().contains(u"kvdesk_keys"_s))
+                        db.driver()->subscribedToNotifications().contains(m_keysChannel))
                         return;
                 } catch (const StoreError &) {
                 }
@@ -76,6 +76,8 @@ bool Store::listen()
 {
     try {
         m_listener = connect();
+        // Only PostgreSQL stores watch other writers.
+        m_keysChannel = static_cast<PostgresConnection &>(*m_listener).keysChannel();
         QSqlDriver *driver = m_listener->database().driver();
         QObject::connect(driver, &QSqlDriver::notification, this,
                          [this](const QString &, QSqlDriver::NotificationSource, const QVariant &payload) {
@@ -87,7 +89,7 @@ bool Store::listen()
                              else
                                  Q_EMIT keysChanged(lines.mid(1));
                          });
-        if (driver->subscribeToNotification(u"kvdesk_keys"_s))
+        if (driver->subscribeToNotification(m_keysChannel))
             return true;
         qCWarning(lcStore).noquote() << "cannot follow other nodes' writes:" << driver->lastError().text();
     } catch (const StoreError &e) {

@@ -130,6 +130,7 @@ private:
     std::unique_ptr<QLockFile> m_lock;
     QByteArray m_nodeId;
     std::unique_ptr<StoreConnection> m_listener; // watchOtherWriters' connection
+    QString m_keysChannel;                       // what it listens to
     QTimer *m_listenerCheck = nullptr;
 };
 

@@ -25,12 +25,13 @@ QString postgresUrl()
     return QString::fromUtf8(file.readAll().trimmed());
 }
 
-QString fresh(const QString &sqlitePath)
+QString fresh(const QString &sqlitePath, const QString &nameSuffix)
 {
     if (!isPostgres())
         return sqlitePath;
     static std::atomic<int> serial{0};
-    const QString schema = QStringLiteral("kvt_%1_%2").arg(QCoreApplication::applicationPid()).arg(++serial);
+    const QString schema =
+        QStringLiteral("kvt_%1_%2").arg(QCoreApplication::applicationPid()).arg(++serial) + nameSuffix;
     const QString url = postgresUrl();
     QString error;
     const auto options = PostgresOptions::fromUrl(url, &error);

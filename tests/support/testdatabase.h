@@ -12,8 +12,8 @@ namespace TestDatabase {
 bool isPostgres();
 // The PostgreSQL server's URL (with its password), or empty.
 QString postgresUrl();
-// sqlitePath itself, or the URL of a new, empty PostgreSQL schema.
-QString fresh(const QString &sqlitePath);
+// sqlitePath itself, or the URL of a new, empty PostgreSQL schema (its name ends in nameSuffix).
+QString fresh(const QString &sqlitePath, const QString &nameSuffix = {});
 
 } // namespace TestDatabase
 
