@@ -25,7 +25,9 @@ StoredValue value(const QByteArray &json, std::optional<qint64> expiresAtMs = st
 struct StoreWithWriter
 {
     explicit StoreWithWriter(qint64 cacheBytes = StoreOptions().cacheBytes)
-        : store(StoreOptions{dir.filePath(QStringLiteral("kv.sqlite")), true, cacheBytes}, clock)
+        : store(
+              StoreOptions{.sqlitePath = dir.filePath(QStringLiteral("kv.sqlite")), .cacheBytes = cacheBytes},
+              clock)
     {}
 
     QTemporaryDir dir;
