@@ -5,11 +5,13 @@
 #include "store/valuecache.h"
 #include "store/writebatcher.h"
 
+#include <QRandomGenerator>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QThread>
 
 #include <atomic>
+#include <map>
 #include <future>
 
 using namespace kvdesk;
@@ -115,6 +117,89 @@ private Q_SLOTS:
         QVERIFY(cache.bytes() <= 16 * 64 * 1024);
         QVERIFY(cache.count() < 5000);
         QVERIFY(!cache.get("k0", 0));
+    }
+
+    // The table under many inserts, updates and removals (removals move later entries of a probe
+    // run up): every key is found with its last value, and no removed key is found.
+    void agreesWithAPlainMapThroughManyChanges()
+    {
+        ValueCache cache(1024 * 1024 * 1024); // nothing evicted
+        std::map<QByteArray, QByteArray> model;
+        QRandomGenerator random(7);
+        for (int step = 0; step < 200000; ++step) {
+            const QByteArray key = "k" + QByteArray::number(random.bounded(5000));
+            const QByteArray json = QByteArray::number(step);
+            switch (random.bounded(4)) {
+            case 0: // a read that missed keeps what it read
+                cache.insert(key, value(json), cache.ticket(key));
+                model[key] = json;
+                break;
+            case 1: // a write: a held key takes the new value, another stays out
+                cache.committed(key, value(json));
+                if (model.count(key))
+                    model[key] = json;
+                break;
+            case 2:
+                cache.invalidate(key);
+                model.erase(key);
+                break;
+            case 3: {
+                const auto hit = cache.get(key, 0);
+                QCOMPARE(bool(hit), model.count(key) == 1);
+                if (hit)
+                    QCOMPARE(hit->json, model[key]);
+                break;
+            }
+            }
+        }
+        QCOMPARE(cache.count(), qint64(model.size()));
+        for (int i = 0; i < 5000; ++i) {
+            const QByteArray key = "k" + QByteArray::number(i);
+            const auto hit = cache.get(key, 0);
+            QCOMPARE(bool(hit), model.count(key) == 1);
+            if (hit) {
+                QCOMPARE(hit->json, model[key]);
+                QCOMPARE(hit->etag, QByteArray("\"e\""));
+            }
+        }
+    }
+
+    // Evicting while it changes: what it serves is always the key's last value, within its bound.
+    void evictsWithinItsBoundAndNeverServesAWrongValue()
+    {
+        constexpr qint64 bound = 16 * 16 * 1024; // 16 KiB per shard: a few hundred small values
+        ValueCache cache(bound);
+        std::map<QByteArray, QByteArray> model; // what the database holds
+        QRandomGenerator random(11);
+        int hits = 0;
+        for (int step = 0; step < 200000; ++step) {
+            const QByteArray key = "k" + QByteArray::number(random.bounded(4000));
+            const QByteArray json = QByteArray::number(step) + QByteArray(random.bounded(100), 'x');
+            switch (random.bounded(4)) {
+            case 0:
+                if (model.count(key))
+                    cache.insert(key, value(model[key]), cache.ticket(key));
+                break;
+            case 1:
+                cache.committed(key, value(json));
+                model[key] = json;
+                break;
+            case 2:
+                cache.invalidate(key);
+                model.erase(key);
+                break;
+            case 3:
+                if (const auto hit = cache.get(key, 0)) {
+                    QVERIFY(model.count(key));
+                    QCOMPARE(hit->json, model[key]);
+                    ++hits;
+                }
+                break;
+            }
+            QVERIFY(cache.bytes() <= bound);
+        }
+        QVERIFY2(hits > 1000, QByteArray::number(hits).constData());
+        QVERIFY(cache.count() > 100);
     }
 
     void keepsWhatFitsFromItsFirstRead()

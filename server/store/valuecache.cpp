@@ -1,76 +1,174 @@
 #include "valuecache.h"
 
+#include <cstdlib>
+#include <cstring>
+
 namespace kvdesk {
+
+namespace {
+
+// A shard's table grows (doubles) once three quarters of its slots are used.
+bool crowded(size_t used, size_t slots)
+{
+    return 4 * used >= 3 * slots;
+}
+
+// A key's first slot in its shard's table: from the hash's bits above those that chose the shard.
+size_t home(size_t hash, size_t mask)
+{
+    return (hash / ValueCache::shardCount) & mask;
+}
+
+} // namespace
 
 ValueCache::ValueCache(qint64 maxBytes) : m_maxBytes(maxBytes), m_maxShardBytes(maxBytes / shardCount) {}
 
 ValueCache::~ValueCache()
 {
     for (Shard &shard : m_shards) {
-        for (Node *node : std::as_const(shard.nodes))
-            delete node;
+        if (!shard.slots)
+            continue;
+        for (size_t i = 0; i <= shard.mask; ++i)
+            std::free(shard.slots[i].entry);
     }
 }
 
-ValueCache::Shard &ValueCache::shardFor(QByteArrayView key)
+size_t ValueCache::hashOf(QByteArrayView key)
 {
-    return m_shards[qHash(key) % shardCount];
+    return qHash(key);
 }
 
 qint64 ValueCache::costOf(QByteArrayView key, const StoredValue &value)
 {
-    return key.size() + value.json.size() + value.etag.size() + qint64(sizeof(Node)) + 64;
+    // The allocation, what the allocator adds to it, and a share of the slots (used or not).
+    return qint64(sizeof(Entry)) + key.size() + value.json.size() + value.etag.size() + 16 +
+           qint64(2 * sizeof(Slot));
 }
 
-void ValueCache::unlink(Shard &shard, Node *node)
+ValueCache::Entry *ValueCache::makeEntry(size_t hash, QByteArrayView key, const StoredValue &value, qint64 cost)
 {
-    (node->prev ? node->prev->next : shard.head) = node->next;
-    (node->next ? node->next->prev : shard.tail) = node->prev;
-    node->prev = node->next = nullptr;
+    auto *e = static_cast<Entry *>(
+        std::malloc(sizeof(Entry) + size_t(key.size() + value.etag.size() + value.json.size())));
+    if (!e)
+        return nullptr;
+    e->hash = hash;
+    e->updatedAtMs = value.updatedAtMs;
+    e->hasExpiry = value.expiresAtMs.has_value();
+    e->expiresAtMs = value.expiresAtMs.value_or(0);
+    e->cost = cost;
+    e->keySize = quint32(key.size());
+    e->etagSize = quint32(value.etag.size());
+    e->jsonSize = quint32(value.json.size());
+    e->referenced = false;
+    memcpy(e->key(), key.data(), size_t(key.size()));
+    memcpy(e->etag(), value.etag.constData(), size_t(value.etag.size()));
+    memcpy(e->json(), value.json.constData(), size_t(value.json.size()));
+    return e;
 }
 
-void ValueCache::pushFront(Shard &shard, Node *node)
+qsizetype ValueCache::find(const Shard &shard, size_t hash, QByteArrayView key)
 {
-    node->next = shard.head;
-    node->prev = nullptr;
-    if (shard.head)
-        shard.head->prev = node;
-    shard.head = node;
-    if (!shard.tail)
-        shard.tail = node;
+    if (!shard.slots)
+        return -1;
+    for (size_t i = home(hash, shard.mask);; i = (i + 1) & shard.mask) {
+        const Slot &slot = shard.slots[i];
+        if (!slot.entry)
+            return -1;
+        if (slot.hash == hash && slot.entry->keySize == quint32(key.size()) &&
+            memcmp(slot.entry->key(), key.data(), size_t(key.size())) == 0)
+            return qsizetype(i);
+    }
 }
 
-void ValueCache::erase(Shard &shard, Node *node)
+void ValueCache::place(Shard &shard, Entry *entry)
 {
-    unlink(shard, node);
-    shard.nodes.remove(node->key);
-    shard.bytes -= node->cost;
-    delete node;
+    if (!shard.slots || crowded(shard.used + 1, shard.mask + 1)) {
+        const size_t count = shard.slots ? 2 * (shard.mask + 1) : 64;
+        std::unique_ptr<Slot[]> old = std::move(shard.slots);
+        const size_t oldCount = old ? shard.mask + 1 : 0;
+        shard.slots = std::make_unique<Slot[]>(count);
+        shard.mask = count - 1;
+        shard.hand &= shard.mask;
+        for (size_t i = 0; i < oldCount; ++i) {
+            if (!old[i].entry)
+                continue;
+            size_t j = home(old[i].hash, shard.mask);
+            while (shard.slots[j].entry)
+                j = (j + 1) & shard.mask;
+            shard.slots[j] = old[i];
+        }
+    }
+    size_t i = home(entry->hash, shard.mask);
+    while (shard.slots[i].entry)
+        i = (i + 1) & shard.mask;
+    shard.slots[i] = {entry->hash, entry};
+    ++shard.used;
+    shard.bytes += entry->cost;
+}
+
+void ValueCache::eraseAt(Shard &shard, size_t index)
+{
+    Entry *entry = shard.slots[index].entry;
+    shard.bytes -= entry->cost;
+    --shard.used;
+    std::free(entry);
+    // Backward-shift deletion: the entries after it in its run move up when the emptied slot
+    // lies on their probe path, so that every lookup still finds its key before an empty slot.
+    size_t hole = index;
+    for (size_t j = (index + 1) & shard.mask; shard.slots[j].entry; j = (j + 1) & shard.mask) {
+        const size_t first = home(shard.slots[j].hash, shard.mask);
+        const bool homeAfterHole = hole <= j ? (hole < first && first <= j) : (hole < first || first <= j);
+        if (homeAfterHole)
+            continue;
+        shard.slots[hole] = shard.slots[j];
+        hole = j;
+    }
+    shard.slots[hole] = Slot{};
+}
+
+void ValueCache::evictOne(Shard &shard, const Entry *keep)
+{
+    // Two turns of the hand at most: the first clears every reference bit it passes.
+    for (size_t steps = 0; steps <= 2 * (shard.mask + 1); ++steps) {
+        const size_t i = shard.hand;
+        shard.hand = (shard.hand + 1) & shard.mask;
+        Entry *entry = shard.slots[i].entry;
+        if (!entry || entry == keep)
+            continue;
+        if (entry->referenced) {
+            entry->referenced = false;
+            continue;
+        }
+        eraseAt(shard, i);
+        shard.hand = i; // an entry may have moved into the slot
+        return;
+    }
 }
 
 std::optional<StoredValue> ValueCache::get(QByteArrayView key, qint64 nowMs)
 {
     if (!enabled())
         return std::nullopt;
-    Shard &shard = shardFor(key);
+    const size_t hash = hashOf(key);
+    Shard &shard = shardFor(hash);
     QMutexLocker lock(&shard.mutex);
-    // A lookup key over the caller's bytes: nothing is copied.
-    const auto it = shard.nodes.constFind(QByteArray::fromRawData(key.data(), key.size()));
-    if (it == shard.nodes.constEnd())
+    const qsizetype index = find(shard, hash, key);
+    if (index < 0)
         return std::nullopt;
-    Node *node = *it;
-    if (node->value.expiresAtMs && *node->value.expiresAtMs <= nowMs) {
-        erase(shard, node);
+    Entry *entry = shard.slots[index].entry;
+    if (entry->hasExpiry && entry->expiresAtMs <= nowMs) {
+        eraseAt(shard, size_t(index));
         return std::nullopt;
     }
-    unlink(shard, node);
-    pushFront(shard, node);
-    return node->value;
+    entry->referenced = true;
+    return StoredValue{QByteArray(entry->json(), entry->jsonSize), entry->updatedAtMs,
+                       entry->hasExpiry ? std::optional<qint64>(entry->expiresAtMs) : std::nullopt,
+                       QByteArray(entry->etag(), entry->etagSize)};
 }
 
 quint64 ValueCache::ticket(QByteArrayView key)
 {
-    Shard &shard = shardFor(key);
+    Shard &shard = shardFor(hashOf(key));
     QMutexLocker lock(&shard.mutex);
     return shard.writes;
 }
@@ -80,8 +178,8 @@ bool ValueCache::admit(QByteArrayView key, const StoredValue &value)
     if (!enabled())
         return false;
     const qint64 cost = costOf(key, value);
-    const size_t hash = qHash(key);
-    Shard &shard = m_shards[hash % shardCount];
+    const size_t hash = hashOf(key);
+    Shard &shard = shardFor(hash);
     constexpr size_t bits = 256 * 64;
     const size_t bit1 = (hash / shardCount) % bits;
     const size_t bit2 = (hash / shardCount / bits) % bits;
@@ -111,39 +209,42 @@ void ValueCache::insert(QByteArrayView key, const StoredValue &value, quint64 ti
     const qint64 cost = costOf(key, value);
     if (cost > m_maxShardBytes / 4)
         return; // one huge value would flush everything else
-    Shard &shard = shardFor(key);
+    const size_t hash = hashOf(key);
+    Shard &shard = shardFor(hash);
     QMutexLocker lock(&shard.mutex);
     if (shard.writes != ticket)
         return; // a write came in meanwhile: what was read may be old
-    const QByteArray k = key.toByteArray();
-    if (Node *old = shard.nodes.value(k))
-        erase(shard, old);
-    auto *node = new Node{k, value, cost};
-    shard.nodes.insert(k, node);
-    pushFront(shard, node);
-    shard.bytes += cost;
-    while (shard.bytes > m_maxShardBytes && shard.tail)
-        erase(shard, shard.tail);
+    if (const qsizetype old = find(shard, hash, key); old >= 0)
+        eraseAt(shard, size_t(old));
+    Entry *entry = makeEntry(hash, key, value, cost);
+    if (!entry)
+        return;
+    entry->referenced = true; // just read
+    place(shard, entry);
+    while (shard.bytes > m_maxShardBytes && shard.used > 1)
+        evictOne(shard, entry);
 }
 
 void ValueCache::invalidate(QByteArrayView key)
 {
     if (!enabled())
         return;
-    Shard &shard = shardFor(key);
+    const size_t hash = hashOf(key);
+    Shard &shard = shardFor(hash);
     QMutexLocker lock(&shard.mutex);
     ++shard.writes;
-    if (Node *node = shard.nodes.value(QByteArray::fromRawData(key.data(), key.size())))
-        erase(shard, node);
+    if (const qsizetype index = find(shard, hash, key); index >= 0)
+        eraseAt(shard, size_t(index));
 }
 
 bool ValueCache::holds(QByteArrayView key)
 {
     if (!enabled())
         return false;
-    Shard &shard = shardFor(key);
+    const size_t hash = hashOf(key);
+    Shard &shard = shardFor(hash);
     QMutexLocker lock(&shard.mutex);
-    return shard.nodes.contains(QByteArray::fromRawData(key.data(), key.size()));
+    return find(shard, hash, key) >= 0;
 }
 
 void ValueCache::committed(QByteArrayView key, const StoredValue &value)
@@ -151,23 +252,25 @@ void ValueCache::committed(QByteArrayView key, const StoredValue &value)
     if (!enabled())
         return;
     const qint64 cost = costOf(key, value);
-    Shard &shard = shardFor(key);
+    const size_t hash = hashOf(key);
+    Shard &shard = shardFor(hash);
     QMutexLocker lock(&shard.mutex);
     ++shard.writes;
-    Node *node = shard.nodes.value(QByteArray::fromRawData(key.data(), key.size()));
-    if (!node)
+    const qsizetype index = find(shard, hash, key);
+    if (index < 0)
         return;
-    if (cost > m_maxShardBytes / 4) {
-        erase(shard, node);
+    Entry *entry = cost > m_maxShardBytes / 4 ? nullptr : makeEntry(hash, key, value, cost);
+    if (!entry) {
+        eraseAt(shard, size_t(index));
         return;
     }
-    node->value = value;
-    shard.bytes += cost - node->cost;
-    node->cost = cost;
-    unlink(shard, node);
-    pushFront(shard, node);
-    while (shard.bytes > m_maxShardBytes && shard.tail != node)
-        erase(shard, shard.tail);
+    Slot &slot = shard.slots[index];
+    shard.bytes += cost - slot.entry->cost;
+    std::free(slot.entry);
+    slot.entry = entry;
+    entry->referenced = true;
+    while (shard.bytes > m_maxShardBytes && shard.used > 1)
+        evictOne(shard, entry);
 }
 
 qint64 ValueCache::bytes() const
@@ -185,7 +288,7 @@ qint64 ValueCache::count() const
     qint64 total = 0;
     for (const Shard &shard : m_shards) {
         QMutexLocker lock(const_cast<QMutex *>(&shard.mutex));
-        total += shard.nodes.size();
+        total += qint64(shard.used);
     }
     return total;
 }

@@ -12,7 +12,8 @@
 
 namespace kvdesk {
 
-// The in-memory read cache of hot values: bounded in bytes, least recently used evicted first.
+// The in-memory read cache of hot values: bounded in bytes; when full, a value not read since
+// the clock hand last passed it is evicted (CLOCK, a cheap approximation of least recently used).
 // It never serves a stale value: a writer invalidates a key once its change has committed, and
 // a reader that missed may insert what it read only if no write reached the key's shard since
 // it took its ticket, before reading the database. Expired entries are never served.
@@ -25,6 +26,8 @@ public:
     ~ValueCache();
     ValueCache(const ValueCache &) = delete;
     ValueCache &operator=(const ValueCache &) = delete;
+
+    static constexpr int shardCount = 16;
 
     bool enabled() const { return m_maxBytes > 0; }
     std::optional<StoredValue> get(QByteArrayView key, qint64 nowMs);
@@ -50,20 +53,37 @@ public:
     qint64 count() const;
 
 private:
-    struct Node
+    // A value and its key in one allocation: the key, the ETag and the JSON follow the header.
+    struct Entry
     {
-        QByteArray key;
-        StoredValue value;
-        qint64 cost = 0;
-        Node *prev = nullptr;
-        Node *next = nullptr;
+        size_t hash;
+        qint64 updatedAtMs;
+        qint64 expiresAtMs; // when hasExpiry
+        qint64 cost;
+        quint32 keySize;
+        quint32 jsonSize;
+        quint32 etagSize;
+        bool hasExpiry;
+        bool referenced; // read since the clock hand last passed it
+
+        char *key() { return reinterpret_cast<char *>(this + 1); }
+        char *etag() { return key() + keySize; }
+        char *json() { return etag() + etagSize; }
+    };
+    // Open addressing, linear probing: a slot holds its entry's hash, so that probing past other
+    // keys reads no entry. A lookup of a key the cache holds reads one slot and one entry.
+    struct Slot
+    {
+        size_t hash = 0;
+        Entry *entry = nullptr;
     };
     struct Shard
     {
         QMutex mutex;
-        QHash<QByteArray, Node *> nodes;
-        Node *head = nullptr; // most recently used
-        Node *tail = nullptr;
+        std::unique_ptr<Slot[]> slots;
+        size_t mask = 0; // slot count - 1 (a power of two), once there are slots
+        size_t used = 0;
+        size_t hand = 0; // the clock's: eviction looks there next
         qint64 bytes = 0;
         quint64 writes = 0;
         // Keys that missed lately, two bits each (a Bloom filter: a key may find its bits set by
@@ -71,13 +91,17 @@ private:
         std::array<quint64, 256> missed{};
         int missedCount = 0;
     };
-    static constexpr int shardCount = 16;
 
-    Shard &shardFor(QByteArrayView key);
+    static size_t hashOf(QByteArrayView key);
+    Shard &shardFor(size_t hash) { return m_shards[hash % shardCount]; }
     static qint64 costOf(QByteArrayView key, const StoredValue &value);
-    static void unlink(Shard &shard, Node *node);
-    static void pushFront(Shard &shard, Node *node);
-    static void erase(Shard &shard, Node *node);
+    static Entry *makeEntry(size_t hash, QByteArrayView key, const StoredValue &value, qint64 cost);
+    // The slot holding key, or -1.
+    static qsizetype find(const Shard &shard, size_t hash, QByteArrayView key);
+    static void place(Shard &shard, Entry *entry);
+    static void eraseAt(Shard &shard, size_t index);
+    // Evicts one entry not read since the clock hand last passed (a second chance), never keep.
+    static void evictOne(Shard &shard, const Entry *keep);
 
     const qint64 m_maxBytes;
     const qint64 m_maxShardBytes;
