@@ -3,6 +3,7 @@
 #include "auth/authenticator.h"
 #include "http/accesslog.h"
 #include "serverworker.h"
+#include "store/cachewarmer.h"
 #include "store/clock.h"
 #include "store/store.h"
 #include "store/storeerror.h"
@@ -165,6 +166,7 @@ void KvServer::openStore()
     m_writer = std::make_unique<WriteBatcher>(*m_store);
     m_sweeper->sweepNow();
     m_sweeper->start();
+    m_warmer = std::make_unique<CacheWarmer>(*m_store);
 }
 
 void KvServer::start()
@@ -206,6 +208,7 @@ void KvServer::stop(int graceMs)
     stopListening(graceMs);
     if (m_stopping)
         return;
+    m_warmer.reset();
     m_writer.reset(); // applies what is still queued
     m_sweeper->stop();
 }

@@ -11,6 +11,7 @@ namespace kvdesk {
 
 class AccessLog;
 class Authenticator;
+class CacheWarmer;
 class Clock;
 class ServerWorker;
 class Store;
@@ -27,7 +28,8 @@ public:
     KvServer(Config config, Clock &clock, QObject *parent = nullptr);
     ~KvServer() override;
 
-    // Opens the store (once) and starts its writer and sweeper, without listening: the desktop
+    // Opens the store (once) and starts its writer and sweeper, and the warming of its read cache
+    // (CacheWarmer), without listening: the desktop
     // window browses and edits the store whether or not HTTP is served. Throws std::runtime_error.
     void openStore();
     // Opens the store when needed and starts listening. Throws std::runtime_error with a one-line reason.
@@ -65,6 +67,7 @@ private:
     std::unique_ptr<AccessLog> m_accessLog;
     std::unique_ptr<Sweeper> m_sweeper;
     std::unique_ptr<WriteBatcher> m_writer;
+    std::unique_ptr<CacheWarmer> m_warmer;
     std::vector<std::unique_ptr<ServerWorker>> m_workers;
     quint16 m_port = 0;
     bool m_stopping = false;

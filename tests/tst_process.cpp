@@ -231,6 +231,48 @@ private Q_SLOTS:
         }
     }
 
+    void aRestartedServerWarmsItsReadCacheFromTheDatabase()
+    {
+        QTemporaryDir dir;
+        {
+            Child child(dir.path());
+            const quint16 port = child.waitForPort();
+            QVERIFY(port);
+            HttpClient client(port);
+            for (int i = 0; i < 300; ++i) {
+                const QByteArray body = "{\"value\":" + QByteArray::number(i) + "}";
+                QCOMPARE(client.request("PUT", "/v1/kv/w" + QByteArray::number(i), body, auth).status, 200);
+            }
+            child.process.terminate();
+            QVERIFY(child.process.waitForFinished(10000));
+        }
+        // The values are in memory before anyone reads them (the log says how many), and the
+        // reads they serve are those of the database.
+        Child again(dir.path(), {u"--cache-size"_s, u"1"_s});
+        const quint16 port = again.waitForPort();
+        QVERIFY(port);
+        QByteArray err;
+        for (int i = 0; i < 100 && !err.contains("read cache warmed"); ++i) {
+            again.process.waitForReadyRead(100);
+            err += again.process.readAllStandardError();
+        }
+        QVERIFY2(err.contains("kvdesk.store: read cache warmed: 300 values"), err.constData());
+        HttpClient client(port);
+        for (int i = 0; i < 300; ++i) {
+            const HttpResponse r = client.request("GET", "/v1/kv/w" + QByteArray::number(i), {}, auth);
+            QCOMPARE(r.status, 200);
+            QCOMPARE(r.json().value(u"data").toInt(), i);
+        }
+        // Switched off, there is nothing to warm.
+        again.process.terminate();
+        QVERIFY(again.process.waitForFinished(10000));
+        Child off(dir.path(), {u"--cache-size"_s, u"0"_s});
+        QVERIFY(off.waitForPort());
+        off.process.terminate();
+        QVERIFY(off.process.waitForFinished(10000));
+        QVERIFY(!off.process.readAllStandardError().contains("read cache warmed"));
+    }
+
     void debugLinesAppearOnlyWhenAskedFor()
     {
         // Why a request was refused is a debug line of its category: quiet by default, on

@@ -1,3 +1,4 @@
+#include "store/cachewarmer.h"
 #include "store/clock.h"
 #include "store/store.h"
 #include "store/storeconnection.h"
@@ -6,13 +7,15 @@
 #include "store/writebatcher.h"
 
 #include <QRandomGenerator>
+#include <QSqlDatabase>
+#include <QSqlQuery>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QThread>
 
 #include <atomic>
-#include <map>
 #include <future>
+#include <map>
 
 using namespace kvdesk;
 
@@ -334,6 +337,171 @@ private Q_SLOTS:
         QVERIFY(write({{WriteRequest::Kind::Remove, "hot", {}, std::nullopt, {}}}));
         QVERIFY(!store.cache().holds("hot"));
         QVERIFY(!db->get("hot"));
+    }
+
+    void warmingKeepsOnlyWhatFitsAndIsCurrent()
+    {
+        constexpr qint64 bound = 16 * 16 * 1024; // 16 KiB per shard
+        ValueCache cache(bound);
+        cache.insert("read", value("r"), cache.ticket("read"));
+        ValueCache::Tickets tickets = cache.tickets();
+        QCOMPARE(cache.fill("a", value("1"), tickets), ValueCache::Fill::Kept);
+        QCOMPARE(cache.get("a", 0)->json, QByteArray("1"));
+        // Never over a value the cache holds (a read or a write put it there, as recent).
+        QCOMPARE(cache.fill("read", value("old"), tickets), ValueCache::Fill::Held);
+        QCOMPARE(cache.get("read", 0)->json, QByteArray("r"));
+        // A write to the key's shard since the tickets were taken voids what was read.
+        cache.committed("b", value("2"));
+        QCOMPARE(cache.fill("b", value("old"), tickets), ValueCache::Fill::Stale);
+        QVERIFY(!cache.holds("b"));
+        tickets = cache.tickets();
+        QCOMPARE(cache.fill("b", value("2"), tickets), ValueCache::Fill::Kept);
+
+        // It fills up and pushes nothing out: once a shard is full, its keys find no room.
+        int kept = 0;
+        int full = 0;
+        for (int i = 0; i < 2000; ++i) {
+            const QByteArray key = "w" + QByteArray::number(i);
+            switch (cache.fill(key, value(QByteArray(100, 'x')), tickets)) {
+            case ValueCache::Fill::Kept:
+                ++kept;
+                break;
+            case ValueCache::Fill::Full:
+                ++full;
+                break;
+            default:
+                QFAIL("neither kept nor full");
+            }
+        }
+        QVERIFY2(kept > 500 && full > 0, QByteArray::number(kept).constData());
+        QVERIFY(cache.bytes() <= bound);
+        QVERIFY(cache.holds("read") && cache.holds("a") && cache.holds("b"));
+        QCOMPARE(cache.count(), kept + 3);
+
+        // What warming kept goes first when reads need room: the keys read keep their places.
+        for (int i = 0; i < 300; ++i) {
+            const QByteArray key = "n" + QByteArray::number(i);
+            cache.insert(key, value(QByteArray(100, 'y')), cache.ticket(key));
+            QVERIFY(cache.get("read", 0));
+        }
+        for (int i = 0; i < 300; ++i)
+            QVERIFY(cache.holds(QByteArray("n" + QByteArray::number(i))));
+        QVERIFY(cache.count() < kept + 3 + 300);
+        QVERIFY(cache.bytes() <= bound);
+    }
+
+    void aServerStartedOnItsDatabaseWarmsTheCacheWithLiveKeysNewestFirst()
+    {
+        QTemporaryDir dir;
+        Clock clock;
+        const QString path = dir.filePath(QStringLiteral("kv.sqlite"));
+        {
+            Store store(StoreOptions{.sqlitePath = path, .cacheBytes = 0}, clock);
+            store.open();
+            auto db = store.connect();
+            db->begin();
+            for (int i = 0; i < 3000; ++i) {
+                // Every tenth key expired a second ago.
+                const auto expires = i % 10 == 0 ? std::optional<qint64>(clock.nowMs() - 1000) : std::nullopt;
+                db->put(QByteArray("key" + QByteArray::number(i)),
+                        QByteArray("{\"n\":" + QByteArray::number(i) + "}"), expires);
+            }
+            db->commit();
+        }
+        {
+            Store store(StoreOptions{.sqlitePath = path}, clock);
+            store.open();
+            QCOMPARE(CacheWarmer(store).wait(), 2700);
+            QCOMPARE(store.cache().count(), 2700);
+            for (int i = 0; i < 3000; ++i) {
+                const QByteArray key = "key" + QByteArray::number(i);
+                const auto cached = store.cache().get(key, clock.nowMs());
+                QCOMPARE(bool(cached), i % 10 != 0);
+                if (cached) {
+                    const auto read = store.connect()->get(key); // a hit: compare with the row itself
+                    QCOMPARE(cached->json, "{\"n\":" + QByteArray::number(i) + "}");
+                    QCOMPARE(cached->etag, read->etag);
+                }
+            }
+        }
+        // A cache too small for all of them takes the most recently created first and stops
+        // once full, pushing nothing out.
+        Store store(StoreOptions{.sqlitePath = path, .cacheBytes = 16 * 8 * 1024}, clock);
+        store.open();
+        const qint64 kept = CacheWarmer(store).wait();
+        QVERIFY2(kept > 100 && kept < 2700, QByteArray::number(kept).constData());
+        QCOMPARE(store.cache().count(), kept);
+        QVERIFY(store.cache().holds("key2999"));
+        QVERIFY(!store.cache().holds("key1"));
+    }
+
+    // A race: several rounds, with other writes, to give it several chances to go wrong.
+    void warmingWhileWritesGoOnNeverKeepsAnOldValue_data()
+    {
+        QTest::addColumn<quint32>("seed");
+        for (quint32 seed = 1; seed <= 4; ++seed)
+            QTest::addRow("round %u", seed) << seed;
+    }
+    void warmingWhileWritesGoOnNeverKeepsAnOldValue()
+    {
+        QFETCH(quint32, seed);
+        StoreWithWriter s(256 * 1024 * 1024);
+        constexpr int keys = 20000;
+        std::vector<WriteRequest> puts;
+        for (int i = 0; i < keys; ++i)
+            puts.push_back({WriteRequest::Kind::Put, "key" + QByteArray::number(i), "0", std::nullopt, {}});
+        QVERIFY(s.write(std::move(puts)));
+        // Writes, one at a time as the writer takes them, while the cache warms: most of them to
+        // 100 keys created one after the other (so read by the warming in one go, while they
+        // are being written), the others anywhere.
+        std::atomic<bool> warmed{false};
+        std::atomic<int> writes{0};
+        QThread *writer = QThread::create([&] {
+            QRandomGenerator random(seed);
+            for (int round = 1; !warmed || round <= 200; ++round) {
+                const int k = random.bounded(10) ? 10000 + random.bounded(100) : random.bounded(keys);
+                const bool remove = round % 7 == 0;
+                QVERIFY(s.write({{remove ? WriteRequest::Kind::Remove : WriteRequest::Kind::Put,
+                                  "key" + QByteArray::number(k),
+                                  QByteArray::number(round),
+                                  std::nullopt,
+                                  {}}}));
+                ++writes;
+            }
+        });
+        writer->start();
+        while (writes < 50)
+            QThread::msleep(1);
+        const qint64 kept = CacheWarmer(s.store).wait();
+        warmed = true;
+        writer->wait();
+        delete writer;
+        QVERIFY2(kept > keys / 2, QByteArray::number(kept).constData());
+        // Every value the cache holds is the one in the database (read by a connection of its own).
+        QSqlDatabase check = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("check"));
+        check.setDatabaseName(s.dir.filePath(QStringLiteral("kv.sqlite")));
+        QVERIFY(check.open());
+        {
+            QSqlQuery q(check);
+            QVERIFY(q.prepare(QStringLiteral(R"(SELECT "value" FROM "wt_kv_key_values" WHERE "name" = ?)")));
+            int compared = 0;
+            for (int i = 0; i < keys; ++i) {
+                const QByteArray key = "key" + QByteArray::number(i);
+                const auto cached = s.store.cache().get(key, s.clock.nowMs());
+                if (!cached)
+                    continue;
+                q.bindValue(0, QString::fromUtf8(key));
+                QVERIFY(q.exec());
+                QVERIFY2(q.next(), key.constData()); // not a removed key
+                QCOMPARE(cached->json, q.value(0).toByteArray());
+                ++compared;
+            }
+            QVERIFY(compared >= kept / 2);
+        }
+        check.close();
+        check = QSqlDatabase();
+        QSqlDatabase::removeDatabase(QStringLiteral("check"));
+        QVERIFY(writes >= 200);
     }
 
     void switchedOffItKeepsNothing()

@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <mutex>
 
 using namespace Qt::StringLiterals;
@@ -78,6 +79,9 @@ struct SqliteConnection::Statements
         sweep = prepare(
             R"(DELETE FROM "wt_kv_key_values" WHERE rowid IN (SELECT rowid FROM "wt_kv_key_values" WHERE "expires_at" IS NOT NULL AND "expires_at" <= ? LIMIT ?))");
         count = prepare(R"(SELECT count(*) FROM "wt_kv_key_values" WHERE )" KV_LIVE);
+        warm = prepare(
+            R"(SELECT rowid, "name", "value", "updated_at", "expires_at", "version" FROM "wt_kv_key_values" WHERE rowid < ? AND )" KV_LIVE
+            R"( ORDER BY rowid DESC LIMIT ?)");
         begin = prepare("BEGIN IMMEDIATE");
         beginRead = prepare("BEGIN");
         commit = prepare("COMMIT");
@@ -100,7 +104,7 @@ struct SqliteConnection::Statements
     }
 
     sqlite3_stmt *get, *upsert, *insertIfAbsent, *updateIfVersion, *updateIfLegacy, *updateIfLive;
-    sqlite3_stmt *remove, *removeIfVersion, *removeIfLegacy, *removeIfLive, *list, *sweep, *count;
+    sqlite3_stmt *remove, *removeIfVersion, *removeIfLegacy, *removeIfLive, *list, *sweep, *count, *warm;
     sqlite3_stmt *begin, *beginRead, *commit, *rollback;
 
 private:
@@ -490,6 +494,59 @@ int SqliteConnection::sweepExpired(int batch)
     q.step();
     m_store.noteCommit();
     return sqlite3_changes(m_handle);
+}
+
+qint64 SqliteConnection::warmCache(const std::function<bool()> &stopRequested)
+{
+    ValueCache &cache = m_store.cache();
+    if (!cache.enabled())
+        return 0;
+    Statements &s = statements();
+    releaseSnapshot();
+    // Rows by rowid, newest first (an upsert keeps a key's rowid: the most recently created keys
+    // first), a few hundred per read: each read is its own short snapshot, so the writer never
+    // waits for this one to start the log anew, and few writes land while it runs (a write to a
+    // key's shard meanwhile voids what was read in that shard).
+    constexpr int rowsPerRead = 256;
+    qint64 after = std::numeric_limits<qint64>::max();
+    qint64 kept = 0;
+    std::vector<std::pair<QByteArray, StoredValue>> rows;
+    rows.reserve(rowsPerRead);
+    while (!stopRequested()) {
+        const ValueCache::Tickets tickets = cache.tickets();
+        rows.clear();
+        {
+            Bound q(s.warm);
+            q.integer(after).integer(m_store.clock().nowMs()).integer(rowsPerRead);
+            while (q.step()) {
+                after = sqlite3_column_int64(q.stmt(), 0);
+                StoredValue v;
+                v.json = textColumn(q.stmt(), 2);
+                v.updatedAtMs = sqlite3_column_int64(q.stmt(), 3);
+                v.expiresAtMs = optionalColumn(q.stmt(), 4);
+                v.etag = etagFor(optionalColumn(q.stmt(), 5), v.updatedAtMs);
+                rows.emplace_back(textColumn(q.stmt(), 1), std::move(v));
+            }
+        }
+        int full = 0;
+        for (const auto &[key, value] : rows) {
+            switch (cache.fill(key, value, tickets)) {
+            case ValueCache::Fill::Kept:
+                ++kept;
+                break;
+            case ValueCache::Fill::Full:
+                ++full;
+                break;
+            case ValueCache::Fill::Stale:
+            case ValueCache::Fill::Held:
+                break;
+            }
+        }
+        // The last rows, or the cache is full (its shards fill alike: most of a batch found no room).
+        if (int(rows.size()) < rowsPerRead || full > rowsPerRead / 2)
+            break;
+    }
+    return kept;
 }
 
 qint64 SqliteConnection::countLiveKeys()

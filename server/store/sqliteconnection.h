@@ -35,6 +35,7 @@ public:
     void maintainLog(bool idle) override;
     bool logWantsIdleMaintenance() const override;
     // Ending the shared read transaction now and then lets the WAL be reset; the owner calls this.
+    qint64 warmCache(const std::function<bool()> &stopRequested) override;
     void releaseSnapshot() override;
     QSqlDatabase &database() override { return m_db; }
     sqlite3 *nativeHandle() const override { return m_handle; }

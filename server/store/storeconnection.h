@@ -7,6 +7,7 @@
 #include <QSqlDatabase>
 #include <QString>
 
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -97,6 +98,11 @@ public:
     virtual void maintainLog(bool /*idle*/) {}
     // Whether maintainLog(true) has work to do once the writes pause.
     virtual bool logWantsIdleMaintenance() const { return false; }
+    // Fills the store's read cache from the database (at start-up, see CacheWarmer): live keys,
+    // the most recently created first, in short reads, until the cache is full, every key was
+    // offered, or stopRequested() says so. Returns how many values it kept. Nothing on backends
+    // without a read cache.
+    virtual qint64 warmCache(const std::function<bool()> & /*stopRequested*/) { return 0; }
     // Ends a long-lived read snapshot, if the backend keeps one (SQLite does between commits).
     virtual void releaseSnapshot() {}
 

@@ -45,7 +45,8 @@ qint64 ValueCache::costOf(QByteArrayView key, const StoredValue &value)
            qint64(2 * sizeof(Slot));
 }
 
-ValueCache::Entry *ValueCache::makeEntry(size_t hash, QByteArrayView key, const StoredValue &value, qint64 cost)
+ValueCache::Entry *ValueCache::makeEntry(size_t hash, QByteArrayView key, const StoredValue &value,
+                                         qint64 cost)
 {
     auto *e = static_cast<Entry *>(
         std::malloc(sizeof(Entry) + size_t(key.size() + value.etag.size() + value.json.size())));
@@ -223,6 +224,37 @@ void ValueCache::insert(QByteArrayView key, const StoredValue &value, quint64 ti
     place(shard, entry);
     while (shard.bytes > m_maxShardBytes && shard.used > 1)
         evictOne(shard, entry);
+}
+
+ValueCache::Tickets ValueCache::tickets()
+{
+    Tickets tickets{};
+    for (int i = 0; i < shardCount; ++i) {
+        QMutexLocker lock(&m_shards[i].mutex);
+        tickets[i] = m_shards[i].writes;
+    }
+    return tickets;
+}
+
+ValueCache::Fill ValueCache::fill(QByteArrayView key, const StoredValue &value, const Tickets &tickets)
+{
+    if (!enabled())
+        return Fill::Full;
+    const qint64 cost = costOf(key, value);
+    const size_t hash = hashOf(key);
+    Shard &shard = shardFor(hash);
+    QMutexLocker lock(&shard.mutex);
+    if (shard.bytes + cost > m_maxShardBytes)
+        return Fill::Full;
+    if (shard.writes != tickets[hash % shardCount])
+        return Fill::Stale;
+    if (find(shard, hash, key) >= 0)
+        return Fill::Held;
+    Entry *entry = makeEntry(hash, key, value, cost);
+    if (!entry)
+        return Fill::Full;
+    place(shard, entry); // not referenced: what reads keep goes before it
+    return Fill::Kept;
 }
 
 void ValueCache::invalidate(QByteArrayView key)

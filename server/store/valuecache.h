@@ -30,6 +30,7 @@ public:
     static constexpr int shardCount = 16;
 
     bool enabled() const { return m_maxBytes > 0; }
+    qint64 maxBytes() const { return m_maxBytes; }
     std::optional<StoredValue> get(QByteArrayView key, qint64 nowMs);
     // Taken before reading the database on a miss.
     quint64 ticket(QByteArrayView key);
@@ -40,6 +41,15 @@ public:
     // keys than fit) costs nothing and pushes out nothing, and a key read again is kept from its
     // second read on.
     bool admit(QByteArrayView key, const StoredValue &value);
+    // Warming up from the database (CacheWarmer): every shard's ticket, taken before a batch of
+    // rows is read, and each row offered with them. A row is kept only while it fits in the room
+    // its shard has left (it pushes nothing out), only if no write reached its shard since the
+    // tickets were taken, and never over a value the cache holds (which is as recent). It is kept
+    // as the least recently used: what reads keep goes before it.
+    using Tickets = std::array<quint64, shardCount>;
+    Tickets tickets();
+    enum class Fill { Kept, Full, Stale, Held };
+    Fill fill(QByteArrayView key, const StoredValue &value, const Tickets &tickets);
     // After a write to key has committed.
     void invalidate(QByteArrayView key);
     // Whether key is cached now (a writer then keeps the value it writes, for committed()).
