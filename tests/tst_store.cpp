@@ -12,6 +12,8 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <limits>
+
 using namespace kvdesk;
 using kvdesk::test::TestDatabase::isPostgres;
 namespace TestDatabase = kvdesk::test::TestDatabase;
@@ -174,6 +176,23 @@ private Q_SLOTS:
         QCOMPARE(m_db->remove(QByteArrayView("k"), {Precondition::Kind::IfMatch, {r.etag}}),
                  WriteOutcome::Written);
         QVERIFY(!m_db->get(QByteArrayView("k")));
+    }
+
+    void etagsAreSpelledOneWay()
+    {
+        // "v" and the version in base 36 (rows written here), "u" and updated_at (rows of the
+        // original), quoted: the same whether written into a buffer or allocated.
+        for (const qint64 n :
+             {qint64(0), qint64(1), qint64(35), qint64(36), qint64(-7), qint64(1764000000000),
+              std::numeric_limits<qint64>::max(), std::numeric_limits<qint64>::min()}) {
+            StoreConnection::EtagBuffer buffer;
+            const QByteArray version = "\"v" + QByteArray::number(n, 36) + '"';
+            const QByteArray legacy = "\"u" + QByteArray::number(n) + '"';
+            QCOMPARE(StoreConnection::etagFor(n, 5), version);
+            QCOMPARE(StoreConnection::etagFor(n, 5, buffer).toByteArray(), version);
+            QCOMPARE(StoreConnection::etagFor(std::nullopt, n), legacy);
+            QCOMPARE(StoreConnection::etagFor(std::nullopt, n, buffer).toByteArray(), legacy);
+        }
     }
 
     void everyEtagWorksForIfMatch()

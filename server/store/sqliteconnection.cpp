@@ -510,27 +510,25 @@ qint64 SqliteConnection::warmCache(const std::function<bool()> &stopRequested)
     constexpr int rowsPerRead = 256;
     qint64 after = std::numeric_limits<qint64>::max();
     qint64 kept = 0;
-    std::vector<std::pair<QByteArray, StoredValue>> rows;
-    rows.reserve(rowsPerRead);
+    const auto view = [](sqlite3_stmt *stmt, int column) {
+        const auto *text = reinterpret_cast<const char *>(sqlite3_column_text(stmt, column));
+        return QByteArrayView(text, sqlite3_column_bytes(stmt, column));
+    };
     while (!stopRequested()) {
+        // Taken before the read's snapshot: a write that this snapshot misses changes them.
         const ValueCache::Tickets tickets = cache.tickets();
-        rows.clear();
-        {
-            Bound q(s.warm);
-            q.integer(after).integer(m_store.clock().nowMs()).integer(rowsPerRead);
-            while (q.step()) {
-                after = sqlite3_column_int64(q.stmt(), 0);
-                StoredValue v;
-                v.json = textColumn(q.stmt(), 2);
-                v.updatedAtMs = sqlite3_column_int64(q.stmt(), 3);
-                v.expiresAtMs = optionalColumn(q.stmt(), 4);
-                v.etag = etagFor(optionalColumn(q.stmt(), 5), v.updatedAtMs);
-                rows.emplace_back(textColumn(q.stmt(), 1), std::move(v));
-            }
-        }
+        int rows = 0;
         int full = 0;
-        for (const auto &[key, value] : rows) {
-            switch (cache.fill(key, value, tickets)) {
+        Bound q(s.warm);
+        q.integer(after).integer(m_store.clock().nowMs()).integer(rowsPerRead);
+        for (; q.step(); ++rows) {
+            sqlite3_stmt *row = q.stmt();
+            after = sqlite3_column_int64(row, 0);
+            const qint64 updatedAtMs = sqlite3_column_int64(row, 3);
+            EtagBuffer etag;
+            const ValueCache::ValueView value(view(row, 2), updatedAtMs, optionalColumn(row, 4),
+                                              etagFor(optionalColumn(row, 5), updatedAtMs, etag));
+            switch (cache.fill(view(row, 1), value, tickets)) {
             case ValueCache::Fill::Kept:
                 ++kept;
                 break;
@@ -543,7 +541,7 @@ qint64 SqliteConnection::warmCache(const std::function<bool()> &stopRequested)
             }
         }
         // The last rows, or the cache is full (its shards fill alike: most of a batch found no room).
-        if (int(rows.size()) < rowsPerRead || full > rowsPerRead / 2)
+        if (rows < rowsPerRead || full > rowsPerRead / 2)
             break;
     }
     return kept;

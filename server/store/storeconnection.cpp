@@ -24,6 +24,34 @@ qint64 StoreConnection::newVersion()
     return v;
 }
 
+QByteArray StoreConnection::etagFor(std::optional<qint64> version, qint64 updatedAtMs)
+{
+    EtagBuffer buffer;
+    return etagFor(version, updatedAtMs, buffer).toByteArray();
+}
+
+QByteArrayView StoreConnection::etagFor(std::optional<qint64> version, qint64 updatedAtMs, EtagBuffer &buffer)
+{
+    // "v<version in base 36>" for rows written here, "u<updated_at>" for rows of the original
+    // (what parseEtag reads back), quoted; at most 1 + 1 + 1 + 19 + 1 characters.
+    const int base = version ? 36 : 10;
+    const qint64 n = version ? *version : updatedAtMs;
+    quint64 magnitude = n < 0 ? quint64(0) - quint64(n) : quint64(n);
+    char *end = buffer.data() + buffer.size();
+    char *p = end;
+    *--p = '"';
+    do {
+        const int digit = int(magnitude % quint64(base));
+        *--p = char(digit < 10 ? '0' + digit : 'a' + digit - 10);
+        magnitude /= quint64(base);
+    } while (magnitude);
+    if (n < 0)
+        *--p = '-';
+    *--p = version ? 'v' : 'u';
+    *--p = '"';
+    return QByteArrayView(p, end - p);
+}
+
 std::optional<StoreConnection::ParsedEtag> StoreConnection::parseEtag(const QByteArray &etag)
 {
     // "v<version in base 36>" for rows written here, "u<updated_at>" for rows of the original.
@@ -41,13 +69,6 @@ std::optional<StoreConnection::ParsedEtag> StoreConnection::parseEtag(const QByt
     if (!ok)
         return std::nullopt;
     return parsed;
-}
-
-QByteArray StoreConnection::etagFor(std::optional<qint64> version, qint64 updatedAtMs)
-{
-    if (version)
-        return "\"v" + QByteArray::number(*version, 36) + '"';
-    return "\"u" + QByteArray::number(updatedAtMs) + '"';
 }
 
 } // namespace kvdesk

@@ -7,6 +7,7 @@
 #include <QSqlDatabase>
 #include <QString>
 
+#include <array>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -113,6 +114,9 @@ public:
     const Store &store() const { return m_store; }
 
     static QByteArray etagFor(std::optional<qint64> version, qint64 updatedAtMs);
+    // The same ETag written into buffer, without allocating; a view of it.
+    using EtagBuffer = std::array<char, 24>;
+    static QByteArrayView etagFor(std::optional<qint64> version, qint64 updatedAtMs, EtagBuffer &buffer);
 
 protected:
     explicit StoreConnection(const Store &store) : m_store(store) {}

@@ -38,15 +38,14 @@ size_t ValueCache::hashOf(QByteArrayView key)
     return qHash(key);
 }
 
-qint64 ValueCache::costOf(QByteArrayView key, const StoredValue &value)
+qint64 ValueCache::costOf(QByteArrayView key, const ValueView &value)
 {
     // The allocation, what the allocator adds to it, and a share of the slots (used or not).
     return qint64(sizeof(Entry)) + key.size() + value.json.size() + value.etag.size() + 16 +
            qint64(2 * sizeof(Slot));
 }
 
-ValueCache::Entry *ValueCache::makeEntry(size_t hash, QByteArrayView key, const StoredValue &value,
-                                         qint64 cost)
+ValueCache::Entry *ValueCache::makeEntry(size_t hash, QByteArrayView key, const ValueView &value, qint64 cost)
 {
     auto *e = static_cast<Entry *>(
         std::malloc(sizeof(Entry) + size_t(key.size() + value.etag.size() + value.json.size())));
@@ -62,9 +61,15 @@ ValueCache::Entry *ValueCache::makeEntry(size_t hash, QByteArrayView key, const 
     e->jsonSize = quint32(value.json.size());
     e->referenced = false;
     memcpy(e->key(), key.data(), size_t(key.size()));
-    memcpy(e->etag(), value.etag.constData(), size_t(value.etag.size()));
-    memcpy(e->json(), value.json.constData(), size_t(value.json.size()));
+    memcpy(e->etag(), value.etag.data(), size_t(value.etag.size()));
+    memcpy(e->json(), value.json.data(), size_t(value.json.size()));
     return e;
+}
+
+bool ValueCache::holdsKey(const Slot &slot, size_t hash, QByteArrayView key)
+{
+    return slot.hash == hash && slot.entry->keySize == quint32(key.size()) &&
+           memcmp(slot.entry->key(), key.data(), size_t(key.size())) == 0;
 }
 
 qsizetype ValueCache::find(const Shard &shard, size_t hash, QByteArrayView key)
@@ -75,13 +80,12 @@ qsizetype ValueCache::find(const Shard &shard, size_t hash, QByteArrayView key)
         const Slot &slot = shard.slots[i];
         if (!slot.entry)
             return -1;
-        if (slot.hash == hash && slot.entry->keySize == quint32(key.size()) &&
-            memcmp(slot.entry->key(), key.data(), size_t(key.size())) == 0)
+        if (holdsKey(slot, hash, key))
             return qsizetype(i);
     }
 }
 
-void ValueCache::place(Shard &shard, Entry *entry)
+void ValueCache::makeRoom(Shard &shard)
 {
     if (!shard.slots || crowded(shard.used + 1, shard.mask + 1)) {
         const size_t count = shard.slots ? 2 * (shard.mask + 1) : 64;
@@ -99,6 +103,10 @@ void ValueCache::place(Shard &shard, Entry *entry)
             shard.slots[j] = old[i];
         }
     }
+}
+
+void ValueCache::place(Shard &shard, Entry *entry)
+{
     size_t i = home(entry->hash, shard.mask);
     while (shard.slots[i].entry)
         i = (i + 1) & shard.mask;
@@ -221,6 +229,7 @@ void ValueCache::insert(QByteArrayView key, const StoredValue &value, quint64 ti
     if (!entry)
         return;
     entry->referenced = true; // just read
+    makeRoom(shard);
     place(shard, entry);
     while (shard.bytes > m_maxShardBytes && shard.used > 1)
         evictOne(shard, entry);
@@ -236,7 +245,7 @@ ValueCache::Tickets ValueCache::tickets()
     return tickets;
 }
 
-ValueCache::Fill ValueCache::fill(QByteArrayView key, const StoredValue &value, const Tickets &tickets)
+ValueCache::Fill ValueCache::fill(QByteArrayView key, const ValueView &value, const Tickets &tickets)
 {
     if (!enabled())
         return Fill::Full;
@@ -248,12 +257,20 @@ ValueCache::Fill ValueCache::fill(QByteArrayView key, const StoredValue &value, 
         return Fill::Full;
     if (shard.writes != tickets[hash % shardCount])
         return Fill::Stale;
-    if (find(shard, hash, key) >= 0)
-        return Fill::Held;
+    // One probe: the key's slot, or the free one where it goes.
+    makeRoom(shard);
+    size_t i = home(hash, shard.mask);
+    for (; shard.slots[i].entry; i = (i + 1) & shard.mask) {
+        if (holdsKey(shard.slots[i], hash, key))
+            return Fill::Held;
+    }
     Entry *entry = makeEntry(hash, key, value, cost);
     if (!entry)
         return Fill::Full;
-    place(shard, entry); // not referenced: what reads keep goes before it
+    // Not referenced: what reads keep goes before it.
+    shard.slots[i] = {hash, entry};
+    ++shard.used;
+    shard.bytes += cost;
     return Fill::Kept;
 }
 

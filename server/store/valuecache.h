@@ -29,6 +29,20 @@ public:
 
     static constexpr int shardCount = 16;
 
+    // A value as the cache copies it in: a StoredValue's, or the columns of a row being read.
+    struct ValueView
+    {
+        ValueView(QByteArrayView jsonText, qint64 updatedAt, std::optional<qint64> expiresAt,
+                  QByteArrayView quotedEtag)
+            : json(jsonText), updatedAtMs(updatedAt), expiresAtMs(expiresAt), etag(quotedEtag)
+        {}
+        ValueView(const StoredValue &v) : ValueView(v.json, v.updatedAtMs, v.expiresAtMs, v.etag) {}
+        QByteArrayView json;
+        qint64 updatedAtMs;
+        std::optional<qint64> expiresAtMs;
+        QByteArrayView etag;
+    };
+
     bool enabled() const { return m_maxBytes > 0; }
     qint64 maxBytes() const { return m_maxBytes; }
     std::optional<StoredValue> get(QByteArrayView key, qint64 nowMs);
@@ -49,7 +63,7 @@ public:
     using Tickets = std::array<quint64, shardCount>;
     Tickets tickets();
     enum class Fill { Kept, Full, Stale, Held };
-    Fill fill(QByteArrayView key, const StoredValue &value, const Tickets &tickets);
+    Fill fill(QByteArrayView key, const ValueView &value, const Tickets &tickets);
     // After a write to key has committed.
     void invalidate(QByteArrayView key);
     // Whether key is cached now (a writer then keeps the value it writes, for committed()).
@@ -77,6 +91,7 @@ private:
         bool referenced; // read since the clock hand last passed it
 
         char *key() { return reinterpret_cast<char *>(this + 1); }
+        const char *key() const { return reinterpret_cast<const char *>(this + 1); }
         char *etag() { return key() + keySize; }
         char *json() { return etag() + etagSize; }
     };
@@ -104,10 +119,14 @@ private:
 
     static size_t hashOf(QByteArrayView key);
     Shard &shardFor(size_t hash) { return m_shards[hash % shardCount]; }
-    static qint64 costOf(QByteArrayView key, const StoredValue &value);
-    static Entry *makeEntry(size_t hash, QByteArrayView key, const StoredValue &value, qint64 cost);
+    static qint64 costOf(QByteArrayView key, const ValueView &value);
+    static Entry *makeEntry(size_t hash, QByteArrayView key, const ValueView &value, qint64 cost);
+    static bool holdsKey(const Slot &slot, size_t hash, QByteArrayView key);
     // The slot holding key, or -1.
     static qsizetype find(const Shard &shard, size_t hash, QByteArrayView key);
+    // Doubles the table when it is crowded: then one more entry has room.
+    static void makeRoom(Shard &shard);
+    // At the first free slot of its probe run (makeRoom first).
     static void place(Shard &shard, Entry *entry);
     static void eraseAt(Shard &shard, size_t index);
     // Evicts one entry not read since the clock hand last passed (a second chance), never keep.
