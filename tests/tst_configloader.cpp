@@ -67,7 +67,7 @@ private Q_SLOTS:
         QVERIFY(!c.auth.anyEnabled());
         QVERIFY(!c.noGui);
         QCOMPARE(c.threads, std::max(1, QThread::idealThreadCount()));
-        QCOMPARE(c.cacheBytes, 64 * 1024 * 1024);
+        QCOMPARE(c.cacheBytes, 256 * 1024 * 1024);
     }
 
     void flagsWinOverEnvironmentOverConfigFile()

@@ -261,8 +261,8 @@
     </message>
     <message>
         <location line="+3"/>
-        <source>Bound of the in-memory read cache in MiB (default 64; 0 switches it off).</source>
-        <translation>Obergrenze des Lese-Caches im Speicher in MiB (Standard 64; 0 schaltet ihn ab).</translation>
+        <source>Bound of the in-memory read cache in MiB (default 256; 0 switches it off).</source>
+        <translation>Obergrenze des Lese-Caches im Speicher in MiB (Standard 256; 0 schaltet ihn ab).</translation>
     </message>
     <message>
         <location line="+1"/>

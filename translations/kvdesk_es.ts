@@ -261,8 +261,8 @@
     </message>
     <message>
         <location line="+3"/>
-        <source>Bound of the in-memory read cache in MiB (default 64; 0 switches it off).</source>
-        <translation>Límite de la caché de lectura en memoria en MiB (predeterminado 64; 0 la desactiva).</translation>
+        <source>Bound of the in-memory read cache in MiB (default 256; 0 switches it off).</source>
+        <translation>Límite de la caché de lectura en memoria en MiB (predeterminado 256; 0 la desactiva).</translation>
     </message>
     <message>
         <location line="+1"/>

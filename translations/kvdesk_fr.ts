@@ -261,8 +261,8 @@
     </message>
     <message>
         <location line="+3"/>
-        <source>Bound of the in-memory read cache in MiB (default 64; 0 switches it off).</source>
-        <translation>Limite du cache de lecture en mémoire, en Mio (par défaut 64 ; 0 le désactive).</translation>
+        <source>Bound of the in-memory read cache in MiB (default 256; 0 switches it off).</source>
+        <translation>Limite du cache de lecture en mémoire, en Mio (par défaut 256 ; 0 le désactive).</translation>
     </message>
     <message>
         <location line="+1"/>

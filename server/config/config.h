@@ -54,7 +54,7 @@ struct Config
     int sweepIntervalMs = 60000;
     bool autoMigrate = true;
     qint64 maxValueBytes = 25 * 1024 * 1024;
-    qint64 cacheBytes = 64 * 1024 * 1024;
+    qint64 cacheBytes = 256 * 1024 * 1024;
     QString configFile;
 };
 

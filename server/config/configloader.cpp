@@ -334,7 +334,7 @@ ConfigLoader::Outcome ConfigLoader::load(const QStringList &arguments, const QPr
         u"max-connections"_s, I18n::tr("Most open connections at once (default 1024)."), I18n::tr("n"));
     const QCommandLineOption cacheSize(
         u"cache-size"_s,
-        I18n::tr("Bound of the in-memory read cache in MiB (default 64; 0 switches it off)."),
+        I18n::tr("Bound of the in-memory read cache in MiB (default 256; 0 switches it off)."),
         I18n::tr("mib"));
     const QCommandLineOption sweep(u"sweep-interval"_s,
                                    I18n::tr("Seconds between removals of expired keys' rows (default 60)."),

@@ -23,7 +23,7 @@ struct StoreOptions
 {
     QString sqlitePath;                   // the database file; created when missing
     bool autoMigrate = true;              // apply pending migrations when the store opens
-    qint64 cacheBytes = 64 * 1024 * 1024; // the read cache's bound; 0 switches it off
+    qint64 cacheBytes = 256 * 1024 * 1024; // the read cache's bound; 0 switches it off
     // Only to read (an export beside a running server): no lock file, no migrations, no cache.
     bool readOnly = false;
     // Set: the database is this PostgreSQL database (sqlitePath unused). Several kvdesk processes
