@@ -59,7 +59,7 @@ public:
     // rows is read, and each row offered with them. A row is kept only while it fits in the room
     // its shard has left (it pushes nothing out), only if no write reached its shard since the
     // tickets were taken, and never over a value the cache holds (which is as recent). It is kept
-    // as the least recently used: what reads keep goes before it.
+    // as not read yet: when room is needed, it goes before what reads kept.
     using Tickets = std::array<quint64, shardCount>;
     Tickets tickets();
     enum class Fill { Kept, Full, Stale, Held };
@@ -69,7 +69,7 @@ public:
     // Whether key is cached now (a writer then keeps the value it writes, for committed()).
     bool holds(QByteArrayView key);
     // After a write of value to key has committed: a cached key takes the new value, so reads
-    // after a write still hit; a key not cached is not added (keys are kept from their reads).
+    // after a write still hit; a key not cached is not added (keys come from reads and warming).
     // Like invalidate, it voids the tickets of readers that missed before.
     void committed(QByteArrayView key, const StoredValue &value);
 
