@@ -7,6 +7,7 @@
 #include <QTest>
 
 #include <csignal>
+#include <functional>
 #include <optional>
 
 using namespace Qt::StringLiterals;
@@ -72,6 +73,17 @@ public:
     QProcess process;
     QByteArray output;
 };
+
+// PUTs /v1/kv/<prefix><i> for each i below count, with the body body(i); whether all got 200.
+bool putNumbered(HttpClient &client, const QByteArray &prefix, int count,
+                 const std::function<QByteArray(int)> &body)
+{
+    for (int i = 0; i < count; ++i) {
+        if (client.request("PUT", "/v1/kv/" + prefix + QByteArray::number(i), body(i), auth).status != 200)
+            return false;
+    }
+    return true;
+}
 
 int runToEnd(const QStringList &args, QByteArray *out, QByteArray *err)
 {
@@ -210,10 +222,9 @@ private Q_SLOTS:
             const quint16 port = child.waitForPort();
             QVERIFY(port);
             HttpClient client(port);
-            for (int i = 0; i < 300; ++i) {
-                const QByteArray body = "{\"value\":{\"n\":" + QByteArray::number(i) + "}}";
-                QCOMPARE(client.request("PUT", "/v1/kv/d" + QByteArray::number(i), body, auth).status, 200);
-            }
+            QVERIFY(putNumbered(client, "d", 300, [](int i) -> QByteArray {
+                return "{\"value\":{\"n\":" + QByteArray::number(i) + "}}";
+            }));
             QCOMPARE(client.request("DELETE", "/v1/kv/d7", {}, auth).status, 200);
             ::kill(pid_t(child.process.processId()), SIGKILL);
             QVERIFY(child.process.waitForFinished());
@@ -239,10 +250,9 @@ private Q_SLOTS:
             const quint16 port = child.waitForPort();
             QVERIFY(port);
             HttpClient client(port);
-            for (int i = 0; i < 300; ++i) {
-                const QByteArray body = "{\"value\":" + QByteArray::number(i) + "}";
-                QCOMPARE(client.request("PUT", "/v1/kv/w" + QByteArray::number(i), body, auth).status, 200);
-            }
+            QVERIFY(putNumbered(client, "w", 300, [](int i) -> QByteArray {
+                return "{\"value\":" + QByteArray::number(i) + "}";
+            }));
             child.process.terminate();
             QVERIFY(child.process.waitForFinished(10000));
         }
