@@ -356,6 +356,9 @@ private Q_SLOTS:
         QVERIFY(!cache.holds("b"));
         tickets = cache.tickets();
         QCOMPARE(cache.fill("b", value("2"), tickets), ValueCache::Fill::Kept);
+        // A value larger than a quarter of a shard would leave little room for others.
+        QCOMPARE(cache.fill("huge", value(QByteArray(5000, 'x')), tickets), ValueCache::Fill::TooLarge);
+        QVERIFY(!cache.holds("huge"));
 
         // It fills up and pushes nothing out: once a shard is full, its keys find no room.
         int kept = 0;

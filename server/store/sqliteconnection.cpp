@@ -537,6 +537,7 @@ qint64 SqliteConnection::warmCache(const std::function<bool()> &stopRequested)
                 break;
             case ValueCache::Fill::Stale:
             case ValueCache::Fill::Held:
+            case ValueCache::Fill::TooLarge:
                 break;
             }
         }

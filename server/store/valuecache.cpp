@@ -250,6 +250,8 @@ ValueCache::Fill ValueCache::fill(QByteArrayView key, const ValueView &value, co
     if (!enabled())
         return Fill::Full;
     const qint64 cost = costOf(key, value);
+    if (cost > m_maxShardBytes / 4)
+        return Fill::TooLarge;
     const size_t hash = hashOf(key);
     Shard &shard = shardFor(hash);
     QMutexLocker lock(&shard.mutex);

@@ -59,10 +59,11 @@ public:
     // rows is read, and each row offered with them. A row is kept only while it fits in the room
     // its shard has left (it pushes nothing out), only if no write reached its shard since the
     // tickets were taken, and never over a value the cache holds (which is as recent). It is kept
-    // as not read yet: when room is needed, it goes before what reads kept.
+    // as not read yet: when room is needed, it goes before what reads kept. Like insert, it
+    // leaves out a value larger than a quarter of a shard.
     using Tickets = std::array<quint64, shardCount>;
     Tickets tickets();
-    enum class Fill { Kept, Full, Stale, Held };
+    enum class Fill { Kept, Full, Stale, Held, TooLarge };
     Fill fill(QByteArrayView key, const ValueView &value, const Tickets &tickets);
     // After a write to key has committed.
     void invalidate(QByteArrayView key);
