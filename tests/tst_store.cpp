@@ -36,31 +36,6 @@ QStringList column(const QString &path, const QString &sql)
     return values;
 }
 
-void loadFixture(const QString &path)
-{
-    {
-        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("fixture"));
-        db.setDatabaseName(path);
-        QVERIFY(db.open());
-        QFile file(QStringLiteral(KVDESK_FIXTURES "/original-sqlite.sql"));
-        QVERIFY(file.open(QIODevice::ReadOnly));
-        const QString text = QString::fromUtf8(file.readAll());
-        for (QString statement : text.split(u';')) {
-            QStringList lines;
-            for (const QString &line : statement.split(u'\n')) {
-                if (!line.trimmed().startsWith(QStringLiteral("--")))
-                    lines << line;
-            }
-            statement = lines.join(u'\n').trimmed();
-            if (statement.isEmpty())
-                continue;
-            QSqlQuery q(db);
-            QVERIFY2(q.exec(statement), qPrintable(statement));
-        }
-    }
-    QSqlDatabase::removeDatabase(QStringLiteral("fixture"));
-}
-
 } // namespace
 
 class TestStore : public QObject
@@ -275,7 +250,7 @@ private Q_SLOTS:
         if (TestDatabase::isPostgres())
             QSKIP("SQLite files; tst_postgres checks the same on PostgreSQL");
         const QString path = m_dir.filePath(QStringLiteral("original.sqlite"));
-        loadFixture(path);
+        TestDatabase::writeOriginalSqlite(path);
         Store store(StoreOptions{path, true}, m_clock);
         store.open();
         auto db = store.connect();
@@ -306,7 +281,7 @@ private Q_SLOTS:
         if (TestDatabase::isPostgres())
             QSKIP("SQLite files; tst_postgres checks the same on PostgreSQL");
         const QString path = m_dir.filePath(QStringLiteral("outdated.sqlite"));
-        loadFixture(path);
+        TestDatabase::writeOriginalSqlite(path);
         Store store(StoreOptions{path, false}, m_clock);
         store.open();
         QVERIFY(!store.schemaReady());

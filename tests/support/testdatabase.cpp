@@ -7,6 +7,7 @@
 #include <QSqlDatabase>
 #include <QSqlError>
 #include <QSqlQuery>
+#include <QTest>
 
 #include <atomic>
 
@@ -52,6 +53,31 @@ QString fresh(const QString &sqlitePath, const QString &nameSuffix)
     QSqlDatabase::removeDatabase(connection);
     // libpq's options: every session of this URL works in the new schema.
     return url + QStringLiteral("?options=-csearch_path%3D") + schema;
+}
+
+void writeOriginalSqlite(const QString &path)
+{
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("fixture"));
+        db.setDatabaseName(path);
+        QVERIFY(db.open());
+        QFile file(QStringLiteral(KVDESK_FIXTURES "/original-sqlite.sql"));
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        const QString text = QString::fromUtf8(file.readAll());
+        for (QString statement : text.split(u';')) {
+            QStringList lines;
+            for (const QString &line : statement.split(u'\n')) {
+                if (!line.trimmed().startsWith(QStringLiteral("--")))
+                    lines << line;
+            }
+            statement = lines.join(u'\n').trimmed();
+            if (statement.isEmpty())
+                continue;
+            QSqlQuery q(db);
+            QVERIFY2(q.exec(statement), qPrintable(statement));
+        }
+    }
+    QSqlDatabase::removeDatabase(QStringLiteral("fixture"));
 }
 
 } // namespace kvdesk::test::TestDatabase

@@ -14,6 +14,10 @@ bool isPostgres();
 QString postgresUrl();
 // sqlitePath itself, or the URL of a new, empty PostgreSQL schema (its name ends in nameSuffix).
 QString fresh(const QString &sqlitePath, const QString &nameSuffix = {});
+// Writes at path an SQLite database as @workertown/kv leaves it (tests/fixtures/original-sqlite.sql):
+// its schema, its migrations table and three keys; kvdesk's own migrations pending. A failure
+// fails the calling test (QTest::currentTestFailed()).
+void writeOriginalSqlite(const QString &path);
 
 } // namespace TestDatabase
 
