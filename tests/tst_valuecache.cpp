@@ -5,7 +5,9 @@
 #include "store/storeerror.h"
 #include "store/valuecache.h"
 #include "store/writebatcher.h"
+#include "testdatabase.h"
 
+#include <QElapsedTimer>
 #include <QRandomGenerator>
 #include <QSqlDatabase>
 #include <QSqlQuery>
@@ -337,6 +339,36 @@ private Q_SLOTS:
         QVERIFY(write({{WriteRequest::Kind::Remove, "hot", {}, std::nullopt, {}}}));
         QVERIFY(!store.cache().holds("hot"));
         QVERIFY(!db->get("hot"));
+    }
+
+    void warmingWaitsForPendingMigrations()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("kv.sqlite"));
+        kvdesk::test::TestDatabase::writeOriginalSqlite(path); // kvdesk's migrations pending
+        if (QTest::currentTestFailed())
+            return;
+        Clock clock;
+        Store store(StoreOptions{.sqlitePath = path, .autoMigrate = false}, clock);
+        store.open();
+        QVERIFY(!store.schemaReady());
+        {
+            // Stopped while it waits: at once.
+            QElapsedTimer timer;
+            timer.start();
+            {
+                CacheWarmer idle(store);
+            }
+            QVERIFY(timer.elapsed() < 1000);
+        }
+        CacheWarmer warmer(store);
+        QThread::msleep(150);
+        QCOMPARE(store.cache().count(), 0);
+        QString error;
+        store.migrate(&error);
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+        QCOMPARE(warmer.wait(), 3); // the original's three keys
+        QCOMPARE(store.cache().get("counter", clock.nowMs())->json, QByteArray("42"));
     }
 
     void warmingKeepsOnlyWhatFitsAndIsCurrent()

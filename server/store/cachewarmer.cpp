@@ -16,13 +16,17 @@ namespace kvdesk {
 
 CacheWarmer::CacheWarmer(const Store &store) : m_store(store)
 {
-    if (store.cache().enabled() && store.schemaReady())
+    if (store.cache().enabled())
         m_thread = std::thread([this] { run(); });
 }
 
 CacheWarmer::~CacheWarmer()
 {
-    m_stop.store(true, std::memory_order_relaxed);
+    {
+        std::lock_guard lock(m_mutex);
+        m_stop.store(true, std::memory_order_relaxed);
+    }
+    m_stopped.notify_all();
     wait();
 }
 
@@ -36,6 +40,14 @@ qint64 CacheWarmer::wait()
 void CacheWarmer::run()
 {
     pthread_setname_np(pthread_self(), "kvdesk-warm");
+    {
+        // Migrations pending: nothing can be read until POST {admin}/migrate has run them.
+        std::unique_lock lock(m_mutex);
+        while (!m_store.schemaReady() && !m_stop.load(std::memory_order_relaxed))
+            m_stopped.wait_for(lock, std::chrono::milliseconds(100));
+        if (m_stop.load(std::memory_order_relaxed))
+            return;
+    }
     QElapsedTimer timer;
     timer.start();
     try {
