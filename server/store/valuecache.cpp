@@ -21,7 +21,9 @@ size_t home(size_t hash, size_t mask)
 
 } // namespace
 
-ValueCache::ValueCache(qint64 maxBytes) : m_maxBytes(maxBytes), m_maxShardBytes(maxBytes / shardCount) {}
+ValueCache::ValueCache(qint64 maxBytes)
+    : m_hashSeed(QHashSeed::globalSeed()), m_maxBytes(maxBytes), m_maxShardBytes(maxBytes / shardCount)
+{}
 
 ValueCache::~ValueCache()
 {
@@ -31,11 +33,6 @@ ValueCache::~ValueCache()
         for (size_t i = 0; i <= shard.mask; ++i)
             std::free(shard.slots[i].entry);
     }
-}
-
-size_t ValueCache::hashOf(QByteArrayView key)
-{
-    return qHash(key);
 }
 
 qint64 ValueCache::costOf(QByteArrayView key, const ValueView &value)

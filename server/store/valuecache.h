@@ -118,7 +118,9 @@ private:
         int missedCount = 0;
     };
 
-    static size_t hashOf(QByteArrayView key);
+    // Seeded per process (Qt's global seed, random unless QT_HASH_SEED says otherwise), so that no
+    // client can choose keys that pile up in one probe run.
+    size_t hashOf(QByteArrayView key) const { return qHash(key, m_hashSeed); }
     Shard &shardFor(size_t hash) { return m_shards[hash % shardCount]; }
     static qint64 costOf(QByteArrayView key, const ValueView &value);
     static Entry *makeEntry(size_t hash, QByteArrayView key, const ValueView &value, qint64 cost);
@@ -133,6 +135,7 @@ private:
     // Evicts one entry not read since the clock hand last passed (a second chance), never keep.
     static void evictOne(Shard &shard, const Entry *keep);
 
+    const size_t m_hashSeed;
     const qint64 m_maxBytes;
     const qint64 m_maxShardBytes;
     std::array<Shard, shardCount> m_shards;
