@@ -1,5 +1,7 @@
 #include "valuecache.h"
 
+#include <QRandomGenerator>
+
 #include <cstdlib>
 #include <cstring>
 
@@ -22,8 +24,21 @@ size_t home(size_t hash, size_t mask)
 } // namespace
 
 ValueCache::ValueCache(qint64 maxBytes)
-    : m_hashSeed(QHashSeed::globalSeed()), m_maxBytes(maxBytes), m_maxShardBytes(maxBytes / shardCount)
+    : m_hashSecret(QRandomGenerator::system()->generate64()), m_maxBytes(maxBytes),
+      m_maxShardBytes(maxBytes / shardCount)
 {}
+
+size_t ValueCache::hashOf(QByteArrayView key) const
+{
+    // MurmurHash3's finalizer: every bit of the secret and of Qt's hash reaches every bit.
+    quint64 h = quint64(qHash(key, 0)) ^ m_hashSecret;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return size_t(h);
+}
 
 ValueCache::~ValueCache()
 {
