@@ -508,27 +508,64 @@ qint64 SqliteConnection::warmCache(const std::function<bool()> &stopRequested)
     // waits for this one to start the log anew, and few writes land while it runs (a write to a
     // key's shard meanwhile voids what was read in that shard).
     constexpr int rowsPerRead = 256;
+    // The keys' slots are asked for from memory this many rows ahead of their lookups.
+    constexpr size_t prefetchAhead = 8;
     qint64 after = std::numeric_limits<qint64>::max();
     qint64 kept = 0;
-    const auto view = [](sqlite3_stmt *stmt, int column) {
-        const auto *text = reinterpret_cast<const char *>(sqlite3_column_text(stmt, column));
-        return QByteArrayView(text, sqlite3_column_bytes(stmt, column));
+    // A read's rows, copied out of SQLite (its column buffers last until the next step) into one
+    // buffer, so that they can be offered after the read, with their slots prefetched.
+    struct Row
+    {
+        qsizetype key, keySize, json, jsonSize, etag, etagSize;
+        qint64 updatedAtMs;
+        std::optional<qint64> expiresAtMs;
+        size_t hash;
+    };
+    std::vector<Row> rows;
+    rows.reserve(rowsPerRead);
+    QByteArray bytes;
+    const auto append = [&bytes](QByteArrayView v) {
+        bytes.append(v);
+        return v.size();
+    };
+    const auto text = [](sqlite3_stmt *stmt, int column) {
+        const auto *data = reinterpret_cast<const char *>(sqlite3_column_text(stmt, column));
+        return QByteArrayView(data, sqlite3_column_bytes(stmt, column));
     };
     while (!stopRequested()) {
         // Taken before the read's snapshot: a write that this snapshot misses changes them.
         const ValueCache::Tickets tickets = cache.tickets();
-        int rows = 0;
+        rows.clear();
+        bytes.resize(0);
+        {
+            Bound q(s.warm);
+            q.integer(after).integer(m_store.clock().nowMs()).integer(rowsPerRead);
+            while (q.step()) {
+                sqlite3_stmt *row = q.stmt();
+                after = sqlite3_column_int64(row, 0);
+                const qint64 updatedAtMs = sqlite3_column_int64(row, 3);
+                EtagBuffer etag;
+                const QByteArrayView key = text(row, 1);
+                Row r{bytes.size(),           append(key),      0, 0, 0, 0, updatedAtMs,
+                      optionalColumn(row, 4), cache.hashOf(key)};
+                r.json = bytes.size();
+                r.jsonSize = append(text(row, 2));
+                r.etag = bytes.size();
+                r.etagSize = append(etagFor(optionalColumn(row, 5), updatedAtMs, etag));
+                rows.push_back(r);
+            }
+        }
         int full = 0;
-        Bound q(s.warm);
-        q.integer(after).integer(m_store.clock().nowMs()).integer(rowsPerRead);
-        for (; q.step(); ++rows) {
-            sqlite3_stmt *row = q.stmt();
-            after = sqlite3_column_int64(row, 0);
-            const qint64 updatedAtMs = sqlite3_column_int64(row, 3);
-            EtagBuffer etag;
-            const ValueCache::ValueView value(view(row, 2), updatedAtMs, optionalColumn(row, 4),
-                                              etagFor(optionalColumn(row, 5), updatedAtMs, etag));
-            switch (cache.fill(view(row, 1), value, tickets)) {
+        for (size_t i = 0; i < std::min(prefetchAhead, rows.size()); ++i)
+            cache.prefetch(rows[i].hash);
+        for (size_t i = 0; i < rows.size(); ++i) {
+            if (i + prefetchAhead < rows.size())
+                cache.prefetch(rows[i + prefetchAhead].hash);
+            const Row &r = rows[i];
+            const char *base = bytes.constData();
+            const ValueCache::ValueView value(QByteArrayView(base + r.json, r.jsonSize), r.updatedAtMs,
+                                              r.expiresAtMs, QByteArrayView(base + r.etag, r.etagSize));
+            switch (cache.fill(QByteArrayView(base + r.key, r.keySize), r.hash, value, tickets)) {
             case ValueCache::Fill::Kept:
                 ++kept;
                 break;
@@ -542,7 +579,7 @@ qint64 SqliteConnection::warmCache(const std::function<bool()> &stopRequested)
             }
         }
         // The last rows, or the cache is full (its shards fill alike: most of a batch found no room).
-        if (rows < rowsPerRead || full > rowsPerRead / 2)
+        if (int(rows.size()) < rowsPerRead || full > rowsPerRead / 2)
             break;
     }
     return kept;

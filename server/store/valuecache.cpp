@@ -105,6 +105,8 @@ void ValueCache::makeRoom(Shard &shard)
         const size_t oldCount = old ? shard.mask + 1 : 0;
         shard.slots = std::make_unique<Slot[]>(count);
         shard.mask = count - 1;
+        shard.maskHint.store(shard.mask, std::memory_order_relaxed);
+        shard.slotsHint.store(shard.slots.get(), std::memory_order_relaxed);
         shard.hand &= shard.mask;
         for (size_t i = 0; i < oldCount; ++i) {
             if (!old[i].entry)
@@ -257,14 +259,22 @@ ValueCache::Tickets ValueCache::tickets()
     return tickets;
 }
 
-ValueCache::Fill ValueCache::fill(QByteArrayView key, const ValueView &value, const Tickets &tickets)
+void ValueCache::prefetch(size_t hash) const
+{
+    const Shard &shard = m_shards[hash % shardCount];
+    // A prefetch never faults, even at an address freed meanwhile.
+    if (const Slot *slots = shard.slotsHint.load(std::memory_order_relaxed))
+        __builtin_prefetch(slots + home(hash, shard.maskHint.load(std::memory_order_relaxed)));
+}
+
+ValueCache::Fill ValueCache::fill(QByteArrayView key, size_t hash, const ValueView &value,
+                                  const Tickets &tickets)
 {
     if (!enabled())
         return Fill::Full;
     const qint64 cost = costOf(key, value);
     if (cost > m_maxShardBytes / 4)
         return Fill::TooLarge;
-    const size_t hash = hashOf(key);
     Shard &shard = shardFor(hash);
     QMutexLocker lock(&shard.mutex);
     if (shard.bytes + cost > m_maxShardBytes)

@@ -7,6 +7,7 @@
 #include <QMutex>
 
 #include <array>
+#include <atomic>
 #include <memory>
 #include <optional>
 
@@ -64,7 +65,15 @@ public:
     using Tickets = std::array<quint64, shardCount>;
     Tickets tickets();
     enum class Fill { Kept, Full, Stale, Held, TooLarge };
-    Fill fill(QByteArrayView key, const ValueView &value, const Tickets &tickets);
+    Fill fill(QByteArrayView key, const ValueView &value, const Tickets &tickets)
+    {
+        return fill(key, hashOf(key), value, tickets);
+    }
+    // The same for a key whose hash (hashOf) was taken before, as a batch does to prefetch: the
+    // slot that a key's lookup reads first, asked for from memory a few keys ahead, so that its
+    // cache miss overlaps the work on the keys before it.
+    Fill fill(QByteArrayView key, size_t hash, const ValueView &value, const Tickets &tickets);
+    void prefetch(size_t hash) const;
     // After a write to key has committed.
     void invalidate(QByteArrayView key);
     // Whether key is cached now (a writer then keeps the value it writes, for committed()).
@@ -76,6 +85,12 @@ public:
 
     qint64 bytes() const;
     qint64 count() const;
+
+    // Keyed with a secret of this cache, so that no client can choose keys that pile up in one
+    // probe run: Qt's unseeded hash (SipHash or, for at most 8 bytes, a bijective mix) with the
+    // secret mixed into it. Qt's seeded one would do, but costs some 170 ns for a key of fewer
+    // than 16 bytes that was just written on this machine's Qt 6.4 (against about 10).
+    size_t hashOf(QByteArrayView key) const;
 
 private:
     // A value and its key in one allocation: the key, the ETag and the JSON follow the header.
@@ -108,6 +123,9 @@ private:
         QMutex mutex;
         std::unique_ptr<Slot[]> slots;
         size_t mask = 0; // slot count - 1 (a power of two), once there are slots
+        // The same two, for prefetch() without the lock (a stale table is only a wasted hint).
+        std::atomic<const Slot *> slotsHint{nullptr};
+        std::atomic<size_t> maskHint{0};
         size_t used = 0;
         size_t hand = 0; // the clock's: eviction looks there next
         qint64 bytes = 0;
@@ -118,11 +136,6 @@ private:
         int missedCount = 0;
     };
 
-    // Keyed with a secret of this cache, so that no client can choose keys that pile up in one
-    // probe run: Qt's unseeded hash (SipHash or, for at most 8 bytes, a bijective mix) with the
-    // secret mixed into it. Qt's seeded one would do, but costs some 170 ns for a key of fewer
-    // than 16 bytes that was just written on this machine's Qt 6.4 (against about 10).
-    size_t hashOf(QByteArrayView key) const;
     Shard &shardFor(size_t hash) { return m_shards[hash % shardCount]; }
     static qint64 costOf(QByteArrayView key, const ValueView &value);
     static Entry *makeEntry(size_t hash, QByteArrayView key, const ValueView &value, qint64 cost);
