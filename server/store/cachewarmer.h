@@ -12,8 +12,8 @@ namespace kvdesk {
 class Store;
 
 // Fills the store's read cache from the database in the background once the store has opened,
-// so that a server started on a database it already holds serves the first read of a key from
-// memory too, not only the second. It offers the most recently created keys first and stops once
+// so that a server started on a database it already holds serves reads from memory from the
+// start, not only once each key was read. It offers the most recently created keys first and stops once
 // the cache is full (it never pushes out what reads kept), once every key was offered, or when
 // destroyed. Reads and writes go on meanwhile: a value is kept only if no write reached its key's
 // shard of the cache while it was being read (ValueCache::fill), so the cache never serves a
