@@ -31,6 +31,7 @@ namespace kvdesk {
 using sqlite::Bound;
 using sqlite::optionalColumn;
 using sqlite::textColumn;
+using sqlite::textView;
 
 namespace {
 
@@ -508,35 +509,13 @@ qint64 SqliteConnection::warmCache(const std::function<bool()> &stopRequested)
     // waits for this one to start the log anew, and few writes land while it runs (a write to a
     // key's shard meanwhile voids what was read in that shard).
     constexpr int rowsPerRead = 256;
-    // The keys' slots are asked for from memory this many rows ahead of their lookups.
-    constexpr size_t prefetchAhead = 8;
     qint64 after = std::numeric_limits<qint64>::max();
     qint64 kept = 0;
-    // A read's rows, copied out of SQLite (its column buffers last until the next step) into one
-    // buffer, so that they can be offered after the read, with their slots prefetched.
-    struct Row
-    {
-        qsizetype key, keySize, json, jsonSize, etag, etagSize;
-        qint64 updatedAtMs;
-        std::optional<qint64> expiresAtMs;
-        size_t hash;
-    };
-    std::vector<Row> rows;
-    rows.reserve(rowsPerRead);
-    QByteArray bytes;
-    const auto append = [&bytes](QByteArrayView v) {
-        bytes.append(v);
-        return v.size();
-    };
-    const auto text = [](sqlite3_stmt *stmt, int column) {
-        const auto *data = reinterpret_cast<const char *>(sqlite3_column_text(stmt, column));
-        return QByteArrayView(data, sqlite3_column_bytes(stmt, column));
-    };
+    ValueCache::FillBatch batch;
     while (!stopRequested()) {
         // Taken before the read's snapshot: a write that this snapshot misses changes them.
         const ValueCache::Tickets tickets = cache.tickets();
-        rows.clear();
-        bytes.resize(0);
+        batch.clear();
         {
             Bound q(s.warm);
             q.integer(after).integer(m_store.clock().nowMs()).integer(rowsPerRead);
@@ -545,41 +524,15 @@ qint64 SqliteConnection::warmCache(const std::function<bool()> &stopRequested)
                 after = sqlite3_column_int64(row, 0);
                 const qint64 updatedAtMs = sqlite3_column_int64(row, 3);
                 EtagBuffer etag;
-                const QByteArrayView key = text(row, 1);
-                Row r{bytes.size(),           append(key),      0, 0, 0, 0, updatedAtMs,
-                      optionalColumn(row, 4), cache.hashOf(key)};
-                r.json = bytes.size();
-                r.jsonSize = append(text(row, 2));
-                r.etag = bytes.size();
-                r.etagSize = append(etagFor(optionalColumn(row, 5), updatedAtMs, etag));
-                rows.push_back(r);
+                batch.add(textView(row, 1),
+                          {textView(row, 2), updatedAtMs, optionalColumn(row, 4),
+                           etagFor(optionalColumn(row, 5), updatedAtMs, etag)});
             }
         }
-        int full = 0;
-        for (size_t i = 0; i < std::min(prefetchAhead, rows.size()); ++i)
-            cache.prefetch(rows[i].hash);
-        for (size_t i = 0; i < rows.size(); ++i) {
-            if (i + prefetchAhead < rows.size())
-                cache.prefetch(rows[i + prefetchAhead].hash);
-            const Row &r = rows[i];
-            const char *base = bytes.constData();
-            const ValueCache::ValueView value(QByteArrayView(base + r.json, r.jsonSize), r.updatedAtMs,
-                                              r.expiresAtMs, QByteArrayView(base + r.etag, r.etagSize));
-            switch (cache.fill(QByteArrayView(base + r.key, r.keySize), r.hash, value, tickets)) {
-            case ValueCache::Fill::Kept:
-                ++kept;
-                break;
-            case ValueCache::Fill::Full:
-                ++full;
-                break;
-            case ValueCache::Fill::Stale:
-            case ValueCache::Fill::Held:
-            case ValueCache::Fill::TooLarge:
-                break;
-            }
-        }
+        const ValueCache::FillCounts counts = cache.fill(batch, tickets);
+        kept += counts.kept;
         // The last rows, or the cache is full (its shards fill alike: most of a batch found no room).
-        if (int(rows.size()) < rowsPerRead || full > rowsPerRead / 2)
+        if (batch.size() < rowsPerRead || counts.full > rowsPerRead / 2)
             break;
     }
     return kept;

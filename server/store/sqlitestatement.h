@@ -72,10 +72,16 @@ inline std::optional<qint64> optionalColumn(sqlite3_stmt *stmt, int column)
     return sqlite3_column_int64(stmt, column);
 }
 
-inline QByteArray textColumn(sqlite3_stmt *stmt, int column)
+// A text column's bytes, valid until the statement moves on.
+inline QByteArrayView textView(sqlite3_stmt *stmt, int column)
 {
     const auto *text = reinterpret_cast<const char *>(sqlite3_column_text(stmt, column));
-    return QByteArray(text, sqlite3_column_bytes(stmt, column));
+    return QByteArrayView(text, sqlite3_column_bytes(stmt, column));
+}
+
+inline QByteArray textColumn(sqlite3_stmt *stmt, int column)
+{
+    return textView(stmt, column).toByteArray();
 }
 
 } // namespace kvdesk::sqlite

@@ -2,6 +2,7 @@
 
 #include <QRandomGenerator>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -257,6 +258,51 @@ ValueCache::Tickets ValueCache::tickets()
         tickets[i] = m_shards[i].writes;
     }
     return tickets;
+}
+
+void ValueCache::FillBatch::clear()
+{
+    m_rows.clear();
+    m_bytes.resize(0);
+}
+
+void ValueCache::FillBatch::add(QByteArrayView key, const ValueView &value)
+{
+    const auto append = [this](QByteArrayView bytes) {
+        const qsizetype at = m_bytes.size();
+        m_bytes.append(bytes);
+        return at;
+    };
+    const qsizetype keyAt = append(key);
+    const qsizetype jsonAt = append(value.json);
+    const qsizetype etagAt = append(value.etag);
+    m_rows.push_back({keyAt, key.size(), jsonAt, value.json.size(), etagAt, value.etag.size(),
+                      value.updatedAtMs, value.expiresAtMs});
+}
+
+ValueCache::FillCounts ValueCache::fill(FillBatch &batch, const Tickets &tickets)
+{
+    constexpr size_t ahead = 8;
+    const char *bytes = batch.m_bytes.constData();
+    const auto keyOf = [bytes](const FillBatch::Row &r) { return QByteArrayView(bytes + r.key, r.keySize); };
+    batch.m_hashes.clear();
+    for (const FillBatch::Row &r : batch.m_rows)
+        batch.m_hashes.push_back(hashOf(keyOf(r)));
+    const size_t rows = batch.m_rows.size();
+    for (size_t i = 0; i < std::min(ahead, rows); ++i)
+        prefetch(batch.m_hashes[i]);
+    FillCounts counts;
+    for (size_t i = 0; i < rows; ++i) {
+        if (i + ahead < rows)
+            prefetch(batch.m_hashes[i + ahead]);
+        const FillBatch::Row &r = batch.m_rows[i];
+        const ValueView value(QByteArrayView(bytes + r.json, r.jsonSize), r.updatedAtMs, r.expiresAtMs,
+                              QByteArrayView(bytes + r.etag, r.etagSize));
+        const Fill outcome = fill(keyOf(r), batch.m_hashes[i], value, tickets);
+        counts.kept += outcome == Fill::Kept ? 1 : 0;
+        counts.full += outcome == Fill::Full ? 1 : 0;
+    }
+    return counts;
 }
 
 void ValueCache::prefetch(size_t hash) const

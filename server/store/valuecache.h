@@ -10,6 +10,7 @@
 #include <atomic>
 #include <memory>
 #include <optional>
+#include <vector>
 
 namespace kvdesk {
 
@@ -69,11 +70,35 @@ public:
     {
         return fill(key, hashOf(key), value, tickets);
     }
-    // The same for a key whose hash (hashOf) was taken before, as a batch does to prefetch: the
-    // slot that a key's lookup reads first, asked for from memory a few keys ahead, so that its
-    // cache miss overlaps the work on the keys before it.
-    Fill fill(QByteArrayView key, size_t hash, const ValueView &value, const Tickets &tickets);
-    void prefetch(size_t hash) const;
+    // A read's rows, copied into one buffer (a statement's columns last only until its next row),
+    // to be offered together once the read is over.
+    class FillBatch
+    {
+    public:
+        void clear();
+        void add(QByteArrayView key, const ValueView &value);
+        qsizetype size() const { return qsizetype(m_rows.size()); }
+
+    private:
+        friend class ValueCache;
+        struct Row
+        {
+            qsizetype key, keySize, json, jsonSize, etag, etagSize;
+            qint64 updatedAtMs;
+            std::optional<qint64> expiresAtMs;
+        };
+        std::vector<Row> m_rows;
+        QByteArray m_bytes;
+        std::vector<size_t> m_hashes; // fill()'s
+    };
+    struct FillCounts
+    {
+        qint64 kept = 0;
+        qint64 full = 0;
+    };
+    // Offers every row of batch as fill() does. Each key's slot in the table is asked for from
+    // memory a few rows ahead of its lookup, so that its cache miss overlaps the rows before it.
+    FillCounts fill(FillBatch &batch, const Tickets &tickets);
     // After a write to key has committed.
     void invalidate(QByteArrayView key);
     // Whether key is cached now (a writer then keeps the value it writes, for committed()).
@@ -86,13 +111,15 @@ public:
     qint64 bytes() const;
     qint64 count() const;
 
+private:
     // Keyed with a secret of this cache, so that no client can choose keys that pile up in one
     // probe run: Qt's unseeded hash (SipHash or, for at most 8 bytes, a bijective mix) with the
     // secret mixed into it. Qt's seeded one would do, but costs some 170 ns for a key of fewer
     // than 16 bytes that was just written on this machine's Qt 6.4 (against about 10).
     size_t hashOf(QByteArrayView key) const;
+    Fill fill(QByteArrayView key, size_t hash, const ValueView &value, const Tickets &tickets);
+    void prefetch(size_t hash) const;
 
-private:
     // A value and its key in one allocation: the key, the ETag and the JSON follow the header.
     struct Entry
     {
