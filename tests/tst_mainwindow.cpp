@@ -13,6 +13,7 @@
 #include "valueeditor.h"
 
 #include <QClipboard>
+#include <QDateTime>
 #include <QDir>
 #include <QInputDialog>
 #include <QLabel>
@@ -30,6 +31,7 @@
 
 using namespace kvdesk;
 using namespace kvdesk::test;
+using namespace Qt::StringLiterals;
 
 class TestMainWindow : public QObject
 {
@@ -437,6 +439,33 @@ private Q_SLOTS:
         QTRY_COMPARE(view->model()->rowCount(), 1);
         QVERIFY(clickButton(*m_window, "clearLogButton"));
         QCOMPARE(log.rowCount(), 0);
+    }
+
+    void theLogFilterMatchesMethodPathStatusAndClientOnly()
+    {
+        RequestLogModel &log = m_window->serverPanel().logModel();
+        log.clear();
+        // A time and a latency whose digits hold "404", on a request that did not get a 404.
+        const qint64 at = QDateTime(QDate(2026, 1, 2), QTime(3, 4, 5, 404)).toMSecsSinceEpoch();
+        log.append({{at, u"127.0.0.1"_s, "GET", "/v1/kv/a", 200, 404.5},
+                    {at, u"10.0.0.7"_s, "PUT", "/v1/kv/b", 404, 1.0}});
+        auto *view = m_window->findChild<QTableView *>(QStringLiteral("requestLog"));
+        auto *filter = m_window->findChild<QLineEdit *>(QStringLiteral("logFilter"));
+        const auto shown = [&](const QString &text) {
+            filter->clear();
+            QTest::keyClicks(filter, text);
+            return view->model()->rowCount();
+        };
+        QTRY_COMPARE(shown(u"404"_s), 1);
+        QCOMPARE(view->model()->index(0, RequestLogModel::StatusColumn).data().toInt(), 404);
+        QCOMPARE(shown(u"put"_s), 1);      // method, either case
+        QCOMPARE(shown(u"/v1/kv/a"_s), 1); // path
+        QCOMPARE(shown(u"10.0.0"_s), 1);   // client
+        QCOMPARE(shown(u"05.404"_s), 0);   // not the time
+        QCOMPARE(shown(u"404.5"_s), 0);    // nor the latency
+        filter->clear();
+        QCOMPARE(view->model()->rowCount(), 2);
+        log.clear();
     }
 
     void aKeyDeletedOverHttpDisappearsWithItsFolder()

@@ -60,7 +60,9 @@ QVariant RequestLogModel::data(const QModelIndex &index, int role) const
     }
     if (role == Qt::TextAlignmentRole && (index.column() == StatusColumn || index.column() == LatencyColumn))
         return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
-    if (role != Qt::DisplayRole && role != Qt::ToolTipRole)
+    if (role == FilterRole && (index.column() == TimeColumn || index.column() == LatencyColumn))
+        return {};
+    if (role != Qt::DisplayRole && role != Qt::ToolTipRole && role != FilterRole)
         return {};
     switch (index.column()) {
     case TimeColumn:

@@ -23,6 +23,9 @@ public:
         LatencyColumn,
         ColumnCount
     };
+    // The text the window's filter matches: method, path, status and client, as its placeholder
+    // says; not the time or the latency, whose digits would match a status ("…:41.404").
+    static constexpr int FilterRole = Qt::UserRole + 1;
 
     explicit RequestLogModel(int capacity = 5000, QObject *parent = nullptr);
 

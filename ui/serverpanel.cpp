@@ -130,6 +130,7 @@ ServerPanel::ServerPanel(KvServer &server, CredentialVault *vault, QWidget *pare
     clear->setObjectName(QStringLiteral("clearLogButton"));
     m_logFilter->setSourceModel(m_log);
     m_logFilter->setFilterKeyColumn(-1);
+    m_logFilter->setFilterRole(RequestLogModel::FilterRole);
     m_logFilter->setFilterCaseSensitivity(Qt::CaseInsensitive);
     m_logView = new QTableView(this);
     m_logView->setObjectName(QStringLiteral("requestLog"));
