@@ -213,8 +213,11 @@ private Q_SLOTS:
         ValueCache cache(bound);
         const StoredValue v = value(QByteArray(1000, 'x'));
         // While there is room, what a miss read is kept, and keeping it pushes nothing out.
+        // Once a shard is full, a key read for the first time may still find both its bits in
+        // the filter of missed keys set by others (a false positive): it is kept, and pushes one out.
         QList<QByteArray> kept;
         QList<QByteArray> left;
+        int replacing = 0;
         for (int i = 0; i < 2000; ++i) {
             const QByteArray key = "k" + QByteArray::number(i);
             const quint64 ticket = cache.ticket(key);
@@ -224,18 +227,33 @@ private Q_SLOTS:
             }
             const qint64 before = cache.count();
             cache.insert(key, v, ticket);
-            QCOMPARE(cache.count(), before + 1);
+            if (left.isEmpty()) {
+                QCOMPARE(cache.count(), before + 1);
+            } else {
+                QVERIFY(cache.count() == before + 1 || cache.count() == before);
+                replacing += cache.count() == before ? 1 : 0;
+            }
             kept.append(key);
         }
-        // 2000 values of 1000 bytes do not fit in 1 MiB: it filled up, then kept no first read.
-        QVERIFY2(kept.size() > 700 && !left.isEmpty(), QByteArray::number(kept.size()).constData());
+        // 2000 values of 1000 bytes do not fit in 1 MiB: it filled up, then kept (almost) no first read.
+        QVERIFY2(kept.size() - replacing > 700 && left.size() > 900,
+                 QByteArray::number(kept.size()).constData());
+        QVERIFY2(replacing < left.size() / 20, QByteArray::number(replacing).constData());
         QVERIFY(cache.bytes() <= bound);
+        int served = 0;
         for (const QByteArray &key : std::as_const(kept))
-            QVERIFY(cache.get(key, 0));
+            served += cache.get(key, 0) ? 1 : 0;
+        QCOMPARE(served, kept.size() - replacing);
         // Full, a key is kept from its second miss on.
-        QVERIFY(cache.admit(left.first(), v));
-        QVERIFY(!cache.admit("other", v));
-        QVERIFY(cache.admit("other", v));
+        int refusedFirst = 0;
+        for (int i = 0; i < 100; ++i) {
+            const QByteArray key = "other" + QByteArray::number(i);
+            refusedFirst += cache.admit(key, v) ? 0 : 1;
+            QVERIFY(cache.admit(key, v));
+        }
+        QVERIFY2(refusedFirst >= 95, QByteArray::number(refusedFirst).constData());
+        for (const QByteArray &key : std::as_const(left))
+            QVERIFY(cache.admit(key, v) || cache.admit(key, v));
         // Switched off, nothing is.
         QVERIFY(!ValueCache(0).admit("k", v));
     }
@@ -248,16 +266,28 @@ private Q_SLOTS:
             const QByteArray key = "fill" + QByteArray::number(i);
             cache.insert(key, v, cache.ticket(key));
         }
-        QVERIFY(!cache.admit("k", v));
-        QVERIFY(cache.admit("k", v));
-        QVERIFY(cache.admit("k", v));
+        QList<QByteArray> keys;
+        for (int i = 0; i < 100; ++i)
+            keys.append("k" + QByteArray::number(i));
+        int refusedFirst = 0;
+        for (const QByteArray &key : std::as_const(keys)) {
+            refusedFirst += cache.admit(key, v) ? 0 : 1;
+            QVERIFY(cache.admit(key, v));
+            QVERIFY(cache.admit(key, v));
+        }
+        QVERIFY2(refusedFirst >= 95, QByteArray::number(refusedFirst).constData());
 
-        // A scan of many keys read once each keeps (almost) nothing and forgets, in time, what it saw.
+        // A scan of many keys read once each keeps (almost) nothing and forgets, in time, what it
+        // saw: the keys that missed before it are refused again, but for the few whose bits the
+        // scan's last keys happen to have set (at most a quarter of the bits are set at a time).
         int admitted = 0;
         for (int i = 0; i < 200000; ++i)
             admitted += cache.admit(QByteArray("scan" + QByteArray::number(i)), v) ? 1 : 0;
         QVERIFY2(admitted < 200000 / 4, QByteArray::number(admitted).constData());
-        QVERIFY(!cache.admit("k", v));
+        int refusedAgain = 0;
+        for (const QByteArray &key : std::as_const(keys))
+            refusedAgain += cache.admit(key, v) ? 0 : 1;
+        QVERIFY2(refusedAgain >= 80, QByteArray::number(refusedAgain).constData());
     }
 
     void readsThroughTheStoreFillTheCacheThenKeepHotKeysOnly()
