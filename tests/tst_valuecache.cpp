@@ -122,6 +122,25 @@ private Q_SLOTS:
         QVERIFY(cache.bytes() <= 16 * 64 * 1024);
         QVERIFY(cache.count() < 5000);
         QVERIFY(!cache.get("k0", 0));
+
+        // Even when every value it holds was read lately, new ones go first, and the hot key stays.
+        QList<QByteArray> held;
+        for (int i = 0; i < 5000; ++i) {
+            const QByteArray key = "k" + QByteArray::number(i);
+            if (cache.get(key, 0))
+                held.append(key);
+        }
+        QVERIFY(held.size() > 500);
+        for (int i = 0; i < 5000; ++i) {
+            const QByteArray key = "new" + QByteArray::number(i);
+            cache.insert(key, value(big), cache.ticket(key));
+            QVERIFY(cache.get("hot", 0));
+        }
+        int stayed = 0;
+        for (const QByteArray &key : std::as_const(held))
+            stayed += cache.holds(key) ? 1 : 0;
+        QVERIFY(cache.bytes() <= 16 * 64 * 1024);
+        QVERIFY2(stayed < held.size(), QByteArray::number(stayed).constData());
     }
 
     // The table under many inserts, updates and removals (removals move later entries of a probe

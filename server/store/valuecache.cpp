@@ -72,7 +72,7 @@ ValueCache::Entry *ValueCache::makeEntry(size_t hash, QByteArrayView key, const 
     e->keySize = quint32(key.size());
     e->etagSize = quint32(value.etag.size());
     e->jsonSize = quint32(value.json.size());
-    e->referenced = false;
+    e->uses = 0;
     memcpy(e->key(), key.data(), size_t(key.size()));
     memcpy(e->etag(), value.etag.data(), size_t(value.etag.size()));
     memcpy(e->json(), value.json.data(), size_t(value.json.size()));
@@ -152,15 +152,15 @@ void ValueCache::eraseAt(Shard &shard, size_t index)
 
 void ValueCache::evictOne(Shard &shard, const Entry *keep)
 {
-    // Two turns of the hand at most: the first clears every reference bit it passes.
-    for (size_t steps = 0; steps <= 2 * (shard.mask + 1); ++steps) {
+    // maxUses + 1 turns of the hand at most: each turn lowers every count it passes.
+    for (size_t steps = 0; steps <= (maxUses + 1) * (shard.mask + 1); ++steps) {
         const size_t i = shard.hand;
         shard.hand = (shard.hand + 1) & shard.mask;
         Entry *entry = shard.slots[i].entry;
         if (!entry || entry == keep)
             continue;
-        if (entry->referenced) {
-            entry->referenced = false;
+        if (entry->uses > 0) {
+            --entry->uses;
             continue;
         }
         eraseAt(shard, i);
@@ -184,7 +184,7 @@ std::optional<StoredValue> ValueCache::get(QByteArrayView key, qint64 nowMs)
         eraseAt(shard, size_t(index));
         return std::nullopt;
     }
-    entry->referenced = true;
+    entry->uses = std::min<quint8>(entry->uses + 1, maxUses);
     return StoredValue{QByteArray(entry->json(), entry->jsonSize), entry->updatedAtMs,
                        entry->hasExpiry ? std::optional<qint64>(entry->expiresAtMs) : std::nullopt,
                        QByteArray(entry->etag(), entry->etagSize)};
@@ -243,7 +243,7 @@ void ValueCache::insert(QByteArrayView key, const StoredValue &value, quint64 ti
     Entry *entry = makeEntry(hash, key, value, cost);
     if (!entry)
         return;
-    entry->referenced = true; // just read
+    entry->uses = 1; // just read
     makeRoom(shard);
     place(shard, entry);
     while (shard.bytes > m_maxShardBytes && shard.used > 1)
@@ -337,7 +337,7 @@ ValueCache::Fill ValueCache::fill(QByteArrayView key, size_t hash, const ValueVi
     Entry *entry = makeEntry(hash, key, value, cost);
     if (!entry)
         return Fill::Full;
-    // Not referenced: what reads keep goes before it.
+    // No uses: what reads keep goes before it.
     shard.slots[i] = {hash, entry};
     ++shard.used;
     shard.bytes += cost;
@@ -385,9 +385,9 @@ void ValueCache::committed(QByteArrayView key, const StoredValue &value)
     }
     Slot &slot = shard.slots[index];
     shard.bytes += cost - slot.entry->cost;
+    entry->uses = std::max<quint8>(slot.entry->uses, 1);
     std::free(slot.entry);
     slot.entry = entry;
-    entry->referenced = true;
     while (shard.bytes > m_maxShardBytes && shard.used > 1)
         evictOne(shard, entry);
 }

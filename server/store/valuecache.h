@@ -14,8 +14,9 @@
 
 namespace kvdesk {
 
-// The in-memory read cache of hot values: bounded in bytes; when full, a value not read since
-// the clock hand last passed it is evicted (CLOCK, a cheap approximation of least recently used).
+// The in-memory read cache of hot values: bounded in bytes; when full, a value whose count of
+// reads the clock hand has worn down to nothing is evicted (GCLOCK, a cheap approximation of
+// least recently and frequently used: each read raises the count up to 3, each pass lowers it).
 // It never serves a stale value: a writer invalidates a key once its change has committed, and
 // a reader that missed may insert what it read only if no write reached the key's shard since
 // it took its ticket, before reading the database. Expired entries are never served.
@@ -112,6 +113,8 @@ public:
     qint64 count() const;
 
 private:
+    static constexpr quint8 maxUses = 3;
+
     // Keyed with a secret of this cache, so that no client can choose keys that pile up in one
     // probe run: Qt's unseeded hash (SipHash or, for at most 8 bytes, a bijective mix) with the
     // secret mixed into it. Qt's seeded one would do, but costs some 170 ns for a key of fewer
@@ -131,7 +134,7 @@ private:
         quint32 jsonSize;
         quint32 etagSize;
         bool hasExpiry;
-        bool referenced; // read since the clock hand last passed it
+        quint8 uses; // 0 to maxUses: raised by each read, lowered by each pass of the clock hand
 
         char *key() { return reinterpret_cast<char *>(this + 1); }
         const char *key() const { return reinterpret_cast<const char *>(this + 1); }
@@ -174,7 +177,9 @@ private:
     // At the first free slot of its probe run (makeRoom first).
     static void place(Shard &shard, Entry *entry);
     static void eraseAt(Shard &shard, size_t index);
-    // Evicts one entry not read since the clock hand last passed (a second chance), never keep.
+    // Evicts the first entry the clock hand finds with no uses left, never keep; the hand lowers the
+    // uses of each entry it passes. A key read between two evictions always has uses left, even
+    // when every other entry has too (those just kept by reads have 1: they go first).
     static void evictOne(Shard &shard, const Entry *keep);
 
     const quint64 m_hashSecret;
