@@ -178,8 +178,9 @@ private:
     static void place(Shard &shard, Entry *entry);
     static void eraseAt(Shard &shard, size_t index);
     // Evicts the first entry the clock hand finds with no uses left, never keep; the hand lowers the
-    // uses of each entry it passes. A key read between two evictions always has uses left, even
-    // when every other entry has too (those just kept by reads have 1: they go first).
+    // uses of each entry it passes. So an entry read more often than the others outlasts them even
+    // when every entry was read lately (a bare reference bit would then evict whichever entry the
+    // hand meets first): those just kept by a read start at 1, and go first.
     static void evictOne(Shard &shard, const Entry *keep);
 
     const quint64 m_hashSecret;
