@@ -1,5 +1,6 @@
 #include "httpclient.h"
 
+#include <QDir>
 #include <QFile>
 #include <QProcess>
 #include <QRegularExpression>
@@ -281,6 +282,25 @@ private Q_SLOTS:
         off.process.terminate();
         QVERIFY(off.process.waitForFinished(10000));
         QVERIFY(!off.process.readAllStandardError().contains("read cache warmed"));
+    }
+
+    // An operator's top -H or perf tells the server's threads apart: one per --threads, and the writer.
+    void itsThreadsAreNamedForWhatTheyDo()
+    {
+        QTemporaryDir dir;
+        Child child(dir.path(), {u"--threads"_s, u"3"_s});
+        QVERIFY(child.waitForPort());
+        const QString tasks = u"/proc/%1/task"_s.arg(child.process.processId());
+        QStringList names;
+        for (const QString &task : QDir(tasks).entryList(QDir::Dirs | QDir::NoDotAndDotDot)) {
+            QFile comm(tasks + u'/' + task + u"/comm"_s);
+            if (comm.open(QIODevice::ReadOnly))
+                names.append(QString::fromUtf8(comm.readAll().trimmed()));
+        }
+        for (const QString &name :
+             {u"kvdesk-http-0"_s, u"kvdesk-http-1"_s, u"kvdesk-http-2"_s, u"kvdesk-write"_s})
+            QVERIFY2(names.contains(name), qPrintable(names.join(u", ")));
+        QVERIFY(!names.contains(u"kvdesk-http-3"_s));
     }
 
     void debugLinesAppearOnlyWhenAskedFor()
