@@ -62,6 +62,20 @@ private Q_SLOTS:
         const auto members = JsonScanner::objectMembers(R"({"val\u0075e": 1})");
         QVERIFY(members);
         QCOMPARE(members->at(0).name, QStringLiteral("value"));
+        // Names longer than eight bytes, plain or with an escape or UTF-8 after a plain stretch.
+        const auto more = JsonScanner::objectMembers("{\"a_plain_long_name\": 1, \"a_long_name_then\\n\": 2, "
+                                                     "\"a_long_name_caf\xc3\xa9!\": 3, \"\": 4}");
+        QVERIFY(more);
+        QCOMPARE(more->size(), 4);
+        QCOMPARE(more->at(0).name, QStringLiteral("a_plain_long_name"));
+        QCOMPARE(more->at(1).name, QStringLiteral("a_long_name_then\n"));
+        QCOMPARE(more->at(2).name, QString::fromUtf8("a_long_name_caf\xc3\xa9!"));
+        QCOMPARE(more->at(3).name, QString());
+        QCOMPARE(more->at(3).value.toByteArray(), QByteArray("4"));
+        // A name that ends the text is still an error, wherever the plain stretch stops.
+        QVERIFY(!JsonScanner::objectMembers("{\"a_plain_long_name"));
+        QVERIFY(!JsonScanner::objectMembers("{\"a_plain_long_name\\"));
+        QVERIFY(!JsonScanner::objectMembers("{\"a_plain_long_name\x01\": 1}"));
     }
 
     void notAnObjectIsReported()

@@ -279,6 +279,19 @@ public:
     bool string(QString *out)
     {
         ++m_p; // "
+        if (out) {
+            // A name without escapes or non-ASCII bytes (the usual case) is made in one go.
+            const char *start = m_p;
+            skipPlain();
+            while (m_p < m_end && *m_p != '"' && *m_p != '\\' && static_cast<unsigned char>(*m_p) >= 0x20 &&
+                   static_cast<unsigned char>(*m_p) < 0x80)
+                ++m_p;
+            *out = QString::fromLatin1(start, m_p - start);
+            if (m_p < m_end && *m_p == '"') {
+                ++m_p;
+                return true;
+            }
+        }
         for (;;) {
             if (!out)
                 skipPlain();
