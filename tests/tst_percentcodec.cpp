@@ -15,6 +15,8 @@ private Q_SLOTS:
         QTest::addColumn<bool>("ok");
         QTest::addColumn<QByteArray>("decoded");
         QTest::newRow("plain") << QByteArray("abc") << true << QByteArray("abc");
+        QTest::newRow("empty") << QByteArray("") << true << QByteArray("");
+        QTest::newRow("escape first and last") << QByteArray("%41bc%44") << true << QByteArray("AbcD");
         QTest::newRow("slash kept") << QByteArray("users/42/profile") << true
                                     << QByteArray("users/42/profile");
         QTest::newRow("encoded slash") << QByteArray("a%2Fb") << true << QByteArray("a/b");
@@ -70,6 +72,10 @@ private Q_SLOTS:
         QCOMPARE(pairs->at(0).second, QStringLiteral("a/b c"));
         QCOMPARE(pairs->at(1).second, QStringLiteral("10"));
         QCOMPARE(pairs->at(2).first, QStringLiteral("flag"));
+        // A plus without any percent-escape is a space too.
+        const auto plus = PercentCodec::decodeQuery("prefix=a+b", &error);
+        QVERIFY(plus);
+        QCOMPARE(plus->at(0).second, QStringLiteral("a b"));
         QVERIFY(!PercentCodec::decodeQuery("prefix=%zz", &error));
         QVERIFY(!PercentCodec::decodeQuery("prefix=%ff", &error));
     }

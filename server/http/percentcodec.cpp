@@ -2,6 +2,8 @@
 
 #include <QCoreApplication>
 
+#include <cstring>
+
 namespace kvdesk {
 
 namespace {
@@ -27,8 +29,13 @@ struct I18n
 
 std::optional<QByteArray> PercentCodec::decode(QByteArrayView raw, bool plusAsSpace, QString *error)
 {
-    QByteArray out;
-    out.reserve(raw.size());
+    const auto has = [raw](char c) {
+        return !raw.isEmpty() && std::memchr(raw.data(), c, size_t(raw.size()));
+    };
+    if (!has('%') && !(plusAsSpace && has('+')))
+        return raw.toByteArray(); // most keys: nothing to decode
+    QByteArray out(raw.size(), Qt::Uninitialized);
+    char *o = out.data();
     for (qsizetype i = 0; i < raw.size(); ++i) {
         const char c = raw[i];
         if (c == '%') {
@@ -42,14 +49,15 @@ std::optional<QByteArray> PercentCodec::decode(QByteArrayView raw, bool plusAsSp
                 *error = I18n::tr("invalid percent-escape \"%1\"").arg(QString::fromLatin1(raw.sliced(i, 3)));
                 return std::nullopt;
             }
-            out += char(h * 16 + l);
+            *o++ = char(h * 16 + l);
             i += 2;
         } else if (c == '+' && plusAsSpace) {
-            out += ' ';
+            *o++ = ' ';
         } else {
-            out += c;
+            *o++ = c;
         }
     }
+    out.truncate(o - out.constData());
     return out;
 }
 
