@@ -65,11 +65,25 @@ KvServer::KvServer(Config config, Clock &clock, QObject *parent)
       m_sweeper(std::make_unique<Sweeper>(*m_store, m_config.sweepIntervalMs))
 {
     m_authenticator->setSettings(m_config.auth);
+    m_upkeepThread.setObjectName(u"kvdesk-upkeep"_s);
+    m_sweeper->moveToThread(&m_upkeepThread);
+    m_upkeepThread.start();
 }
 
 KvServer::~KvServer()
 {
     stop(0);
+    // Its connection belongs to its thread: closed there, before the thread ends; the Sweeper
+    // itself comes back to be destroyed here.
+    QMetaObject::invokeMethod(
+        m_sweeper.get(),
+        [sweeper = m_sweeper.get(), here = QThread::currentThread()] {
+            sweeper->close();
+            sweeper->moveToThread(here);
+        },
+        Qt::BlockingQueuedConnection);
+    m_upkeepThread.quit();
+    m_upkeepThread.wait();
 }
 
 QString KvServer::url() const
@@ -164,8 +178,13 @@ void KvServer::openStore()
         m_storeOpen = true;
     }
     m_writer = std::make_unique<WriteBatcher>(*m_store);
-    m_sweeper->sweepNow();
-    m_sweeper->start();
+    QMetaObject::invokeMethod(
+        m_sweeper.get(),
+        [sweeper = m_sweeper.get()] {
+            sweeper->sweepNow();
+            sweeper->start();
+        },
+        Qt::QueuedConnection);
     m_warmer = std::make_unique<CacheWarmer>(*m_store);
 }
 
@@ -210,7 +229,8 @@ void KvServer::stop(int graceMs)
         return;
     m_warmer.reset();
     m_writer.reset(); // applies what is still queued
-    m_sweeper->stop();
+    // Waits for a sweep or checkpoint under way.
+    QMetaObject::invokeMethod(m_sweeper.get(), &Sweeper::stop, Qt::BlockingQueuedConnection);
 }
 
 void KvServer::stopListening(int graceMs)

@@ -3,6 +3,7 @@
 #include "config/config.h"
 
 #include <QObject>
+#include <QThread>
 
 #include <memory>
 #include <vector>
@@ -48,7 +49,6 @@ public:
     Store &store() { return *m_store; }
     Authenticator &authenticator() { return *m_authenticator; }
     AccessLog &accessLog() { return *m_accessLog; }
-    Sweeper &sweeper() { return *m_sweeper; }
     // The group-commit writer, while the store is open (openStore() or start()).
     WriteBatcher *writer() { return m_writer.get(); }
     // How many times the server threads let their cores go before waiting (YieldAdvice), while listening.
@@ -66,6 +66,9 @@ private:
     std::unique_ptr<Authenticator> m_authenticator;
     std::unique_ptr<AccessLog> m_accessLog;
     std::unique_ptr<Sweeper> m_sweeper;
+    // The Sweeper's: its checkpoints keep a thread busy for tenths of a second under a write load,
+    // which would freeze the desktop window's event loop (and this thread's) meanwhile.
+    QThread m_upkeepThread;
     std::unique_ptr<WriteBatcher> m_writer;
     std::unique_ptr<CacheWarmer> m_warmer;
     std::vector<std::unique_ptr<ServerWorker>> m_workers;

@@ -1,9 +1,11 @@
+#include "testdatabase.h"
 #include "testserver.h"
 
 #include "http/accesslog.h"
 #include "store/store.h"
 #include "store/storeconnection.h"
 
+#include <QElapsedTimer>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QLocale>
@@ -11,6 +13,7 @@
 #include <QSqlDatabase>
 #include <QSqlQuery>
 #include <QTest>
+#include <QThread>
 #include <QTimeZone>
 
 using namespace Qt::StringLiterals;
@@ -225,6 +228,38 @@ private Q_SLOTS:
         QCOMPARE(rows(), 2);
         m_server->clock().advance(2000);
         QTRY_COMPARE(rows(), 1);
+    }
+
+    void upkeepGoesOnWhileTheServersThreadIsBusy()
+    {
+        // The desktop window's thread owns the server: a sweep or a checkpoint of the log must
+        // not wait for its event loop, nor hold it up. Here that thread never returns to its
+        // event loop while the rows expire and the log fills.
+        m_server.reset();
+        m_server = std::make_unique<TestServer>([](Config &c) { c.sweepIntervalMs = 50; });
+        QCOMPARE(call("PUT", "/v1/kv/short", putBody("1", R"(,"ttl":1)")).status, 200);
+        for (int i = 0; i < 20; ++i)
+            QCOMPARE(call("PUT", "/v1/kv/long" + QByteArray::number(i), putBody("1")).status, 200);
+        auto connection = m_server->server().store().connect();
+        auto rows = [&] {
+            QSqlQuery q(u"SELECT count(*) FROM wt_kv_key_values"_s, connection->database());
+            const int n = q.next() ? q.value(0).toInt() : -1;
+            q.finish();
+            return n;
+        };
+        QCOMPARE(rows(), 21);
+        const Store &store = m_server->server().store();
+        const bool sqlite = !kvdesk::test::TestDatabase::isPostgres();
+        m_server->clock().advance(2000);
+        QElapsedTimer waited;
+        waited.start();
+        // No QTRY here: it would turn this thread's event loop.
+        while ((rows() != 20 || (sqlite && store.lastCheckpoint().copiedFrames == 0)) &&
+               waited.elapsed() < 10000)
+            QThread::msleep(20);
+        QCOMPARE(rows(), 20);
+        if (sqlite)
+            QVERIFY(store.lastCheckpoint().copiedFrames > 0); // the log was copied meanwhile
     }
 
     void nullTtlNeverExpiresAndRewriteReplacesTtl()

@@ -10,26 +10,33 @@ Q_DECLARE_LOGGING_CATEGORY(lcStore)
 
 namespace kvdesk {
 
-Sweeper::Sweeper(Store &store, int intervalMs, QObject *parent) : QObject(parent), m_store(store)
+Sweeper::Sweeper(Store &store, int intervalMs, QObject *parent)
+    : QObject(parent), m_store(store), m_timer(new QTimer(this)), m_checkpointTimer(new QTimer(this))
 {
-    m_timer.setInterval(intervalMs);
-    QObject::connect(&m_timer, &QTimer::timeout, this, &Sweeper::sweepNow);
-    m_checkpointTimer.setInterval(1000);
-    QObject::connect(&m_checkpointTimer, &QTimer::timeout, this, &Sweeper::checkpointNow);
+    m_timer->setInterval(intervalMs);
+    QObject::connect(m_timer, &QTimer::timeout, this, &Sweeper::sweepNow);
+    m_checkpointTimer->setInterval(1000);
+    QObject::connect(m_checkpointTimer, &QTimer::timeout, this, &Sweeper::checkpointNow);
 }
 
 Sweeper::~Sweeper() = default;
 
 void Sweeper::start()
 {
-    m_timer.start();
-    m_checkpointTimer.start();
+    m_timer->start();
+    m_checkpointTimer->start();
 }
 
 void Sweeper::stop()
 {
-    m_timer.stop();
-    m_checkpointTimer.stop();
+    m_timer->stop();
+    m_checkpointTimer->stop();
+}
+
+void Sweeper::close()
+{
+    stop();
+    m_connection.reset();
 }
 
 void Sweeper::checkpointNow()

@@ -13,6 +13,9 @@ class StoreConnection;
 // Background upkeep of the database: removes the rows of expired keys now and then (they are
 // already invisible to every reader), in small batches so that writers never wait long, and
 // checkpoints the WAL every second, so that a commit never pays for a checkpoint's fsync.
+// It works on the thread it lives in (its timers are its children, so moveToThread() takes them
+// along); KvServer gives it a thread of its own, as a checkpoint under a write load keeps a thread
+// busy for tenths of a second and syncs files.
 class Sweeper final : public QObject
 {
     Q_OBJECT
@@ -23,6 +26,8 @@ public:
 
     void start();
     void stop();
+    // stop(), and closes its database connection; on its thread, before that thread ends.
+    void close();
     // Removes every expired row now; returns how many.
     int sweepNow();
     // Copies committed WAL frames into the database (PASSIVE: never blocks readers or writers).
@@ -31,8 +36,8 @@ public:
 private:
     Store &m_store;
     std::unique_ptr<StoreConnection> m_connection;
-    QTimer m_timer;
-    QTimer m_checkpointTimer;
+    QTimer *m_timer;
+    QTimer *m_checkpointTimer;
 };
 
 } // namespace kvdesk
