@@ -232,8 +232,8 @@ private Q_SLOTS:
 
     void upkeepGoesOnWhileTheServersThreadIsBusy()
     {
-        // The desktop window's thread owns the server: a sweep or a checkpoint of the log must
-        // not wait for its event loop, nor hold it up. Here that thread never returns to its
+        // The desktop window's thread owns the server: sweeps and checkpoints of the log run on
+        // a thread of their own, not on its event loop. Here that thread never returns to its
         // event loop while the rows expire and the log fills.
         m_server.reset();
         m_server = std::make_unique<TestServer>([](Config &c) { c.sweepIntervalMs = 50; });
