@@ -140,6 +140,20 @@ private Q_SLOTS:
         QCOMPARE(browser.describe("live")->expiresAtMs, now + 60'000);
         QVERIFY(!browser.hasKeysBelow("gone/", {}));
         QVERIFY(browser.hasKeysBelow("", {}));
+
+        // Counted below a folder and through each filter, with keys that expire as they are
+        // written, later, or never, beside the ones expired already (not swept yet).
+        put(*c, "gone/now", "1", m_clock.nowMs());
+        put(*c, "gone/later", "1", now + 60'000);
+        put(*c, "gone/never");
+        put(*c, "other/x", "1", now - 5);
+        QCOMPARE(browser.count("", {}), 3);
+        QCOMPARE(browser.count("gone/", {}), 2);
+        QCOMPARE(browser.count("other/", {}), 0);
+        QCOMPARE(browser.count("", {BrowseFilter::Mode::Prefix, u"gone/"_s}), 2);
+        QCOMPARE(browser.count("", {BrowseFilter::Mode::Substring, u"O"_s}), 2);
+        QCOMPARE(browser.count("gone/", {BrowseFilter::Mode::Substring, u"never"_s}), 1);
+        QCOMPARE(browser.count("", {BrowseFilter::Mode::Substring, u"x"_s}), 0);
     }
 
     void readsTheLatestCommitOfAnotherConnection()

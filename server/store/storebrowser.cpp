@@ -19,8 +19,8 @@ using sqlite::textColumn;
 namespace {
 
 // ?1 the folder (every key below it sorts before folder || 0xFF), ?2 the cursor, ?3 now.
-#define KV_BELOW                                                                                             \
-    R"("name" >= ?1 AND "name" < (?1 || CAST(x'FF' AS TEXT)) AND "name" > ?2 AND ("expires_at" IS NULL OR "expires_at" > ?3))"
+#define KV_NAMED R"("name" >= ?1 AND "name" < (?1 || CAST(x'FF' AS TEXT)) AND "name" > ?2)"
+#define KV_BELOW KV_NAMED R"( AND ("expires_at" IS NULL OR "expires_at" > ?3))"
 
 QByteArray likePattern(const QString &text)
 {
@@ -191,8 +191,15 @@ qint64 StoreBrowser::count(QByteArrayView folder, const BrowseFilter &filter)
         return m_postgres->count(folder, filter);
     const int i = modeIndex(filter);
     if (!m_statements->count[i])
+        // The keys named, counted from the name's index alone, less those expired (not swept yet)
+        // among them, found through the index of expiries: a count of the live ones straight away
+        // would read every row for its expiry, in the order of the names (0.47 s against 0.02 for
+        // 296,098 keys written in random order, with the SQLite shell).
         m_statements->count[i] = m_statements->prepare(
-            R"(SELECT count(*) FROM "wt_kv_key_values" WHERE )" KV_BELOW + filterClause(i));
+            R"(SELECT (SELECT count(*) FROM "wt_kv_key_values" WHERE )" KV_NAMED + filterClause(i) +
+            R"() - (SELECT count(*) FROM "wt_kv_key_values" INDEXED BY "kvdesk_key_values_expires_at_idx" )"
+            R"(WHERE "expires_at" IS NOT NULL AND "expires_at" <= ?3 AND )" KV_NAMED +
+            filterClause(i) + ")");
     Bound q(m_statements->count[i]);
     QByteArray filterStorage;
     q.text(folder).text("").integer(m_connection.store().clock().nowMs());
