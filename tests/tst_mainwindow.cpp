@@ -477,6 +477,92 @@ private Q_SLOTS:
         QVERIFY(waitForGone("tmp/"));
     }
 
+    // Writes that reach the window many at a time (one transaction of a hundred keys) are applied
+    // together; the selected row, the current one and the open folders stay where they were.
+    void manyChangesAtOnceKeepTheSelectionAndOpenFolders()
+    {
+        auto c = m_server->server().store().connect();
+        const auto transaction = [&c](const std::function<void()> &writes) {
+            c->begin();
+            writes();
+            c->commit();
+        };
+        const auto key = [](const char *prefix, int i) -> QByteArray {
+            return QByteArray(prefix) + QByteArray::number(i).rightJustified(3, '0');
+        };
+        transaction([&] {
+            for (const char *k : {"docs/k010", "docs/k020", "docs/k030", "r010", "r020"})
+                c->put(k, "1", std::nullopt);
+        });
+        QVERIFY(selectKey(*m_window, "docs/k020")); // opens docs/
+        KeyModel &model = m_window->keyModel();
+        QTreeView &tree = m_window->tree();
+        const auto keysBelow = [&model](const QModelIndex &parent) {
+            QList<QByteArray> keys;
+            for (int row = 0; row < model.rowCount(parent); ++row)
+                keys << KeyModel::keyOf(model.index(row, 0, parent));
+            return keys;
+        };
+        const auto selectedKeys = [&tree] {
+            QList<QByteArray> keys;
+            for (const QModelIndex &i : tree.selectionModel()->selectedRows())
+                keys << KeyModel::keyOf(i);
+            return keys;
+        };
+
+        transaction([&] {
+            for (int i = 0; i < 100; ++i)
+                c->put(key("docs/k", i), "2", std::nullopt);
+            for (int i = 0; i < 50; ++i)
+                c->put(key("r", i), "2", std::nullopt);
+            for (int i = 0; i < 10; ++i)
+                c->put(key("new/", i), "2", std::nullopt);
+        });
+        const QModelIndex docs = model.indexForKey("docs/");
+        QTRY_COMPARE(model.rowCount(docs), 100);
+        QList<QByteArray> expected;
+        for (int i = 0; i < 100; ++i)
+            expected << key("docs/k", i);
+        QCOMPARE(keysBelow(docs), expected);
+        expected = {"docs/", "new/"};
+        for (int i = 0; i < 50; ++i)
+            expected << key("r", i);
+        QTRY_COMPARE(keysBelow({}), expected);
+        QVERIFY(tree.isExpanded(model.indexForKey("docs/")));
+        QCOMPARE(KeyModel::keyOf(tree.currentIndex()), "docs/k020");
+        QCOMPARE(selectedKeys(), QList<QByteArray>{"docs/k020"});
+        QCOMPARE(model.data(model.indexForKey("docs/k020").siblingAtColumn(KeyModel::SizeColumn)).toString(),
+                 model.data(model.indexForKey("docs/k021").siblingAtColumn(KeyModel::SizeColumn)).toString());
+
+        // Most of a folder deleted at once, and a whole folder.
+        transaction([&] {
+            for (int i = 0; i < 100; ++i) {
+                if (i != 20 && i != 50)
+                    c->remove(key("docs/k", i));
+            }
+            for (int i = 0; i < 10; ++i)
+                c->remove(key("new/", i));
+        });
+        QTRY_COMPARE(keysBelow(model.indexForKey("docs/")), (QList<QByteArray>{"docs/k020", "docs/k050"}));
+        QTRY_VERIFY(!model.indexForKey("new/").isValid());
+        QVERIFY(tree.isExpanded(model.indexForKey("docs/")));
+        QCOMPARE(KeyModel::keyOf(tree.currentIndex()), "docs/k020");
+        QCOMPARE(selectedKeys(), QList<QByteArray>{"docs/k020"});
+
+        // The selected key deleted with many others: nothing selected is left behind.
+        transaction([&] {
+            c->remove("docs/k020");
+            for (int i = 0; i < 40; ++i)
+                c->remove(key("r", i));
+        });
+        expected = {"docs/"};
+        for (int i = 40; i < 50; ++i)
+            expected << key("r", i);
+        QTRY_COMPARE(keysBelow({}), expected);
+        QCOMPARE(keysBelow(model.indexForKey("docs/")), QList<QByteArray>{"docs/k050"});
+        QVERIFY(selectedKeys().isEmpty());
+    }
+
     void serverPanelStopsStartsAndMovesTheListener()
     {
         auto *url = m_window->findChild<QLineEdit *>(QStringLiteral("serverUrl"));

@@ -36,7 +36,7 @@ KeyModel::KeyModel(StoreService &service, const Clock &clock, QObject *parent)
 {
     m_root->entry.folder = true;
     m_changeTimer.setSingleShot(true);
-    m_changeTimer.setInterval(150);
+    m_changeTimer.setInterval(changeDelayMs);
     QObject::connect(&m_changeTimer, &QTimer::timeout, this, &KeyModel::processChanges);
     m_countTimer.setSingleShot(true);
     m_countTimer.setInterval(300);
@@ -96,7 +96,12 @@ int KeyModel::rowOf(const Node *node) const
     const auto &siblings = node->parent->children;
     const auto it = std::lower_bound(siblings.begin(), siblings.end(), node->entry.key,
                                      [](const auto &n, const QByteArray &k) { return n->entry.key < k; });
-    return int(it - siblings.begin());
+    if (it != siblings.end() && it->get() == node)
+        return int(it - siblings.begin());
+    // Rows just appended and not yet merged in (insertRows), should a view ask meanwhile.
+    return int(
+        std::find_if(siblings.begin(), siblings.end(), [node](const auto &n) { return n.get() == node; }) -
+        siblings.begin());
 }
 
 QModelIndex KeyModel::indexFor(const Node *node, int column) const
@@ -326,7 +331,7 @@ void KeyModel::noteChanged(const QList<QByteArray> &keys)
     for (const QByteArray &k : keys)
         m_changed.insert(k);
     if (!m_changeTimer.isActive() && !m_changesInFlight)
-        m_changeTimer.start();
+        m_changeTimer.start(changeDelayMs);
 }
 
 void KeyModel::sweepExpired()
@@ -348,11 +353,11 @@ bool KeyModel::covers(const Node *node, const QByteArray &key) const
 
 void KeyModel::processChanges()
 {
-    if (m_changed.isEmpty() || m_changesInFlight)
+    if (m_changed.empty() || m_changesInFlight)
         return;
-    constexpr qsizetype chunk = 2000;
     QList<QByteArray> keys;
-    for (auto it = m_changed.begin(); it != m_changed.end() && keys.size() < chunk;) {
+    keys.reserve(qsizetype(std::min(m_changed.size(), size_t(changeChunk))));
+    for (auto it = m_changed.begin(); it != m_changed.end() && keys.size() < changeChunk;) {
         keys.append(*it);
         it = m_changed.erase(it);
     }
@@ -391,8 +396,12 @@ void KeyModel::processChanges()
                 else
                     applyLookups(lookups);
             }
-            if (!m_changed.isEmpty())
-                m_changeTimer.start();
+            // A backlog of a whole chunk or more (a burst of writes) is looked up straight away;
+            // less waits for the changes that follow it.
+            if (m_changed.size() >= size_t(changeChunk))
+                m_changeTimer.start(0);
+            else if (!m_changed.empty())
+                m_changeTimer.start(changeDelayMs);
             // Not pushed back by a stream of changes: counted at most every 300 ms.
             if (!m_countTimer.isActive())
                 m_countTimer.start();
@@ -403,14 +412,39 @@ void KeyModel::applyLookups(const std::vector<Lookup> &lookups)
 {
     QList<QByteArray> present;
     QList<QByteArray> removed;
+    // Removals first (they may take folders away), then rows are inserted below what stays.
+    std::map<Node *, std::vector<Node *>> removals;
     for (const Lookup &l : lookups) {
-        if (l.entry) {
-            applyPresent(*l.entry);
-            present.append(l.key);
-        } else {
-            applyAbsent(l.key, l.emptyFolders);
+        if (!l.entry) {
+            applyAbsent(l.key, l.emptyFolders, removals);
             removed.append(l.key);
         }
+    }
+    // Deepest first, so that no folder goes before the rows taken from below it.
+    std::vector<std::pair<int, Node *>> byDepth;
+    for (const auto &[parent, rows] : removals) {
+        int depth = 0;
+        for (const Node *n = parent; n->parent; n = n->parent)
+            ++depth;
+        byDepth.emplace_back(depth, parent);
+    }
+    std::sort(byDepth.begin(), byDepth.end(), [](const auto &a, const auto &b) { return a.first > b.first; });
+    for (const auto &[depth, parent] : byDepth)
+        removeRows(parent, std::move(removals[parent]));
+
+    std::map<Node *, std::map<QByteArray, BrowseEntry>> inserts;
+    for (const Lookup &l : lookups) {
+        if (l.entry) {
+            applyPresent(*l.entry, inserts);
+            present.append(l.key);
+        }
+    }
+    for (auto &[parent, entries] : inserts) {
+        std::vector<BrowseEntry> sorted;
+        sorted.reserve(entries.size());
+        for (auto &[key, entry] : entries)
+            sorted.push_back(std::move(entry));
+        insertRows(parent, std::move(sorted));
     }
     Q_EMIT keysRefreshed(present, removed);
 }
@@ -435,7 +469,88 @@ void KeyModel::removeRow(Node *parent, int row)
     endRemoveRows();
 }
 
-void KeyModel::applyPresent(const BrowseEntry &entry)
+template<typename Reorder> void KeyModel::reorderChildren(Node *parent, size_t tailFrom, Reorder reorder)
+{
+    QList<QPersistentModelIndex> parents;
+    if (parent != m_root.get())
+        parents.append(indexFor(parent));
+    Q_EMIT layoutAboutToBeChanged(parents, QAbstractItemModel::VerticalSortHint);
+    const QModelIndexList before = persistentIndexList();
+    reorder(parent->children);
+    // Each index that views keep (the current row, the selection, open folders) of a row of
+    // parent's moves with its row: found again by key in one of the two runs, each in order.
+    const auto &children = parent->children;
+    const auto rowIn = [&children](const Node *n, size_t from, size_t to) {
+        const auto it = std::lower_bound(children.begin() + qsizetype(from), children.begin() + qsizetype(to),
+                                         n->entry.key,
+                                         [](const auto &c, const QByteArray &k) { return c->entry.key < k; });
+        return it != children.begin() + qsizetype(to) && it->get() == n ? int(it - children.begin()) : -1;
+    };
+    QModelIndexList from;
+    QModelIndexList to;
+    for (const QModelIndex &i : before) {
+        const Node *n = nodeFor(i);
+        if (!i.isValid() || n->parent != parent)
+            continue;
+        int row = rowIn(n, 0, std::min(tailFrom, children.size()));
+        if (row < 0)
+            row = rowIn(n, std::min(tailFrom, children.size()), children.size());
+        from.append(i);
+        to.append(createIndex(row, i.column(), const_cast<Node *>(n)));
+    }
+    changePersistentIndexList(from, to);
+    Q_EMIT layoutChanged(parents, QAbstractItemModel::VerticalSortHint);
+}
+
+void KeyModel::insertRows(Node *parent, std::vector<BrowseEntry> entries)
+{
+    if (entries.size() < bulkRows) {
+        for (BrowseEntry &e : entries)
+            insertRow(parent, std::move(e));
+        return;
+    }
+    // entries are in order; appended after the rows there, then merged with them.
+    const size_t first = parent->children.size();
+    beginInsertRows(indexFor(parent), int(first), int(first + entries.size()) - 1);
+    parent->children.reserve(first + entries.size());
+    for (BrowseEntry &e : entries) {
+        auto node = std::make_unique<Node>();
+        node->parent = parent;
+        node->entry = std::move(e);
+        trackExpiry(node->entry);
+        parent->children.push_back(std::move(node));
+    }
+    endInsertRows();
+    reorderChildren(parent, parent->children.size(), [first](std::vector<std::unique_ptr<Node>> &children) {
+        std::inplace_merge(children.begin(), children.begin() + qsizetype(first), children.end(),
+                           [](const auto &a, const auto &b) { return a->entry.key < b->entry.key; });
+    });
+}
+
+void KeyModel::removeRows(Node *parent, std::vector<Node *> rows)
+{
+    std::sort(rows.begin(), rows.end());
+    rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+    if (rows.size() < bulkRows) {
+        for (Node *n : rows)
+            removeRow(parent, rowOf(n));
+        return;
+    }
+    // Moved to the end (the others keep their order), then taken away together.
+    reorderChildren(parent, parent->children.size() - rows.size(),
+                    [&rows](std::vector<std::unique_ptr<Node>> &children) {
+                        std::stable_partition(children.begin(), children.end(), [&rows](const auto &n) {
+                            return !std::binary_search(rows.begin(), rows.end(), n.get());
+                        });
+                    });
+    const size_t first = parent->children.size() - rows.size();
+    beginRemoveRows(indexFor(parent), int(first), int(parent->children.size()) - 1);
+    parent->children.erase(parent->children.begin() + qsizetype(first), parent->children.end());
+    endRemoveRows();
+}
+
+void KeyModel::applyPresent(const BrowseEntry &entry,
+                            std::map<Node *, std::map<QByteArray, BrowseEntry>> &inserts)
 {
     Node *node = m_root.get();
     if (m_grouped) {
@@ -453,7 +568,7 @@ void KeyModel::applyPresent(const BrowseEntry &entry)
                 BrowseEntry f;
                 f.key = folder;
                 f.folder = true;
-                insertRow(node, std::move(f));
+                inserts[node].try_emplace(folder, std::move(f));
             }
             return;
         }
@@ -464,19 +579,20 @@ void KeyModel::applyPresent(const BrowseEntry &entry)
         trackExpiry(entry);
         Q_EMIT dataChanged(createIndex(row, 0, existing), createIndex(row, ColumnCount - 1, existing));
     } else if (covers(node, entry.key)) {
-        insertRow(node, entry);
+        inserts[node].insert_or_assign(entry.key, entry);
     }
 }
 
-void KeyModel::applyAbsent(const QByteArray &key, const QList<QByteArray> &emptyFolders)
+void KeyModel::applyAbsent(const QByteArray &key, const QList<QByteArray> &emptyFolders,
+                           std::map<Node *, std::vector<Node *>> &removals)
 {
     const QModelIndex index = indexForKey(key);
     if (index.isValid() && !nodeFor(index)->entry.folder)
-        removeRow(nodeFor(index)->parent, index.row());
+        removals[nodeFor(index)->parent].push_back(nodeFor(index));
     for (const QByteArray &folder : emptyFolders) {
         Node *f = findFolder(folder);
         if (f && f->parent)
-            removeRow(f->parent, rowOf(f));
+            removals[f->parent].push_back(f);
     }
 }
 
