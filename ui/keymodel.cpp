@@ -190,6 +190,16 @@ bool KeyModel::hasChildren(const QModelIndex &parent) const
 
 bool KeyModel::canFetchMore(const QModelIndex &parent) const
 {
+    // Only a folder's first page: QTreeView asks for more of the top level and of every open
+    // folder each time it lays out its rows, which each page that arrives makes it do, so it would
+    // load every key of the store in the background, page after page. Later pages are for
+    // hasMoreToLoad's callers (the window, as the last rows loaded come into view).
+    const Node *node = nodeFor(parent);
+    return hasMoreToLoad(parent) && !node->fetched;
+}
+
+bool KeyModel::hasMoreToLoad(const QModelIndex &parent) const
+{
     const Node *node = nodeFor(parent);
     return node->entry.folder && !node->complete && !node->fetching;
 }

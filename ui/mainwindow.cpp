@@ -114,6 +114,10 @@ MainWindow::MainWindow(KvServer &server, const Clock &clock, CredentialVault *va
     QObject::connect(m_tree->verticalScrollBar(), &QScrollBar::valueChanged, this, &MainWindow::fetchVisible);
     QObject::connect(m_model, &QAbstractItemModel::rowsInserted, this, &MainWindow::fetchVisible,
                      Qt::QueuedConnection);
+    // A folder opened again, or a taller window, can bring the end of what is loaded into view.
+    QObject::connect(m_tree, &QTreeView::expanded, this, &MainWindow::fetchVisible, Qt::QueuedConnection);
+    QObject::connect(m_tree->verticalScrollBar(), &QScrollBar::rangeChanged, this, &MainWindow::fetchVisible,
+                     Qt::QueuedConnection);
     QObject::connect(m_model, &KeyModel::countsChanged, this, &MainWindow::updateCounts);
     QObject::connect(m_model, &KeyModel::loadingChanged, m_busy, &QLabel::setVisible);
     QObject::connect(m_model, &KeyModel::errorOccurred, this,
@@ -357,18 +361,19 @@ void MainWindow::keysRefreshed(const QList<QByteArray> &present, const QList<QBy
 
 void MainWindow::fetchVisible()
 {
-    // QTreeView fetches more rows of the top level when scrolled to its end; folders below it
-    // are fetched here, when their last loaded row comes into view.
-    QModelIndex child = m_tree->indexAt(QPoint(4, m_tree->viewport()->height() - 4));
-    if (!child.isValid())
-        return;
-    for (;;) {
-        const QModelIndex parent = child.parent();
-        if (m_model->canFetchMore(parent) && child.row() >= m_model->rowCount(parent) - 20)
-            m_model->fetchMore(parent);
-        if (!parent.isValid())
+    // The next page of the top level, or of a folder, is loaded once one of its last loaded rows
+    // (or of a folder among them, open below) is in view: the model lets QTreeView ask for first
+    // pages only, or it would load every key in the background.
+    const int height = m_tree->viewport()->height();
+    QModelIndex row = m_tree->indexAt(QPoint(4, 1));
+    for (int shown = 0; row.isValid() && shown < 1000; ++shown, row = m_tree->indexBelow(row)) {
+        if (m_tree->visualRect(row).top() >= height)
             break;
-        child = parent;
+        for (QModelIndex child = row; child.isValid(); child = child.parent()) {
+            const QModelIndex parent = child.parent();
+            if (child.row() >= m_model->rowCount(parent) - 20 && m_model->hasMoreToLoad(parent))
+                m_model->fetchMore(parent);
+        }
     }
 }
 
