@@ -23,6 +23,7 @@
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QProgressBar>
+#include <QScrollBar>
 #include <QSpinBox>
 #include <QStandardPaths>
 #include <QStatusBar>
@@ -561,6 +562,60 @@ private Q_SLOTS:
         QTRY_COMPARE(keysBelow({}), expected);
         QCOMPARE(keysBelow(model.indexForKey("docs/")), QList<QByteArray>{"docs/k050"});
         QVERIFY(selectedKeys().isEmpty());
+    }
+
+    // In a store larger than what the window has loaded, keys written beyond it are not looked
+    // up (their rows would not be shown), yet the counts follow them, folders that lose their
+    // last key below still go, and the keys show up once their page is loaded.
+    void changesBeyondWhatIsLoadedAreNotLookedUp()
+    {
+        m_window.reset(); // opened again on the store filled
+        auto c = m_server->server().store().connect();
+        const auto key = [](const char *prefix, int i) -> QByteArray {
+            return QByteArray(prefix) + QByteArray::number(i).rightJustified(3, '0');
+        };
+        c->begin();
+        for (int i = 0; i < 3000; ++i)
+            c->put(key("k", i), "1", std::nullopt);
+        c->put("c/only", "1", std::nullopt);
+        c->put("d/e/f", "1", std::nullopt);
+        c->commit();
+        m_window = std::make_unique<MainWindow>(m_server->server(), m_server->clock());
+        m_window->show();
+        QVERIFY(QTest::qWaitForWindowExposed(m_window.get()));
+        KeyModel &model = m_window->keyModel();
+        QTRY_VERIFY(!model.isLoading() && model.rowCount() > 0);
+        QVERIFY(model.rowCount() < 3002); // the pages that fill the window, not all
+        QVERIFY(!model.indexForKey("k2999").isValid());
+        auto *counts = m_window->findChild<QLabel *>(QStringLiteral("countStatus"));
+        QTRY_COMPARE(counts->text(), QStringLiteral("3,002 keys"));
+        const qint64 lookedUp = model.keysLookedUp();
+        const qint64 skipped = model.keysSkipped();
+
+        c->begin();
+        for (int i = 0; i < 300; ++i)
+            c->put(key("z", i), "1", std::nullopt);
+        c->put("k0005", "1", std::nullopt); // among the rows loaded
+        c->commit();
+        QVERIFY(waitForKey(*m_window, "k0005").isValid());
+        QCOMPARE(model.keysSkipped() - skipped, 300);
+        QCOMPARE(model.keysLookedUp() - lookedUp, 1);
+        QTRY_COMPARE(counts->text(), QStringLiteral("3,303 keys"));
+
+        // Below folders that show no rows (never opened), every change is looked up.
+        c->remove("c/only");
+        c->remove("d/e/f");
+        QVERIFY(waitForGone("c/"));
+        QVERIFY(waitForGone("d/"));
+        QTRY_COMPARE(counts->text(), QStringLiteral("3,301 keys"));
+
+        QTreeView &tree = m_window->tree();
+        for (int i = 0; i < 100 && !model.indexForKey("z299").isValid(); ++i) {
+            tree.verticalScrollBar()->setValue(tree.verticalScrollBar()->maximum());
+            QTest::qWait(50);
+        }
+        QVERIFY(model.indexForKey("z299").isValid());
+        QCOMPARE(model.rowCount(), 3301);
     }
 
     void serverPanelStopsStartsAndMovesTheListener()

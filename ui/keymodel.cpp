@@ -338,10 +338,44 @@ Qt::ItemFlags KeyModel::flags(const QModelIndex &index) const
 
 void KeyModel::noteChanged(const QList<QByteArray> &keys)
 {
-    for (const QByteArray &k : keys)
-        m_changed.insert(k);
-    if (!m_changeTimer.isActive() && !m_changesInFlight)
+    // While no page is on its way, a key beyond everything loaded is not looked up: in a store
+    // larger than what is shown, most keys written lie beyond it. A page asked for before the
+    // change was committed could still bring the key's old state, so while one is, every key is.
+    const bool skipUnseen = m_pendingFetches == 0;
+    qsizetype skipped = 0;
+    for (const QByteArray &k : keys) {
+        if (skipUnseen && !mayChangeRows(k))
+            ++skipped;
+        else
+            m_changed.insert(k);
+    }
+    m_keysSkipped += skipped;
+    if (skipped < keys.size() && !m_changeTimer.isActive() && !m_changesInFlight)
         m_changeTimer.start(changeDelayMs);
+    // The counts change all the same; counted at most every 300 ms.
+    if (skipped > 0 && !m_countTimer.isActive())
+        m_countTimer.start();
+}
+
+bool KeyModel::mayChangeRows(const QByteArray &key) const
+{
+    Node *node = m_root.get();
+    // A folder that shows none of its rows may have lost its last key (and goes, with the
+    // folders above it that it leaves empty).
+    const auto mayEmpty = [this](const Node *n) { return n != m_root.get() && n->children.empty(); };
+    if (m_grouped) {
+        for (qsizetype slash = key.indexOf('/'); slash >= 0; slash = key.indexOf('/', slash + 1)) {
+            const QByteArray folder = key.left(slash + 1);
+            if (folder == key)
+                break;
+            if (Node *child = findChild(node, folder, nullptr)) {
+                node = child;
+                continue;
+            }
+            return covers(node, folder) || mayEmpty(node);
+        }
+    }
+    return findChild(node, key, nullptr) || covers(node, key) || mayEmpty(node);
 }
 
 void KeyModel::sweepExpired()
@@ -367,6 +401,7 @@ void KeyModel::processChanges()
         return;
     QList<QByteArray> keys;
     keys.reserve(qsizetype(std::min(m_changed.size(), size_t(changeChunk))));
+    m_keysLookedUp += qint64(std::min(m_changed.size(), size_t(changeChunk)));
     for (auto it = m_changed.begin(); it != m_changed.end() && keys.size() < changeChunk;) {
         keys.append(*it);
         it = m_changed.erase(it);

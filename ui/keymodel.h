@@ -49,6 +49,9 @@ public:
 
     // Keys whose rows must be checked against the store (the store's change signal ends here).
     void noteChanged(const QList<QByteArray> &keys);
+    // Changed keys looked up in the store so far, and those left alone (beyond what is loaded).
+    qint64 keysLookedUp() const { return m_keysLookedUp; }
+    qint64 keysSkipped() const { return m_keysSkipped; }
 
     QModelIndex index(int row, int column, const QModelIndex &parent = {}) const override;
     QModelIndex parent(const QModelIndex &child) const override;
@@ -85,6 +88,8 @@ private:
     Node *findFolder(const QByteArray &folder) const;
     Node *findChild(Node *node, const QByteArray &key, int *row) const;
     bool covers(const Node *node, const QByteArray &key) const;
+    // Whether a change of key can insert, update or remove a row, as far as what is loaded shows.
+    bool mayChangeRows(const QByteArray &key) const;
     void insertRow(Node *parent, BrowseEntry entry);
     void removeRow(Node *parent, int row);
     // Many rows of one folder at once: appended, or moved to its end, then its rows put in order
@@ -132,6 +137,8 @@ private:
     QTimer m_countTimer;
     QTimer m_expiryTimer;
     bool m_countsInFlight = false;
+    qint64 m_keysLookedUp = 0;
+    qint64 m_keysSkipped = 0;
 };
 
 } // namespace kvdesk
