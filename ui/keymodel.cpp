@@ -357,25 +357,36 @@ void KeyModel::noteChanged(const QList<QByteArray> &keys)
         m_countTimer.start();
 }
 
-bool KeyModel::mayChangeRows(const QByteArray &key) const
+KeyModel::Node *KeyModel::deepestLoaded(const QByteArray &key, QByteArray *missingFolder) const
 {
     Node *node = m_root.get();
+    missingFolder->clear();
+    if (!m_grouped)
+        return node;
+    for (qsizetype slash = key.indexOf('/'); slash >= 0; slash = key.indexOf('/', slash + 1)) {
+        QByteArray folder = key.left(slash + 1);
+        if (folder == key)
+            break;
+        Node *child = findChild(node, folder, nullptr);
+        if (!child) {
+            *missingFolder = std::move(folder);
+            break;
+        }
+        node = child;
+    }
+    return node;
+}
+
+bool KeyModel::mayChangeRows(const QByteArray &key) const
+{
+    QByteArray missing;
+    Node *node = deepestLoaded(key, &missing);
     // A folder that shows none of its rows may have lost its last key (and goes, with the
     // folders above it that it leaves empty).
-    const auto mayEmpty = [this](const Node *n) { return n != m_root.get() && n->children.empty(); };
-    if (m_grouped) {
-        for (qsizetype slash = key.indexOf('/'); slash >= 0; slash = key.indexOf('/', slash + 1)) {
-            const QByteArray folder = key.left(slash + 1);
-            if (folder == key)
-                break;
-            if (Node *child = findChild(node, folder, nullptr)) {
-                node = child;
-                continue;
-            }
-            return covers(node, folder) || mayEmpty(node);
-        }
-    }
-    return findChild(node, key, nullptr) || covers(node, key) || mayEmpty(node);
+    const bool mayEmpty = node != m_root.get() && node->children.empty();
+    if (!missing.isEmpty())
+        return covers(node, missing) || mayEmpty;
+    return findChild(node, key, nullptr) || covers(node, key) || mayEmpty;
 }
 
 void KeyModel::sweepExpired()
@@ -597,26 +608,17 @@ void KeyModel::removeRows(Node *parent, std::vector<Node *> rows)
 void KeyModel::applyPresent(const BrowseEntry &entry,
                             std::map<Node *, std::map<QByteArray, BrowseEntry>> &inserts)
 {
-    Node *node = m_root.get();
-    if (m_grouped) {
-        // Down the folders that are loaded; a new folder is inserted (closed) and ends the walk.
-        for (qsizetype slash = entry.key.indexOf('/', node->entry.key.size()); slash >= 0;
-             slash = entry.key.indexOf('/', slash + 1)) {
-            const QByteArray folder = entry.key.left(slash + 1);
-            if (folder == entry.key)
-                break;
-            if (Node *child = findChild(node, folder, nullptr)) {
-                node = child;
-                continue;
-            }
-            if (covers(node, folder)) {
-                BrowseEntry f;
-                f.key = folder;
-                f.folder = true;
-                inserts[node].try_emplace(folder, std::move(f));
-            }
-            return;
+    // Down the folders that are loaded; a new folder is inserted (closed) and ends the walk.
+    QByteArray missing;
+    Node *node = deepestLoaded(entry.key, &missing);
+    if (!missing.isEmpty()) {
+        if (covers(node, missing)) {
+            BrowseEntry f;
+            f.key = missing;
+            f.folder = true;
+            inserts[node].try_emplace(missing, std::move(f));
         }
+        return;
     }
     int row = 0;
     if (Node *existing = findChild(node, entry.key, &row)) {

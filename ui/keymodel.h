@@ -88,6 +88,9 @@ private:
     Node *findFolder(const QByteArray &folder) const;
     Node *findChild(Node *node, const QByteArray &key, int *row) const;
     bool covers(const Node *node, const QByteArray &key) const;
+    // The deepest folder loaded on key's path (the root in a flat list), and the first folder
+    // below it that is not (none when that folder holds key's own row).
+    Node *deepestLoaded(const QByteArray &key, QByteArray *missingFolder) const;
     // Whether a change of key can insert, update or remove a row, as far as what is loaded shows.
     bool mayChangeRows(const QByteArray &key) const;
     void insertRow(Node *parent, BrowseEntry entry);
