@@ -99,25 +99,82 @@ sync
 KV_API_KEY="$API_KEY" "$KVDESK" --no-gui --port "$PORT" --db "$WORK/kv10k.sqlite" >/dev/null & pid=$!; PIDS+=("$pid"); wait_port "$PORT"
 measure "GET hot key" "$pid" get_hot 200 64
 measure "GET hot key" "$pid" get_hot 200 1
-measure "GET random of 10,000 keys" "$pid" get_random 200 64 10000
-GET10K="$LAST_RPS"
-RSS10K="$(hwm_mib "$pid")"; RSS10K_SPLIT="$(rss_split "$pid")"
 
-# The 1,000,000-key server right after, so that the two random-key figures compared are measured
-# a few seconds apart (this machine's speed drifts over minutes), while the 10,000-key server
-# waits, idle, on its own port. It goes through the same sequence: its hot key first (its read
-# cache warms from the database meanwhile, as the other's did), then random keys.
-PORT10K="$PORT"; PORT=$((PORT + 1))
-KV_API_KEY="$API_KEY" "$KVDESK" --no-gui --port "$PORT" --db "$WORK/kv1m.sqlite" >/dev/null 2>"$WORK/kv1m.log" & pid1m=$!; PIDS+=("$pid1m"); wait_port "$PORT"
+# The 1,000,000-key server next, while the 10,000-key server waits, idle, on its own port. It goes
+# through the same sequence: its hot key first (its read cache warms from the database meanwhile,
+# as the other's did), then random keys.
+PORT10K="$PORT"; PORT1M=$((PORT + 1))
+KV_API_KEY="$API_KEY" "$KVDESK" --no-gui --port "$PORT1M" --db "$WORK/kv1m.sqlite" >/dev/null 2>"$WORK/kv1m.log" & pid1m=$!; PIDS+=("$pid1m"); wait_port "$PORT1M"
+PORT="$PORT1M"
 measure "GET hot key of 1,000,000 keys" "$pid1m" get_hot 200 64
-measure "GET random of 1,000,000 keys" "$pid1m" get_random 200 64 1000000
+PORT="$PORT10K"
+
+# Runs that a target compares are interleaved, ABBA: half of the first, all of the second, then
+# the other half of the first, so that a drift of the machine's speed over those seconds (it
+# drifts by 10-20% within a minute) weighs on both alike. A row of such runs sums its two halves:
+# requests over seconds, CPU over seconds; its p50 and p99 are the higher of its two halves'.
+declare -A W_REQ W_SECS W_TICKS W_P50 W_P99 W_STATUS W_BODY W_SOCK W_LIST
+HALF=$(( DURATION / 2 > 0 ? DURATION / 2 : 1 ))
+window() { # NAME ID PID PORT MODE KEYS: one half, counted under ID
+  local name="$1" id="$2" pid="$3" port="$4" mode="$5" keys="$6" before after out n took rps p50 p99
+  before="$(cpu_ticks "$pid")"
+  out="$(MODE="$mode" EXPECT=200 KEYS="$keys" API_KEY="$API_KEY" \
+        wrk -t2 -c64 -d"${HALF}s" --latency -s "$LUA" "http://127.0.0.1:$port" 2>&1)"
+  after="$(cpu_ticks "$pid")"
+  n="$(awk '/ requests in / {print $1}' <<<"$out")"
+  took="$(to_ms "$(awk '/ requests in / {sub(",", "", $4); print $4}' <<<"$out")")"
+  rps="$(awk -v n="$n" -v t="$took" 'BEGIN {printf "%.0f", n / t * 1000}')"
+  p50="$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")"
+  p99="$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")"
+  W_REQ[$id]=$(( ${W_REQ[$id]:-0} + n ))
+  W_SECS[$id]="$(awk -v a="${W_SECS[$id]:-0}" -v b="$took" 'BEGIN {printf "%.3f", a + b / 1000}')"
+  W_TICKS[$id]=$(( ${W_TICKS[$id]:-0} + after - before ))
+  W_P50[$id]="$(awk -v a="${W_P50[$id]:-0}" -v b="$p50" 'BEGIN {printf "%.2f", (b > a ? b : a)}')"
+  W_P99[$id]="$(awk -v a="${W_P99[$id]:-0}" -v b="$p99" 'BEGIN {printf "%.2f", (b > a ? b : a)}')"
+  W_STATUS[$id]=$(( ${W_STATUS[$id]:-0} + $(grep -o 'status_errors=[0-9]*' <<<"$out" | cut -d= -f2) ))
+  W_BODY[$id]=$(( ${W_BODY[$id]:-0} + $(grep -o 'body_errors=[0-9]*' <<<"$out" | cut -d= -f2) ))
+  if grep -q "Socket errors" <<<"$out"; then W_SOCK[$id]="${W_SOCK[$id]:-} $(grep 'Socket errors' <<<"$out" | sed 's/^ *//')"; fi
+  W_LIST[$id]="${W_LIST[$id]:+${W_LIST[$id]} and }$rps"
+  printf '  %-34s %8s req/s  p50 %6s ms  p99 %6s ms  (one half, %s s)\n' "$name" "$rps" "$p50" "$p99" "$HALF" >&2
+}
+window_row() { # NAME ID: the row of ID's two halves, as measure() adds one
+  local name="$1" id="$2" rps cpu
+  rps="$(awk -v n="${W_REQ[$id]}" -v t="${W_SECS[$id]}" 'BEGIN {printf "%.0f", n / t}')"
+  cpu="$(awk -v a="${W_TICKS[$id]}" -v t="$TICKS" -v d="${W_SECS[$id]}" 'BEGIN {printf "%.2f", a / t / d}')"
+  ROWS+=("$name|64|$rps|${W_P50[$id]}|${W_P99[$id]}|$cpu|status_errors=${W_STATUS[$id]} body_errors=${W_BODY[$id]}${W_SOCK[$id]:-}")
+  LAST_RPS="$rps"
+}
+
+# The two random-key runs that the 1,000,000 / 10,000 target compares.
+G10K="GET random of 10,000 keys"; G1M="GET random of 1,000,000 keys"
+window "$G10K" g10k "$pid" "$PORT10K" get_random 10000
+window "$G1M" g1m "$pid1m" "$PORT1M" get_random 1000000
+window "$G1M" g1m "$pid1m" "$PORT1M" get_random 1000000
+window "$G10K" g10k "$pid" "$PORT10K" get_random 10000
+window_row "$G10K" g10k
+GET10K="$LAST_RPS"
+window_row "$G1M" g1m
 GET1M="$LAST_RPS"
+RSS10K="$(hwm_mib "$pid")"; RSS10K_SPLIT="$(rss_split "$pid")"
 RSS1M="$(hwm_mib "$pid1m")"
 kill "$pid1m"; wait "$pid1m" 2>/dev/null || true
 WARM1M="$(grep -o 'read cache warmed: .*' "$WORK/kv1m.log" || echo "read cache not warmed")"
-PORT="$PORT10K"
 
+# Durable PUTs between two halves of the ceiling (2 threads, on a port of its own, idle
+# meanwhile): the target compares them with the ceiling, and the one measured at the start of the
+# run may be minutes and a drift of the machine away. The PUTs run in one go, as before, since a
+# pause lets the writer start its log anew (see Storage in the README), which a continuous load
+# does not.
+PORTCEIL=$((PORT + 2))
+"$CEILING" "$PORTCEIL" "$CORES" >/dev/null & pidceil=$!; PIDS+=("$pidceil"); wait_port "$PORTCEIL"
+CEILA="ceiling, $CORES thread(s), around the PUTs"
+window "$CEILA" ceil "$pidceil" "$PORTCEIL" ceiling 0
 measure "PUT random keys (100 B, durable)" "$pid" put_random 200 64
+PUTRPS="$LAST_RPS"
+window "$CEILA" ceil "$pidceil" "$PORTCEIL" ceiling 0
+kill "$pidceil"; wait "$pidceil" 2>/dev/null || true
+window_row "$CEILA" ceil
+CEILPUT="$LAST_RPS"
 measure "PUT random keys (100 B, durable)" "$pid" put_random 200 1
 measure "90/10 GET/PUT mix" "$pid" mix 200 64 10000
 measure "wrong API key (401)" "$pid" wrong_key 401 64
@@ -162,7 +219,8 @@ for row in "${ROWS[@]}"; do
 done
 echo
 echo "- the ceiling ($CORES threads) at the start and at the end of the run: $CEILN and $CEILN_END req/s ($(awk -v a="$CEILN_END" -v b="$CEILN" 'BEGIN {printf "%.2f", a / b}')×): how much the machine drifted meanwhile"
-echo "- GET random of 1,000,000 keys ÷ GET random of 10,000 keys: $(awk -v a="$GET1M" -v b="$GET10K" 'BEGIN {printf "%.2f", a / b}')"
+echo "- GET random of 1,000,000 keys ÷ GET random of 10,000 keys: $(awk -v a="$GET1M" -v b="$GET10K" 'BEGIN {printf "%.2f", a / b}') (interleaved halves of $HALF s: ${W_LIST[g10k]} req/s over 10,000 keys, ${W_LIST[g1m]} over 1,000,000)"
+echo "- durable PUTs ÷ the ceiling ($CORES threads) measured around them: $(awk -v a="$PUTRPS" -v b="$CEILPUT" 'BEGIN {printf "%.2f", a / b}') ($PUTRPS PUTs/s; the ceiling ${W_LIST[ceil]} req/s in the halves of $HALF s before and after)"
 echo "- peak RSS (VmHWM), kvdesk with 10,000 keys, after the GET runs: $RSS10K MiB ($RSS10K_SPLIT resident then)"
 echo "- peak RSS after the PUT, mix and 401 runs too (the PUTs add keys: $KEYSAFTER at the end): $RSSPUT MiB ($RSSPUT_SPLIT resident then); after the 1 MiB runs: $RSSBIG MiB"
 echo "- peak RSS with 1,000,000 keys: $RSS1M MiB; that server's log: $WARM1M"
