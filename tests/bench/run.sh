@@ -46,24 +46,35 @@ wait_port() {
 
 ROWS=()
 CEIL1=0; CEILN=0
-# measure NAME PID MODE EXPECT CONNECTIONS [KEYS]
-measure() {
-  local name="$1" pid="$2" mode="$3" expect="$4" conns="$5" keys="${6:-10000}"
-  local before after out rps p50 p99 cpu check threads=2
+# run_wrk PID PORT MODE EXPECT CONNECTIONS KEYS SECONDS: one wrk run against the server PID on
+# PORT. Sets R_N (requests), R_SECS (wrk's own count of seconds), R_RPS, R_P50 and R_P99 (ms),
+# R_TICKS (the server's CPU ticks meanwhile), R_STATUS and R_BODY (the script's failed checks)
+# and R_SOCKET (wrk's socket errors, if any).
+run_wrk() {
+  local pid="$1" port="$2" mode="$3" expect="$4" conns="$5" keys="$6" secs="$7" before out threads=2
   [ "$conns" -lt 2 ] && threads=1
   before="$(cpu_ticks "$pid")"
   out="$(MODE="$mode" EXPECT="$expect" KEYS="$keys" API_KEY="$API_KEY" \
-        wrk -t"$threads" -c"$conns" -d"${DURATION}s" --latency -s "$LUA" "http://127.0.0.1:$PORT" 2>&1)"
-  after="$(cpu_ticks "$pid")"
-  rps="$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out")"
-  p50="$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")"
-  p99="$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")"
-  cpu="$(awk -v a="$before" -v b="$after" -v t="$TICKS" -v d="$DURATION" 'BEGIN {printf "%.2f", (b - a) / t / d}')"
-  check="$(grep CHECK <<<"$out" | sed 's/CHECK //')"
-  if grep -q "Socket errors" <<<"$out"; then check="$check $(grep 'Socket errors' <<<"$out" | sed 's/^ *//')"; fi
-  ROWS+=("$name|$conns|$rps|$p50|$p99|$cpu|$check")
-  printf '  %-34s %8s req/s  p50 %6s ms  p99 %6s ms  cpu %s  %s\n' "$name" "$rps" "$p50" "$p99" "$cpu" "$check" >&2
-  LAST_RPS="$rps"
+        wrk -t"$threads" -c"$conns" -d"${secs}s" --latency -s "$LUA" "http://127.0.0.1:$port" 2>&1)"
+  R_TICKS=$(( $(cpu_ticks "$pid") - before ))
+  R_N="$(awk '/ requests in / {print $1}' <<<"$out")"
+  R_SECS="$(awk -v ms="$(to_ms "$(awk '/ requests in / {sub(",", "", $4); print $4}' <<<"$out")")" 'BEGIN {printf "%.3f", ms / 1000}')"
+  R_RPS="$(awk -v n="${R_N:-0}" -v t="$R_SECS" 'BEGIN {if (t > 0) printf "%.0f", n / t; else print 0}')"
+  R_P50="$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")"
+  R_P99="$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")"
+  R_STATUS="$(grep -o 'status_errors=[0-9]*' <<<"$out" | cut -d= -f2 || true)"
+  R_BODY="$(grep -o 'body_errors=[0-9]*' <<<"$out" | cut -d= -f2 || true)"
+  R_SOCKET="$(grep 'Socket errors' <<<"$out" | sed 's/^ */ /' || true)"
+}
+# measure NAME PID MODE EXPECT CONNECTIONS [KEYS]: a run of DURATION seconds, a row of the table
+measure() {
+  local name="$1" pid="$2" mode="$3" expect="$4" conns="$5" keys="${6:-10000}" cpu check
+  run_wrk "$pid" "$PORT" "$mode" "$expect" "$conns" "$keys" "$DURATION"
+  cpu="$(awk -v a="$R_TICKS" -v t="$TICKS" -v d="$R_SECS" 'BEGIN {printf "%.2f", (d > 0 ? a / t / d : 0)}')"
+  check="status_errors=${R_STATUS:-?} body_errors=${R_BODY:-?}$R_SOCKET"
+  ROWS+=("$name|$conns|$R_RPS|$R_P50|$R_P99|$cpu|$check")
+  printf '  %-34s %8s req/s  p50 %6s ms  p99 %6s ms  cpu %s  %s\n' "$name" "$R_RPS" "$R_P50" "$R_P99" "$cpu" "$check" >&2
+  LAST_RPS="$R_RPS"
 }
 
 echo "Benchmark on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), ${DURATION}s per run" >&2
@@ -122,32 +133,25 @@ PORT="$PORT10K"
 declare -A W_REQ W_SECS W_TICKS W_P50 W_P99 W_STATUS W_BODY W_SOCK W_LIST
 HALF=$(( DURATION / 2 > 0 ? DURATION / 2 : 1 ))
 window() { # NAME ID PID PORT MODE KEYS: one half, counted under ID
-  local name="$1" id="$2" pid="$3" port="$4" mode="$5" keys="$6" before after out n took rps p50 p99
-  before="$(cpu_ticks "$pid")"
-  out="$(MODE="$mode" EXPECT=200 KEYS="$keys" API_KEY="$API_KEY" \
-        wrk -t2 -c64 -d"${HALF}s" --latency -s "$LUA" "http://127.0.0.1:$port" 2>&1)"
-  after="$(cpu_ticks "$pid")"
-  n="$(awk '/ requests in / {print $1}' <<<"$out")"
-  took="$(to_ms "$(awk '/ requests in / {sub(",", "", $4); print $4}' <<<"$out")")"
-  rps="$(awk -v n="$n" -v t="$took" 'BEGIN {printf "%.0f", n / t * 1000}')"
-  p50="$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")"
-  p99="$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")"
-  W_REQ[$id]=$(( ${W_REQ[$id]:-0} + n ))
-  W_SECS[$id]="$(awk -v a="${W_SECS[$id]:-0}" -v b="$took" 'BEGIN {printf "%.3f", a + b / 1000}')"
-  W_TICKS[$id]=$(( ${W_TICKS[$id]:-0} + after - before ))
-  W_P50[$id]="$(awk -v a="${W_P50[$id]:-0}" -v b="$p50" 'BEGIN {printf "%.2f", (b > a ? b : a)}')"
-  W_P99[$id]="$(awk -v a="${W_P99[$id]:-0}" -v b="$p99" 'BEGIN {printf "%.2f", (b > a ? b : a)}')"
-  W_STATUS[$id]=$(( ${W_STATUS[$id]:-0} + $(grep -o 'status_errors=[0-9]*' <<<"$out" | cut -d= -f2) ))
-  W_BODY[$id]=$(( ${W_BODY[$id]:-0} + $(grep -o 'body_errors=[0-9]*' <<<"$out" | cut -d= -f2) ))
-  if grep -q "Socket errors" <<<"$out"; then W_SOCK[$id]="${W_SOCK[$id]:-} $(grep 'Socket errors' <<<"$out" | sed 's/^ *//')"; fi
-  W_LIST[$id]="${W_LIST[$id]:+${W_LIST[$id]} and }$rps"
-  printf '  %-34s %8s req/s  p50 %6s ms  p99 %6s ms  (one half, %s s)\n' "$name" "$rps" "$p50" "$p99" "$HALF" >&2
+  local name="$1" id="$2" pid="$3" port="$4" mode="$5" keys="$6"
+  run_wrk "$pid" "$port" "$mode" 200 64 "$keys" "$HALF"
+  W_REQ[$id]=$(( ${W_REQ[$id]:-0} + ${R_N:-0} ))
+  W_SECS[$id]="$(awk -v a="${W_SECS[$id]:-0}" -v b="$R_SECS" 'BEGIN {printf "%.3f", a + b}')"
+  W_TICKS[$id]=$(( ${W_TICKS[$id]:-0} + R_TICKS ))
+  W_P50[$id]="$(awk -v a="${W_P50[$id]:-0}" -v b="$R_P50" 'BEGIN {printf "%.2f", (b > a ? b : a)}')"
+  W_P99[$id]="$(awk -v a="${W_P99[$id]:-0}" -v b="$R_P99" 'BEGIN {printf "%.2f", (b > a ? b : a)}')"
+  # A half whose checks did not print counts as failing them all.
+  W_STATUS[$id]=$(( ${W_STATUS[$id]:-0} + ${R_STATUS:-${R_N:-1}} ))
+  W_BODY[$id]=$(( ${W_BODY[$id]:-0} + ${R_BODY:-${R_N:-1}} ))
+  W_SOCK[$id]="${W_SOCK[$id]:-}$R_SOCKET"
+  W_LIST[$id]="${W_LIST[$id]:+${W_LIST[$id]} and }$R_RPS"
+  printf '  %-34s %8s req/s  p50 %6s ms  p99 %6s ms  (one half, %s s)\n' "$name" "$R_RPS" "$R_P50" "$R_P99" "$HALF" >&2
 }
 window_row() { # NAME ID: the row of ID's two halves, as measure() adds one
   local name="$1" id="$2" rps cpu
-  rps="$(awk -v n="${W_REQ[$id]}" -v t="${W_SECS[$id]}" 'BEGIN {printf "%.0f", n / t}')"
-  cpu="$(awk -v a="${W_TICKS[$id]}" -v t="$TICKS" -v d="${W_SECS[$id]}" 'BEGIN {printf "%.2f", a / t / d}')"
-  ROWS+=("$name|64|$rps|${W_P50[$id]}|${W_P99[$id]}|$cpu|status_errors=${W_STATUS[$id]} body_errors=${W_BODY[$id]}${W_SOCK[$id]:-}")
+  rps="$(awk -v n="${W_REQ[$id]}" -v t="${W_SECS[$id]}" 'BEGIN {printf "%.0f", (t > 0 ? n / t : 0)}')"
+  cpu="$(awk -v a="${W_TICKS[$id]}" -v t="$TICKS" -v d="${W_SECS[$id]}" 'BEGIN {printf "%.2f", (d > 0 ? a / t / d : 0)}')"
+  ROWS+=("$name|64|$rps|${W_P50[$id]}|${W_P99[$id]}|$cpu|status_errors=${W_STATUS[$id]} body_errors=${W_BODY[$id]}${W_SOCK[$id]}")
   LAST_RPS="$rps"
 }
 
