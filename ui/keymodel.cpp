@@ -5,6 +5,7 @@
 #include "storeservice.h"
 
 #include <QDateTime>
+#include <QElapsedTimer>
 #include <QIcon>
 #include <QLocale>
 
@@ -39,7 +40,7 @@ KeyModel::KeyModel(StoreService &service, const Clock &clock, QObject *parent)
     m_changeTimer.setInterval(changeDelayMs);
     QObject::connect(&m_changeTimer, &QTimer::timeout, this, &KeyModel::processChanges);
     m_countTimer.setSingleShot(true);
-    m_countTimer.setInterval(300);
+    m_countTimer.setInterval(minCountDelayMs);
     QObject::connect(&m_countTimer, &QTimer::timeout, this, &KeyModel::refreshCounts);
     m_expiryTimer.setInterval(250);
     QObject::connect(&m_expiryTimer, &QTimer::timeout, this, &KeyModel::sweepExpired);
@@ -652,24 +653,37 @@ void KeyModel::refreshCounts()
     m_countsInFlight = true;
     const BrowseFilter filter = m_filter;
     const quint64 generation = m_generation;
-    m_service.read<std::pair<qint64, qint64>>(
+    struct Counts
+    {
+        qint64 shown = 0;
+        qint64 total = 0;
+        qint64 tookMs = 0;
+    };
+    m_service.read<Counts>(
         this,
         [filter](StoreBrowser &b) {
+            QElapsedTimer took;
+            took.start();
             const qint64 total = b.count({}, {});
-            return std::pair{filter.isEmpty() ? total : b.count({}, filter), total};
+            const qint64 shown = filter.isEmpty() ? total : b.count({}, filter);
+            return Counts{shown, total, took.elapsed()};
         },
-        [this, generation](const std::pair<qint64, qint64> &counts, const QString &error) {
+        [this, generation](const Counts &counts, const QString &error) {
             m_countsInFlight = false;
             if (!error.isEmpty()) {
                 Q_EMIT errorOccurred(error);
                 return;
             }
+            ++m_countsMade;
+            m_countingMs += counts.tookMs;
+            m_countTimer.setInterval(
+                int(std::clamp<qint64>(counts.tookMs * countShare, minCountDelayMs, maxCountDelayMs)));
             if (generation != m_generation) {
                 refreshCounts();
                 return;
             }
-            m_shownCount = counts.first;
-            m_totalCount = counts.second;
+            m_shownCount = counts.shown;
+            m_totalCount = counts.total;
             Q_EMIT countsChanged(m_shownCount, m_totalCount);
         });
 }
