@@ -156,6 +156,54 @@ private Q_SLOTS:
         QCOMPARE(browser.count("", {BrowseFilter::Mode::Substring, u"x"_s}), 0);
     }
 
+    // Many keys described at once (the key list's lookups after changes): each as describe()
+    // alone sees it, in the order asked, across more keys than one query takes on PostgreSQL.
+    void describesManyKeysAtOnce()
+    {
+        auto store = newStore();
+        auto c = store->connect();
+        const qint64 now = m_clock.nowMs();
+        c->begin();
+        for (int i = 0; i < 1200; i += 2) {
+            const QByteArray key = "k" + QByteArray::number(i);
+            const QByteArray json = "[" + QByteArray::number(i) + "]";
+            c->put(key, json, std::nullopt);
+        }
+        c->commit();
+        put(*c, "gone", "1", now - 1);
+        put(*c, "ttl", "true", now + 60'000);
+        const QByteArray odd = "quote\"comma,brace{}back\\slash?$1 %_ \xc3\xa9t\xc3\xa9";
+        put(*c, odd, "{}");
+        QList<QByteArray> keys;
+        for (int i = 0; i < 1200; ++i) // every other one absent
+            keys.append("k" + QByteArray::number(i));
+        keys << "gone"
+             << "ttl" << odd << "k2"
+             << "absent" << odd;
+        StoreBrowser browser(*c);
+        const std::vector<std::optional<BrowseEntry>> entries = browser.describe(keys);
+        QCOMPARE(entries.size(), size_t(keys.size()));
+        for (qsizetype i = 0; i < keys.size(); ++i) {
+            const std::optional<BrowseEntry> alone = browser.describe(QByteArrayView(keys[i]));
+            const std::optional<BrowseEntry> &together = entries[size_t(i)];
+            QCOMPARE(together.has_value(), alone.has_value());
+            if (!alone)
+                continue;
+            QCOMPARE(together->key, keys[i]);
+            QCOMPARE(together->sizeBytes, alone->sizeBytes);
+            QCOMPARE(together->expiresAtMs, alone->expiresAtMs);
+            QCOMPARE(together->updatedAtMs, alone->updatedAtMs);
+        }
+        QVERIFY(entries[0] && entries[1198]);
+        QVERIFY(!entries[1] && !entries[1199]);
+        QCOMPARE(entries[600]->sizeBytes, 5); // [600]
+        QVERIFY(!entries[1200]);              // expired
+        QCOMPARE(entries[1201]->expiresAtMs, now + 60'000);
+        QCOMPARE(entries[1202]->key, odd);
+        QVERIFY(entries[1203] && !entries[1204] && entries[1205]);
+        QVERIFY(browser.describe(QList<QByteArray>{}).empty());
+    }
+
     void readsTheLatestCommitOfAnotherConnection()
     {
         auto store = newStore();

@@ -427,10 +427,18 @@ void KeyModel::processChanges()
         [=](StoreBrowser &b) {
             std::vector<Lookup> lookups;
             lookups.reserve(size_t(keys.size()));
+            // Described together: on PostgreSQL a few queries rather than one for each key.
+            QList<QByteArray> matching;
+            for (const QByteArray &key : keys) {
+                if (filter.matches(key))
+                    matching.append(key);
+            }
+            const std::vector<std::optional<BrowseEntry>> entries = b.describe(matching);
+            size_t next = 0;
             for (const QByteArray &key : keys) {
                 Lookup l{key, std::nullopt, {}};
                 if (filter.matches(key))
-                    l.entry = b.describe(key);
+                    l.entry = entries[next++];
                 if (!l.entry && grouped) {
                     // Deepest first: a folder is removed when nothing matching is left below it.
                     for (qsizetype slash = key.lastIndexOf('/'); slash >= 0;

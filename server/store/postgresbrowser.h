@@ -15,6 +15,7 @@ public:
                         bool grouped);
     qint64 count(QByteArrayView folder, const BrowseFilter &filter);
     std::optional<BrowseEntry> describe(QByteArrayView key);
+    std::vector<std::optional<BrowseEntry>> describe(const QList<QByteArray> &keys);
     QList<StoredEntry> entries(QByteArrayView folder, int limit, QByteArrayView after);
 
 private:

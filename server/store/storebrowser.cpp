@@ -222,6 +222,19 @@ std::optional<BrowseEntry> StoreBrowser::describe(QByteArrayView key)
     return rowEntry(q.stmt());
 }
 
+std::vector<std::optional<BrowseEntry>> StoreBrowser::describe(const QList<QByteArray> &keys)
+{
+    ensureReady(m_connection);
+    if (m_postgres)
+        return m_postgres->describe(keys);
+    // In this process, one key at a time costs a lookup of the index each, and nothing more.
+    std::vector<std::optional<BrowseEntry>> entries;
+    entries.reserve(size_t(keys.size()));
+    for (const QByteArray &key : keys)
+        entries.push_back(describe(QByteArrayView(key)));
+    return entries;
+}
+
 bool StoreBrowser::hasKeysBelow(QByteArrayView folder, const BrowseFilter &filter)
 {
     return !children(folder, {}, filter, 1, false).entries.isEmpty();

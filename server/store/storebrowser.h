@@ -73,6 +73,9 @@ public:
     qint64 count(QByteArrayView folder, const BrowseFilter &filter);
     // The live key's metadata, or nothing when it is absent or expired.
     std::optional<BrowseEntry> describe(QByteArrayView key);
+    // describe() of each key, in the same order; on PostgreSQL a few queries in all rather than a
+    // round trip for each key.
+    std::vector<std::optional<BrowseEntry>> describe(const QList<QByteArray> &keys);
     // Whether a live key below folder matches filter.
     bool hasKeysBelow(QByteArrayView folder, const BrowseFilter &filter);
     // Up to limit live keys below folder with their values, in byte order, after cursor (a key).
