@@ -116,6 +116,8 @@ struct PostgresConnection::Statements
     QSqlQuery get, upsert, insertIfAbsent, updateIfVersion, updateIfLegacy, updateIfLive;
     QSqlQuery remove, removeIfVersion, removeIfLegacy, removeIfLive, list, listAll, sweep, count;
     QSqlError failure;
+    // putAll's upserts of n rows, prepared as first needed: upsertRows[n - 1].
+    std::vector<std::unique_ptr<QSqlQuery>> upsertRows;
 };
 
 PostgresConnection::PostgresConnection(const Store &store, const PostgresOptions &options)
@@ -443,6 +445,51 @@ PutResult PostgresConnection::put(QByteArrayView key, QByteArrayView json, std::
         return {WriteOutcome::PreconditionFailed, {}};
     this->written(key);
     return {WriteOutcome::Written, etagFor(version, now)};
+}
+
+std::vector<PutResult> PostgresConnection::putAll(const std::vector<PutItem> &items)
+{
+    // One statement for up to maxPutsPerStatement rows rather than a round trip to the server for
+    // each (the keys are distinct: one statement cannot upsert a row twice).
+    Statements &s = statements();
+    std::vector<PutResult> results;
+    results.reserve(items.size());
+    for (size_t from = 0; from < items.size(); from += maxPutsPerStatement) {
+        const size_t rows = std::min(items.size() - from, size_t(maxPutsPerStatement));
+        if (s.upsertRows.size() < rows)
+            s.upsertRows.resize(rows);
+        std::unique_ptr<QSqlQuery> &prepared = s.upsertRows[rows - 1];
+        if (!prepared) {
+            QString sql =
+                uR"(INSERT INTO "wt_kv_key_values" AS t ("value", "updated_at", "expires_at", "version", "name") VALUES )"_s;
+            for (size_t i = 0; i < rows; ++i)
+                sql += i == 0 ? u"(?, ?, ?, ?, ?)"_s : u", (?, ?, ?, ?, ?)"_s;
+            sql +=
+                uR"( ON CONFLICT ("name") DO UPDATE SET "value" = excluded."value", "updated_at" = excluded."updated_at", "expires_at" = excluded."expires_at", "version" = excluded."version")"_s;
+            auto q = std::make_unique<QSqlQuery>(m_db);
+            q->setForwardOnly(true);
+            if (!q->prepare(sql))
+                fail(q->lastError());
+            prepared = std::move(q);
+        }
+        QSqlQuery &q = *prepared;
+        const qint64 now = m_store.clock().nowMs();
+        int param = 0;
+        for (size_t i = from; i < from + rows; ++i) {
+            const qint64 version = newVersion();
+            q.bindValue(param++, text(items[i].json));
+            q.bindValue(param++, now);
+            q.bindValue(param++, optionalInteger(items[i].expiresAtMs));
+            q.bindValue(param++, version);
+            q.bindValue(param++, text(items[i].key));
+            results.push_back({WriteOutcome::Written, etagFor(version, now)});
+        }
+        run(q);
+        q.finish();
+        for (size_t i = from; i < from + rows; ++i)
+            written(items[i].key);
+    }
+    return results;
 }
 
 WriteOutcome PostgresConnection::remove(QByteArrayView key, const Precondition &condition)

@@ -23,6 +23,8 @@ public:
     PutResult put(QByteArrayView key, QByteArrayView json, std::optional<qint64> expiresAtMs,
                   const Precondition &condition = {}) override;
     WriteOutcome remove(QByteArrayView key, const Precondition &condition = {}) override;
+    int putsPerStatement() const override { return maxPutsPerStatement; }
+    std::vector<PutResult> putAll(const std::vector<PutItem> &items) override;
     KeyPage list(const QString &prefix, const QString &after, int limit) override;
     int sweepExpired(int batch) override;
     qint64 countLiveKeys() override;
@@ -44,6 +46,8 @@ public:
     static QString prefixEnd(const QString &prefix);
 
 private:
+    // Rows of one INSERT in putAll (five parameters each).
+    static constexpr int maxPutsPerStatement = 100;
     struct Statements;
     Statements &statements();
     void ensureOpen();

@@ -10,6 +10,15 @@ namespace kvdesk {
 
 StoreConnection::~StoreConnection() = default;
 
+std::vector<PutResult> StoreConnection::putAll(const std::vector<PutItem> &items)
+{
+    std::vector<PutResult> results;
+    results.reserve(items.size());
+    for (const PutItem &item : items)
+        results.push_back(put(item.key, item.json, item.expiresAtMs));
+    return results;
+}
+
 QString StoreConnection::newConnectionName()
 {
     static std::atomic<quint64> serial{0};

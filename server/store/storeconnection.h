@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <vector>
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -73,6 +74,17 @@ public:
     virtual PutResult put(QByteArrayView key, QByteArrayView json, std::optional<qint64> expiresAtMs,
                           const Precondition &condition = {}) = 0;
     virtual WriteOutcome remove(QByteArrayView key, const Precondition &condition = {}) = 0;
+    // Unconditional puts of distinct keys, in a transaction: what put() does for each, in order.
+    // A backend whose statements each cost a round trip (putsPerStatement() > 1) writes them in a
+    // few statements; a failure then fails them all, as it dooms its transaction anyway.
+    struct PutItem
+    {
+        QByteArrayView key;
+        QByteArrayView json;
+        std::optional<qint64> expiresAtMs;
+    };
+    virtual int putsPerStatement() const { return 1; }
+    virtual std::vector<PutResult> putAll(const std::vector<PutItem> &items);
     // Live keys that start with prefix and sort after `after` (empty: from the first), in byte order.
     virtual KeyPage list(const QString &prefix, const QString &after, int limit) = 0;
     // Deletes up to batch expired rows; returns how many it deleted.

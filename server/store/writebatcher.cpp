@@ -5,6 +5,8 @@
 
 #include <QLoggingCategory>
 
+#include <algorithm>
+
 #include <pthread.h>
 
 Q_DECLARE_LOGGING_CATEGORY(lcStore)
@@ -241,6 +243,45 @@ void WriteBatcher::applyGroup(StoreConnection &connection, Pending &p)
     p.groupApplied = applied;
 }
 
+size_t WriteBatcher::plainPuts(const StoreConnection &connection, const std::deque<Pending> &batch,
+                               size_t from)
+{
+    const int most = connection.putsPerStatement();
+    if (most <= 1)
+        return 0;
+    // Unconditional puts, of keys distinct among them: what one statement can write together.
+    std::vector<QByteArrayView> keys;
+    size_t i = from;
+    for (; i < batch.size() && keys.size() < size_t(most); ++i) {
+        const Pending &p = batch[i];
+        if (p.groupDone || p.request.kind != WriteRequest::Kind::Put ||
+            p.request.condition.kind != Precondition::Kind::None ||
+            std::find(keys.begin(), keys.end(), QByteArrayView(p.request.key)) != keys.end())
+            break;
+        keys.push_back(p.request.key);
+    }
+    return i - from;
+}
+
+void WriteBatcher::applyPuts(StoreConnection &connection, const std::deque<Pending> &batch, size_t from,
+                             size_t count, std::vector<WriteResult> &results)
+{
+    std::vector<StoreConnection::PutItem> items;
+    items.reserve(count);
+    for (size_t i = from; i < from + count; ++i) {
+        const WriteRequest &w = batch[i].request;
+        items.push_back({w.key, w.json, w.expiresAtMs});
+    }
+    try {
+        const std::vector<PutResult> puts = connection.putAll(items);
+        for (size_t i = 0; i < count; ++i)
+            results[from + i] = WriteResult{puts[i].outcome, puts[i].etag, {}, false};
+    } catch (const StoreError &e) {
+        for (size_t i = from; i < from + count; ++i)
+            results[i] = WriteResult{WriteOutcome::PreconditionFailed, {}, e.message(), e.isTemporary()};
+    }
+}
+
 void WriteBatcher::apply(StoreConnection &connection, std::deque<Pending> &batch)
 {
     std::vector<WriteResult> results(batch.size());
@@ -249,11 +290,17 @@ void WriteBatcher::apply(StoreConnection &connection, std::deque<Pending> &batch
     for (int attempt = 1;; ++attempt) {
         try {
             connection.begin();
-            for (size_t i = 0; i < batch.size(); ++i) {
-                if (batch[i].groupDone)
+            for (size_t i = 0; i < batch.size();) {
+                if (batch[i].groupDone) {
                     applyGroup(connection, batch[i]);
-                else
+                    ++i;
+                } else if (const size_t puts = plainPuts(connection, batch, i); puts > 1) {
+                    applyPuts(connection, batch, i, puts, results);
+                    i += puts;
+                } else {
                     results[i] = applyOne(connection, batch[i].request);
+                    ++i;
+                }
             }
             connection.commit();
             m_transactions.fetch_add(1);
