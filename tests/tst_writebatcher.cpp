@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <functional>
+#include <mutex>
 #include <thread>
 
 using namespace kvdesk;
@@ -237,8 +238,9 @@ private Q_SLOTS:
     }
 
     // Writes that queue up behind a transaction go in the next one together; on PostgreSQL the
-    // unconditional puts among them of distinct keys in a few statements (putAll). Whatever the
-    // mix, each reads as if applied one by one, in order.
+    // puts and removes among them without a condition, of distinct keys, in a few statements
+    // (writeAll). Whatever the mix, each reads as if applied one by one, in order, and only keys
+    // that changed are announced.
     void aBatchOfMixedWritesReadsAsIfAppliedInOrder()
     {
         Store store(StoreOptions::forDatabase(
@@ -246,8 +248,20 @@ private Q_SLOTS:
                     m_clock);
         store.open();
         auto setup = store.connect();
-        setup->put("gone", "0", std::nullopt);
-        setup->put("kept", "0", std::nullopt);
+        setup->begin();
+        for (const QByteArray key : {"gone", "kept", "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7"})
+            setup->put(key, "0", std::nullopt);
+        setup->commit();
+        std::mutex announcedMutex;
+        QSet<QByteArray> announced;
+        QObject::connect(
+            &store, &Store::keysChanged, &store,
+            [&](const QList<QByteArray> &keys) {
+                std::lock_guard lock(announcedMutex);
+                for (const QByteArray &key : keys)
+                    announced.insert(key);
+            },
+            Qt::DirectConnection);
         // A transaction that writes "first" holds the writer's first transaction back (SQLite's
         // write lock, PostgreSQL's lock of the row) while the rest queue up behind it.
         auto blocker = store.connect();
@@ -255,7 +269,7 @@ private Q_SLOTS:
         blocker->put("first", "\"blocker\"", std::nullopt);
 
         WriteBatcher writer(store);
-        std::vector<WriteResult> results(260);
+        std::vector<WriteResult> results(300);
         std::atomic<int> done{0};
         const auto submit = [&](int index, WriteRequest request) {
             writer.submit(std::move(request), [&, index](const WriteResult &r) {
@@ -263,26 +277,36 @@ private Q_SLOTS:
                 ++done;
             });
         };
-        submit(0, {WriteRequest::Kind::Put, "first", "0", std::nullopt, {}});
+        const auto put = [](const QByteArray &key, const QByteArray &json,
+                            std::optional<qint64> expiresAtMs = {}, Precondition condition = {}) {
+            return WriteRequest{WriteRequest::Kind::Put, key, json, expiresAtMs, std::move(condition)};
+        };
+        const auto remove = [](const QByteArray &key) {
+            return WriteRequest{WriteRequest::Kind::Remove, key, {}, std::nullopt, {}};
+        };
+        submit(0, put("first", "0"));
         QTest::qWait(200); // the writer now waits with "first"
         const qint64 ttl = m_clock.nowMs() + 3'600'000;
         int n = 1;
-        for (int i = 0; i < 250; ++i) // more than one statement's worth
-            submit(n++, {WriteRequest::Kind::Put,
-                         "k" + QByteArray::number(i),
-                         QByteArray::number(i),
-                         i % 50 == 0 ? std::optional<qint64>(ttl) : std::nullopt,
-                         {}});
-        submit(n++, {WriteRequest::Kind::Put, "k7", "\"again\"", std::nullopt, {}}); // the later wins
-        submit(n++, {WriteRequest::Kind::Remove, "gone", {}, std::nullopt, {}});
-        submit(
-            n++,
-            {WriteRequest::Kind::Put, "kept", "1", std::nullopt, {Precondition::Kind::IfNoneMatchAny, {}}});
-        submit(n++,
-               {WriteRequest::Kind::Put, "new", "1", std::nullopt, {Precondition::Kind::IfNoneMatchAny, {}}});
-        submit(n++, {WriteRequest::Kind::Put, "k8", "[8]", std::nullopt, {}});
-        submit(n++, {WriteRequest::Kind::Put, "k8", "[88]", std::nullopt, {}});
-        submit(n++, {WriteRequest::Kind::Put, "gone", "\"back\"", std::nullopt, {}});
+        for (int i = 0; i < 250; ++i) { // more than one statement's worth, removes among them
+            const QByteArray key = "k" + QByteArray::number(i);
+            submit(n++,
+                   put(key, QByteArray::number(i), i % 50 == 0 ? std::optional<qint64>(ttl) : std::nullopt));
+            if (i % 40 == 0)
+                submit(n++, remove("r" + QByteArray::number(i / 40)));
+        }
+        submit(n++, remove("absent"));
+        submit(n++, remove("r7"));
+        submit(n++, remove("r7"));           // the same key again: after the first
+        submit(n++, put("k7", "\"again\"")); // the later put wins
+        submit(n++, remove("gone"));
+        const int refused = n;
+        submit(n++, put("kept", "1", std::nullopt, {Precondition::Kind::IfNoneMatchAny, {}}));
+        submit(n++, put("new", "1", std::nullopt, {Precondition::Kind::IfNoneMatchAny, {}}));
+        submit(n++, put("k8", "[8]"));
+        const int lastK8 = n;
+        submit(n++, put("k8", "[88]"));
+        submit(n++, put("gone", "\"back\""));
         const int total = n;
         QTest::qWait(100);
         blocker->rollback();
@@ -290,15 +314,18 @@ private Q_SLOTS:
         QVERIFY2(writer.transactions() <= 4, qPrintable(QString::number(writer.transactions())));
 
         QSet<QByteArray> etags;
+        int withoutEtag = 0;
         for (int i = 0; i < total; ++i) {
             const WriteResult &r = results[size_t(i)];
             QVERIFY2(r.error.isEmpty(), qPrintable(r.error));
-            const bool refused = i == 253; // "kept" exists: If-None-Match: * fails
-            QCOMPARE(r.outcome, refused ? WriteOutcome::PreconditionFailed : WriteOutcome::Written);
-            if (!r.etag.isEmpty())
+            QCOMPARE(r.outcome, i == refused ? WriteOutcome::PreconditionFailed : WriteOutcome::Written);
+            if (r.etag.isEmpty())
+                ++withoutEtag;
+            else
                 etags.insert(r.etag);
         }
-        QCOMPARE(etags.size(), total - 2); // every put that wrote has its own ETag; not the remove
+        QCOMPARE(withoutEtag, 7 + 4 + 1); // removes (r0..r6, absent, r7 twice, gone), the refused put
+        QCOMPARE(etags.size(), total - withoutEtag); // every put that wrote has its own ETag
 
         auto reader = store.connect();
         for (int i = 0; i < 250; ++i) {
@@ -309,12 +336,20 @@ private Q_SLOTS:
             QCOMPARE(v->json, expected);
             QCOMPARE(v->expiresAtMs, i % 50 == 0 ? std::optional<qint64>(ttl) : std::nullopt);
         }
-        QCOMPARE(reader->get("k8")->etag, results[size_t(total - 2)].etag);
+        for (int i = 0; i < 8; ++i) {
+            const QByteArray key = "r" + QByteArray::number(i);
+            QVERIFY(!reader->get(key));
+        }
+        QCOMPARE(reader->get("k8")->etag, results[size_t(lastK8)].etag);
         QCOMPARE(reader->get("first")->json, "0");
         QCOMPARE(reader->get("kept")->json, "0");
         QCOMPARE(reader->get("new")->json, "1");
         QCOMPARE(reader->get("gone")->json, "\"back\"");
         QCOMPARE(reader->countLiveKeys(), 250 + 4);
+        std::lock_guard lock(announcedMutex);
+        QVERIFY(announced.contains("r0") && announced.contains("r7") && announced.contains("gone"));
+        QVERIFY(!announced.contains("absent")); // nothing changed there
+        QVERIFY(!announced.contains("kept"));   // refused
     }
 
     void aChannelRunsWhatABatchPostedInOneEventOnItsThread()

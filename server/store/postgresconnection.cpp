@@ -116,8 +116,8 @@ struct PostgresConnection::Statements
     QSqlQuery get, upsert, insertIfAbsent, updateIfVersion, updateIfLegacy, updateIfLive;
     QSqlQuery remove, removeIfVersion, removeIfLegacy, removeIfLive, list, listAll, sweep, count;
     QSqlError failure;
-    // putAll's upserts of n rows, prepared as first needed: upsertRows[n - 1].
-    std::vector<std::unique_ptr<QSqlQuery>> upsertRows;
+    // writeAll's upserts of n rows and deletes of n keys, prepared as first needed: [n - 1].
+    std::vector<std::unique_ptr<QSqlQuery>> upsertRows, removeKeys;
 };
 
 PostgresConnection::PostgresConnection(const Store &store, const PostgresOptions &options)
@@ -447,47 +447,74 @@ PutResult PostgresConnection::put(QByteArrayView key, QByteArrayView json, std::
     return {WriteOutcome::Written, etagFor(version, now)};
 }
 
-std::vector<PutResult> PostgresConnection::putAll(const std::vector<PutItem> &items)
+QSqlQuery &PostgresConnection::prepared(std::vector<std::unique_ptr<QSqlQuery>> &cache, size_t n,
+                                        const QString &head, const QString &item, const QString &tail)
 {
-    // One statement for up to maxPutsPerStatement rows rather than a round trip to the server for
-    // each (the keys are distinct: one statement cannot upsert a row twice).
-    Statements &s = statements();
-    std::vector<PutResult> results;
-    results.reserve(items.size());
-    for (size_t from = 0; from < items.size(); from += maxPutsPerStatement) {
-        const size_t rows = std::min(items.size() - from, size_t(maxPutsPerStatement));
-        if (s.upsertRows.size() < rows)
-            s.upsertRows.resize(rows);
-        std::unique_ptr<QSqlQuery> &prepared = s.upsertRows[rows - 1];
-        if (!prepared) {
-            QString sql =
-                uR"(INSERT INTO "wt_kv_key_values" AS t ("value", "updated_at", "expires_at", "version", "name") VALUES )"_s;
-            for (size_t i = 0; i < rows; ++i)
-                sql += i == 0 ? u"(?, ?, ?, ?, ?)"_s : u", (?, ?, ?, ?, ?)"_s;
-            sql +=
-                uR"( ON CONFLICT ("name") DO UPDATE SET "value" = excluded."value", "updated_at" = excluded."updated_at", "expires_at" = excluded."expires_at", "version" = excluded."version")"_s;
-            auto q = std::make_unique<QSqlQuery>(m_db);
-            q->setForwardOnly(true);
-            if (!q->prepare(sql))
-                fail(q->lastError());
-            prepared = std::move(q);
+    if (cache.size() < n)
+        cache.resize(n);
+    std::unique_ptr<QSqlQuery> &query = cache[n - 1];
+    if (!query) {
+        QString sql = head;
+        for (size_t i = 0; i < n; ++i) {
+            if (i > 0)
+                sql += u", "_s;
+            sql += item;
         }
-        QSqlQuery &q = *prepared;
+        sql += tail;
+        auto q = std::make_unique<QSqlQuery>(m_db);
+        q->setForwardOnly(true);
+        if (!q->prepare(sql))
+            fail(q->lastError());
+        query = std::move(q);
+    }
+    return *query;
+}
+
+std::vector<PutResult> PostgresConnection::writeAll(const std::vector<PlainWrite> &writes)
+{
+    // A statement for up to maxWritesPerStatement puts, and one for as many removes, rather than
+    // a round trip to the server for each (the keys are distinct: one statement cannot upsert a
+    // row twice).
+    Statements &s = statements();
+    std::vector<PutResult> results(writes.size());
+    std::vector<size_t> puts, removes;
+    for (size_t i = 0; i < writes.size(); ++i)
+        (writes[i].remove ? removes : puts).push_back(i);
+    for (size_t from = 0; from < puts.size(); from += maxWritesPerStatement) {
+        const size_t rows = std::min(puts.size() - from, size_t(maxWritesPerStatement));
+        QSqlQuery &q = prepared(
+            s.upsertRows, rows,
+            uR"(INSERT INTO "wt_kv_key_values" AS t ("value", "updated_at", "expires_at", "version", "name") VALUES )"_s,
+            u"(?, ?, ?, ?, ?)"_s,
+            uR"( ON CONFLICT ("name") DO UPDATE SET "value" = excluded."value", "updated_at" = excluded."updated_at", "expires_at" = excluded."expires_at", "version" = excluded."version")"_s);
         const qint64 now = m_store.clock().nowMs();
         int param = 0;
         for (size_t i = from; i < from + rows; ++i) {
+            const PlainWrite &w = writes[puts[i]];
             const qint64 version = newVersion();
-            q.bindValue(param++, text(items[i].json));
+            q.bindValue(param++, text(w.json));
             q.bindValue(param++, now);
-            q.bindValue(param++, optionalInteger(items[i].expiresAtMs));
+            q.bindValue(param++, optionalInteger(w.expiresAtMs));
             q.bindValue(param++, version);
-            q.bindValue(param++, text(items[i].key));
-            results.push_back({WriteOutcome::Written, etagFor(version, now)});
+            q.bindValue(param++, text(w.key));
+            results[puts[i]] = {WriteOutcome::Written, etagFor(version, now)};
         }
         run(q);
         q.finish();
         for (size_t i = from; i < from + rows; ++i)
-            written(items[i].key);
+            written(writes[puts[i]].key);
+    }
+    for (size_t from = 0; from < removes.size(); from += maxWritesPerStatement) {
+        const size_t keys = std::min(removes.size() - from, size_t(maxWritesPerStatement));
+        QSqlQuery &q = prepared(s.removeKeys, keys, uR"(DELETE FROM "wt_kv_key_values" WHERE "name" IN ()"_s,
+                                u"?"_s, uR"() RETURNING "name")"_s);
+        for (size_t i = from; i < from + keys; ++i)
+            q.bindValue(int(i - from), text(writes[removes[i]].key));
+        run(q);
+        // Only the keys that were there changed (as remove() announces them).
+        while (q.next())
+            written(q.value(0).toString().toUtf8());
+        q.finish();
     }
     return results;
 }

@@ -6,6 +6,10 @@
 #include <QElapsedTimer>
 #include <QSqlError>
 
+#include <vector>
+
+class QSqlQuery;
+
 namespace kvdesk {
 
 // A connection to a PostgreSQL database (Qt's QPSQL driver), shared with other kvdesk nodes:
@@ -23,8 +27,8 @@ public:
     PutResult put(QByteArrayView key, QByteArrayView json, std::optional<qint64> expiresAtMs,
                   const Precondition &condition = {}) override;
     WriteOutcome remove(QByteArrayView key, const Precondition &condition = {}) override;
-    int putsPerStatement() const override { return maxPutsPerStatement; }
-    std::vector<PutResult> putAll(const std::vector<PutItem> &items) override;
+    int writesPerStatement() const override { return maxWritesPerStatement; }
+    std::vector<PutResult> writeAll(const std::vector<PlainWrite> &writes) override;
     KeyPage list(const QString &prefix, const QString &after, int limit) override;
     int sweepExpired(int batch) override;
     qint64 countLiveKeys() override;
@@ -46,8 +50,11 @@ public:
     static QString prefixEnd(const QString &prefix);
 
 private:
-    // Rows of one INSERT in putAll (five parameters each).
-    static constexpr int maxPutsPerStatement = 100;
+    // A statement of head, n times item (comma-separated), then tail, prepared once per n.
+    QSqlQuery &prepared(std::vector<std::unique_ptr<QSqlQuery>> &cache, size_t n, const QString &head,
+                        const QString &item, const QString &tail);
+    // Rows of one INSERT in writeAll (five parameters each), or keys of one DELETE.
+    static constexpr int maxWritesPerStatement = 100;
     struct Statements;
     Statements &statements();
     void ensureOpen();

@@ -10,12 +10,12 @@ namespace kvdesk {
 
 StoreConnection::~StoreConnection() = default;
 
-std::vector<PutResult> StoreConnection::putAll(const std::vector<PutItem> &items)
+std::vector<PutResult> StoreConnection::writeAll(const std::vector<PlainWrite> &writes)
 {
     std::vector<PutResult> results;
-    results.reserve(items.size());
-    for (const PutItem &item : items)
-        results.push_back(put(item.key, item.json, item.expiresAtMs));
+    results.reserve(writes.size());
+    for (const PlainWrite &w : writes)
+        results.push_back(w.remove ? PutResult{remove(w.key), {}} : put(w.key, w.json, w.expiresAtMs));
     return results;
 }
 

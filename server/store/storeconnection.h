@@ -74,17 +74,20 @@ public:
     virtual PutResult put(QByteArrayView key, QByteArrayView json, std::optional<qint64> expiresAtMs,
                           const Precondition &condition = {}) = 0;
     virtual WriteOutcome remove(QByteArrayView key, const Precondition &condition = {}) = 0;
-    // Unconditional puts of distinct keys, in a transaction: what put() does for each, in order.
-    // A backend whose statements each cost a round trip (putsPerStatement() > 1) writes them in a
-    // few statements; a failure then fails them all, as it dooms its transaction anyway.
-    struct PutItem
+    // Unconditional puts and removes of distinct keys, in a transaction: what put() or remove()
+    // does for each (their order does not matter: no two name the same key). A backend whose
+    // statements each cost a round trip (writesPerStatement() > 1) writes them in a few statements;
+    // a failure then fails them all, as it dooms its transaction anyway. A remove's result is
+    // Written with no ETag, as remove()'s is without a condition.
+    struct PlainWrite
     {
+        bool remove = false;
         QByteArrayView key;
-        QByteArrayView json;
+        QByteArrayView json; // a put's
         std::optional<qint64> expiresAtMs;
     };
-    virtual int putsPerStatement() const { return 1; }
-    virtual std::vector<PutResult> putAll(const std::vector<PutItem> &items);
+    virtual int writesPerStatement() const { return 1; }
+    virtual std::vector<PutResult> writeAll(const std::vector<PlainWrite> &writes);
     // Live keys that start with prefix and sort after `after` (empty: from the first), in byte order.
     virtual KeyPage list(const QString &prefix, const QString &after, int limit) = 0;
     // Deletes up to batch expired rows; returns how many it deleted.

@@ -243,19 +243,19 @@ void WriteBatcher::applyGroup(StoreConnection &connection, Pending &p)
     p.groupApplied = applied;
 }
 
-size_t WriteBatcher::plainPuts(const StoreConnection &connection, const std::deque<Pending> &batch,
-                               size_t from)
+size_t WriteBatcher::plainWrites(const StoreConnection &connection, const std::deque<Pending> &batch,
+                                 size_t from)
 {
-    const int most = connection.putsPerStatement();
+    const int most = connection.writesPerStatement();
     if (most <= 1)
         return 0;
-    // Unconditional puts, of keys distinct among them: what one statement can write together.
+    // Puts and removes without a condition, of keys distinct among them: what a few statements
+    // can write together, in any order.
     std::vector<QByteArrayView> keys;
     size_t i = from;
     for (; i < batch.size() && keys.size() < size_t(most); ++i) {
         const Pending &p = batch[i];
-        if (p.groupDone || p.request.kind != WriteRequest::Kind::Put ||
-            p.request.condition.kind != Precondition::Kind::None ||
+        if (p.groupDone || p.request.condition.kind != Precondition::Kind::None ||
             std::find(keys.begin(), keys.end(), QByteArrayView(p.request.key)) != keys.end())
             break;
         keys.push_back(p.request.key);
@@ -263,19 +263,19 @@ size_t WriteBatcher::plainPuts(const StoreConnection &connection, const std::deq
     return i - from;
 }
 
-void WriteBatcher::applyPuts(StoreConnection &connection, const std::deque<Pending> &batch, size_t from,
-                             size_t count, std::vector<WriteResult> &results)
+void WriteBatcher::applyWrites(StoreConnection &connection, const std::deque<Pending> &batch, size_t from,
+                               size_t count, std::vector<WriteResult> &results)
 {
-    std::vector<StoreConnection::PutItem> items;
-    items.reserve(count);
+    std::vector<StoreConnection::PlainWrite> writes;
+    writes.reserve(count);
     for (size_t i = from; i < from + count; ++i) {
         const WriteRequest &w = batch[i].request;
-        items.push_back({w.key, w.json, w.expiresAtMs});
+        writes.push_back({w.kind == WriteRequest::Kind::Remove, w.key, w.json, w.expiresAtMs});
     }
     try {
-        const std::vector<PutResult> puts = connection.putAll(items);
+        const std::vector<PutResult> written = connection.writeAll(writes);
         for (size_t i = 0; i < count; ++i)
-            results[from + i] = WriteResult{puts[i].outcome, puts[i].etag, {}, false};
+            results[from + i] = WriteResult{written[i].outcome, written[i].etag, {}, false};
     } catch (const StoreError &e) {
         for (size_t i = from; i < from + count; ++i)
             results[i] = WriteResult{WriteOutcome::PreconditionFailed, {}, e.message(), e.isTemporary()};
@@ -294,9 +294,9 @@ void WriteBatcher::apply(StoreConnection &connection, std::deque<Pending> &batch
                 if (batch[i].groupDone) {
                     applyGroup(connection, batch[i]);
                     ++i;
-                } else if (const size_t puts = plainPuts(connection, batch, i); puts > 1) {
-                    applyPuts(connection, batch, i, puts, results);
-                    i += puts;
+                } else if (const size_t plain = plainWrites(connection, batch, i); plain > 1) {
+                    applyWrites(connection, batch, i, plain, results);
+                    i += plain;
                 } else {
                     results[i] = applyOne(connection, batch[i].request);
                     ++i;

@@ -122,11 +122,13 @@ private:
     void apply(StoreConnection &connection, std::deque<Pending> &batch);
     static WriteResult applyOne(StoreConnection &connection, const WriteRequest &w);
     static void applyGroup(StoreConnection &connection, Pending &p);
-    // How many requests from batch[from] on are unconditional puts of distinct keys that the
-    // connection writes together (StoreConnection::putAll); 0 when it writes each on its own.
-    static size_t plainPuts(const StoreConnection &connection, const std::deque<Pending> &batch, size_t from);
-    static void applyPuts(StoreConnection &connection, const std::deque<Pending> &batch, size_t from,
-                          size_t count, std::vector<WriteResult> &results);
+    // How many requests from batch[from] on are puts and removes without a condition, of distinct
+    // keys, that the connection writes together (StoreConnection::writeAll); 0 when it writes each
+    // on its own.
+    static size_t plainWrites(const StoreConnection &connection, const std::deque<Pending> &batch,
+                              size_t from);
+    static void applyWrites(StoreConnection &connection, const std::deque<Pending> &batch, size_t from,
+                            size_t count, std::vector<WriteResult> &results);
     void enqueue(Pending pending);
 
     Store &m_store;
