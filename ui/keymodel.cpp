@@ -429,15 +429,19 @@ void KeyModel::processChanges()
             lookups.reserve(size_t(keys.size()));
             // Described together: on PostgreSQL a few queries rather than one for each key.
             QList<QByteArray> matching;
+            std::vector<bool> matches;
+            matches.reserve(size_t(keys.size()));
             for (const QByteArray &key : keys) {
-                if (filter.matches(key))
+                matches.push_back(filter.matches(key));
+                if (matches.back())
                     matching.append(key);
             }
             const std::vector<std::optional<BrowseEntry>> entries = b.describe(matching);
             size_t next = 0;
-            for (const QByteArray &key : keys) {
+            for (qsizetype i = 0; i < keys.size(); ++i) {
+                const QByteArray &key = keys[i];
                 Lookup l{key, std::nullopt, {}};
-                if (filter.matches(key))
+                if (matches[size_t(i)])
                     l.entry = entries[next++];
                 if (!l.entry && grouped) {
                     // Deepest first: a folder is removed when nothing matching is left below it.
