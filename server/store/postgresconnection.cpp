@@ -68,7 +68,7 @@ struct PostgresConnection::Statements
     explicit Statements(QSqlDatabase &db)
         : get(db), upsert(db), insertIfAbsent(db), updateIfVersion(db), updateIfLegacy(db), updateIfLive(db),
           remove(db), removeIfVersion(db), removeIfLegacy(db), removeIfLive(db), list(db), listAll(db),
-          sweep(db), count(db)
+          sweep(db), count(db), notify(db)
     {
         prepare(
             get,
@@ -104,6 +104,7 @@ struct PostgresConnection::Statements
             sweep,
             R"(DELETE FROM "wt_kv_key_values" WHERE "name" IN (SELECT "name" FROM "wt_kv_key_values" WHERE "expires_at" <= ? LIMIT ? FOR UPDATE SKIP LOCKED) AND "expires_at" <= ?)");
         prepare(count, R"(SELECT count(*) FROM "wt_kv_key_values" WHERE )" PG_LIVE);
+        prepare(notify, "SELECT pg_notify(?, ?)");
     }
 
     void prepare(QSqlQuery &q, const char *sql)
@@ -115,6 +116,7 @@ struct PostgresConnection::Statements
 
     QSqlQuery get, upsert, insertIfAbsent, updateIfVersion, updateIfLegacy, updateIfLive;
     QSqlQuery remove, removeIfVersion, removeIfLegacy, removeIfLive, list, listAll, sweep, count;
+    QSqlQuery notify;
     QSqlError failure;
     // writeAll's upserts of n rows and deletes of n keys, prepared as first needed: [n - 1].
     std::vector<std::unique_ptr<QSqlQuery>> upsertRows, removeKeys;
@@ -360,13 +362,12 @@ void PostgresConnection::notifyOthers(const QList<QByteArray> &keys)
         }
         payload += '\n' + key;
     }
-    const QString channel = keysChannel();
-    QSqlQuery q(m_db);
-    q.prepare(u"SELECT pg_notify(?, ?)"_s);
-    q.addBindValue(channel);
-    q.addBindValue(QString::fromUtf8(payload));
-    if (!q.exec())
-        fail(q.lastError());
+    // Prepared once: Qt prepares a statement in a round trip to the server, and frees it in another.
+    QSqlQuery &q = statements().notify;
+    q.bindValue(0, keysChannel());
+    q.bindValue(1, QString::fromUtf8(payload));
+    run(q);
+    q.finish();
 }
 
 QString PostgresConnection::keysChannel()
