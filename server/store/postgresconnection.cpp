@@ -8,6 +8,7 @@
 #include <QCryptographicHash>
 #include <QLoggingCategory>
 #include <QSqlQuery>
+#include <QtEndian>
 #include <QVariant>
 
 #include <algorithm>
@@ -31,6 +32,9 @@ constexpr qint64 reconnectIntervalMs = 1000;
 #define PG_SET R"("value" = ?, "updated_at" = ?, "expires_at" = ?, "version" = ?)"
 #define PG_UPSERT                                                                                            \
     R"(INSERT INTO "wt_kv_key_values" AS t ("value", "updated_at", "expires_at", "version", "name") VALUES (?, ?, ?, ?, ?) ON CONFLICT ("name") DO UPDATE SET "value" = excluded."value", "updated_at" = excluded."updated_at", "expires_at" = excluded."expires_at", "version" = excluded."version")"
+
+// The advisory lock that every node's writing transactions take (lockKeys): "kvdesk" in ASCII.
+#define PG_WRITES "118156234683243"
 
 // Never a null QString: Qt binds that as NULL.
 QVariant text(QByteArrayView utf8)
@@ -68,7 +72,7 @@ struct PostgresConnection::Statements
     explicit Statements(QSqlDatabase &db)
         : get(db), upsert(db), insertIfAbsent(db), updateIfVersion(db), updateIfLegacy(db), updateIfLive(db),
           remove(db), removeIfVersion(db), removeIfLegacy(db), removeIfLive(db), list(db), listAll(db),
-          sweep(db), count(db), notify(db)
+          sweep(db), count(db), lockKeys(db), lockAllKeys(db), notify(db)
     {
         prepare(
             get,
@@ -104,6 +108,12 @@ struct PostgresConnection::Statements
             sweep,
             R"(DELETE FROM "wt_kv_key_values" WHERE "name" IN (SELECT "name" FROM "wt_kv_key_values" WHERE "expires_at" <= ? LIMIT ? FOR UPDATE SKIP LOCKED) AND "expires_at" <= ?)");
         prepare(count, R"(SELECT count(*) FROM "wt_kv_key_values" WHERE )" PG_LIVE);
+        // Transaction-level advisory locks (lockKeys): the nodes' writes share the lock PG_WRITES,
+        // then take one per key in the order of the array; a large transaction takes PG_WRITES
+        // alone. The branches of a UNION ALL run in order.
+        prepare(lockKeys, "SELECT pg_advisory_xact_lock_shared(" PG_WRITES
+                          ") UNION ALL SELECT pg_advisory_xact_lock(k) FROM unnest(?::bigint[]) AS k");
+        prepare(lockAllKeys, "SELECT pg_advisory_xact_lock(" PG_WRITES ")");
         prepare(notify, "SELECT pg_notify(?, ?)");
     }
 
@@ -116,7 +126,7 @@ struct PostgresConnection::Statements
 
     QSqlQuery get, upsert, insertIfAbsent, updateIfVersion, updateIfLegacy, updateIfLive;
     QSqlQuery remove, removeIfVersion, removeIfLegacy, removeIfLive, list, listAll, sweep, count;
-    QSqlQuery notify;
+    QSqlQuery lockKeys, lockAllKeys, notify;
     QSqlError failure;
     // writeAll's upserts of n rows and deletes of n keys, prepared as first needed: [n - 1].
     std::vector<std::unique_ptr<QSqlQuery>> upsertRows, removeKeys;
@@ -518,6 +528,39 @@ std::vector<PutResult> PostgresConnection::writeAll(const std::vector<PlainWrite
         q.finish();
     }
     return results;
+}
+
+void PostgresConnection::lockKeys(const std::vector<QByteArrayView> &keys)
+{
+    // A transaction of one key waits for no more than that key's row: it cannot deadlock.
+    if (std::all_of(keys.begin(), keys.end(), [&](QByteArrayView key) { return key == keys.front(); }))
+        return;
+    Statements &s = statements();
+    if (keys.size() > size_t(maxKeyLocks)) {
+        run(s.lockAllKeys);
+        s.lockAllKeys.finish();
+        return;
+    }
+    // A key's lock is named by 64 bits of its SHA-256, the same in every process (Qt's qHash is
+    // seeded per process). Keys that share those bits share a lock, which only makes their
+    // writers wait for one another.
+    std::vector<qint64> ids;
+    ids.reserve(keys.size());
+    for (const QByteArrayView key : keys)
+        ids.push_back(
+            qFromBigEndian<qint64>(QCryptographicHash::hash(key, QCryptographicHash::Sha256).constData()));
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    QString array = u"{"_s;
+    for (const qint64 id : ids) {
+        if (array.size() > 1)
+            array += u',';
+        array += QString::number(id);
+    }
+    array += u'}';
+    s.lockKeys.bindValue(0, array);
+    run(s.lockKeys);
+    s.lockKeys.finish();
 }
 
 WriteOutcome PostgresConnection::remove(QByteArrayView key, const Precondition &condition)

@@ -29,6 +29,11 @@ public:
     WriteOutcome remove(QByteArrayView key, const Precondition &condition = {}) override;
     int writesPerStatement() const override { return maxWritesPerStatement; }
     std::vector<PutResult> writeAll(const std::vector<PlainWrite> &writes) override;
+    void lockKeys(const std::vector<QByteArrayView> &keys) override;
+    // A transaction of more keys than this locks every other node's writes out instead (one
+    // lock), rather than take a lock per key from PostgreSQL's table of locks, which is shared
+    // and bounded (max_locks_per_transaction for each connection).
+    static constexpr int maxKeyLocks = 1024;
     KeyPage list(const QString &prefix, const QString &after, int limit) override;
     int sweepExpired(int batch) override;
     qint64 countLiveKeys() override;

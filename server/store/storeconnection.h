@@ -88,6 +88,12 @@ public:
     };
     virtual int writesPerStatement() const { return 1; }
     virtual std::vector<PutResult> writeAll(const std::vector<PlainWrite> &writes);
+    // First thing in a transaction that writes these keys, on a database that other processes
+    // write too (PostgreSQL shared by several nodes): locks them until the transaction ends, in an
+    // order that every process follows, so that two transactions that write some of the same keys
+    // wait for one another rather than deadlock (which PostgreSQL finds only after a second, and
+    // then fails one of them). Nothing where one writer owns the database (SQLite).
+    virtual void lockKeys(const std::vector<QByteArrayView> & /*keys*/) {}
     // Live keys that start with prefix and sort after `after` (empty: from the first), in byte order.
     virtual KeyPage list(const QString &prefix, const QString &after, int limit) = 0;
     // Deletes up to batch expired rows; returns how many it deleted.

@@ -285,11 +285,23 @@ void WriteBatcher::applyWrites(StoreConnection &connection, const std::deque<Pen
 void WriteBatcher::apply(StoreConnection &connection, std::deque<Pending> &batch)
 {
     std::vector<WriteResult> results(batch.size());
-    // A transaction that lost a deadlock against another node's is applied again: nothing of it
-    // was written.
+    std::vector<QByteArrayView> keys;
+    keys.reserve(batch.size());
+    for (const Pending &p : batch) {
+        if (p.groupDone) {
+            for (const WriteRequest &w : p.group)
+                keys.push_back(w.key);
+        } else {
+            keys.push_back(p.request.key);
+        }
+    }
+    // A transaction that lost a deadlock against another program's is applied again: nothing of
+    // it was written. Other kvdesk nodes' transactions lock the keys they write first, as this one
+    // does, and do not deadlock with it.
     for (int attempt = 1;; ++attempt) {
         try {
             connection.begin();
+            connection.lockKeys(keys);
             for (size_t i = 0; i < batch.size();) {
                 if (batch[i].groupDone) {
                     applyGroup(connection, batch[i]);

@@ -49,6 +49,11 @@ QString ConnectionSink::apply(const QList<DumpRecord> &records, const QList<bool
 {
     try {
         m_connection.begin();
+        std::vector<QByteArrayView> keys;
+        keys.reserve(size_t(records.size()));
+        for (const DumpRecord &record : records)
+            keys.push_back(record.key);
+        m_connection.lockKeys(keys);
         for (qsizetype i = 0; i < records.size(); ++i) {
             const Precondition condition{
                 ifAbsent[i] ? Precondition::Kind::IfNoneMatchAny : Precondition::Kind::None, {}};
