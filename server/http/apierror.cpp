@@ -1,5 +1,6 @@
 #include "apierror.h"
 
+#include "store/storeerror.h"
 #include "util/jsontext.h"
 
 #include <QCoreApplication>
@@ -63,6 +64,11 @@ ApiError ApiError::methodNotAllowed(const QByteArray &allow)
 ApiError ApiError::internal()
 {
     return ApiError(500, I18n::tr("Internal server error"));
+}
+
+ApiError ApiError::storeFailure(const StoreError &error)
+{
+    return error.isTemporary() ? ApiError(503, error.message()) : internal();
 }
 
 Reply ApiError::toReply() const

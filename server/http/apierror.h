@@ -7,6 +7,8 @@
 
 namespace kvdesk {
 
+class StoreError;
+
 // One entry of a validation error's `errors` array.
 struct FieldError
 {
@@ -27,6 +29,9 @@ public:
     static ApiError unauthorized();
     static ApiError methodNotAllowed(const QByteArray &allow);
     static ApiError internal();
+    // The database failed: 503 with its message when that may pass (unreachable, schema outdated),
+    // a bare 500 otherwise (its message is for the log).
+    static ApiError storeFailure(const StoreError &error);
 
     ApiError &header(QByteArray name, QByteArray value)
     {

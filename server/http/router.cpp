@@ -102,8 +102,7 @@ void Router::dispatch(const Request &request, Group group, QByteArrayView rest, 
         reply = error.toReply();
     } catch (const StoreError &error) {
         qCWarning(lcHttp).noquote() << request.head.method << request.path() << "failed:" << error.message();
-        reply =
-            error.isTemporary() ? ApiError(503, error.message()).toReply() : ApiError::internal().toReply();
+        reply = ApiError::storeFailure(error).toReply();
     } catch (const std::exception &error) {
         qCCritical(lcHttp) << request.head.method << request.path() << "failed:" << error.what();
         reply = ApiError::internal().toReply();
