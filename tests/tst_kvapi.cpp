@@ -487,6 +487,66 @@ private Q_SLOTS:
         QCOMPARE(call("GET", "/v1/admin/info").status, 200);
     }
 
+    // Reads that reach a thread together (on PostgreSQL looked up in one statement) are each
+    // answered with their own key's value, status and headers, in each connection's order.
+    void readsArrivingTogetherAreEachAnsweredForTheirOwnKey()
+    {
+        m_server.reset();
+        m_server = std::make_unique<TestServer>([](Config &c) { c.threads = 1; });
+        QByteArray etag5;
+        for (int i = 0; i < 30; ++i) {
+            const HttpResponse r =
+                call("PUT", "/v1/kv/r" + QByteArray::number(i), putBody(QByteArray::number(i)));
+            QCOMPARE(r.status, 200);
+            if (i == 5)
+                etag5 = r.header("etag");
+        }
+        QCOMPARE(call("PUT", "/v1/kv/brief", putBody("1", R"(,"ttl":1)")).status, 200);
+        QTest::qWait(1100); // "brief" has expired
+        const QByteArray auth = "Authorization: " + TestServer::bearer() + "\r\n";
+        const auto get = [&](const QByteArray &key, const QByteArray &extra = {}) -> QByteArray {
+            return "GET /v1/kv/" + key + " HTTP/1.1\r\nHost: t\r\n" + auth + extra + "\r\n";
+        };
+        std::vector<std::unique_ptr<HttpClient>> clients;
+        for (int i = 0; i < 40; ++i)
+            clients.push_back(std::make_unique<HttpClient>(m_server->port()));
+        for (int i = 0; i < 40; ++i) {
+            const QByteArray key = (i < 30 ? "r" : "absent") + QByteArray::number(i < 30 ? 29 - i : i);
+            clients[size_t(i)]->sendRaw(get(key));
+        }
+        // One connection pipelines: a 304, an expired key, a value, a HEAD.
+        HttpClient pipelined(m_server->port());
+        pipelined.sendRaw(get("r5", "If-None-Match: " + etag5 + "\r\n") + get("brief") + get("r7") +
+                          "HEAD /v1/kv/r8 HTTP/1.1\r\nHost: t\r\n" + auth + "\r\n");
+        for (int i = 0; i < 40; ++i) {
+            const std::optional<HttpResponse> r = clients[size_t(i)]->readResponse();
+            QVERIFY(r);
+            if (i < 30) {
+                QCOMPARE(r->status, 200);
+                QCOMPARE(r->json().value(u"data").toInt(), 29 - i);
+                QVERIFY(r->hasHeader("etag") && r->hasHeader("last-modified"));
+            } else {
+                QCOMPARE(r->status, 404);
+                QCOMPARE(r->json().value(u"data"), QJsonValue(QJsonValue::Null));
+            }
+        }
+        const std::optional<HttpResponse> notModified = pipelined.readResponse();
+        QVERIFY(notModified);
+        QCOMPARE(notModified->status, 304);
+        QCOMPARE(notModified->header("etag"), etag5);
+        const std::optional<HttpResponse> expired = pipelined.readResponse();
+        QVERIFY(expired);
+        QCOMPARE(expired->status, 404);
+        const std::optional<HttpResponse> value = pipelined.readResponse();
+        QVERIFY(value);
+        QCOMPARE(value->status, 200);
+        QCOMPARE(value->json().value(u"data").toInt(), 7);
+        const std::optional<HttpResponse> head = pipelined.readResponse(5000, true);
+        QVERIFY(head);
+        QCOMPARE(head->status, 200);
+        QVERIFY(head->body.isEmpty() && head->hasHeader("etag"));
+    }
+
     void severalThreadsServeTheSameStore()
     {
         m_server.reset();

@@ -89,6 +89,48 @@ private Q_SLOTS:
         QVERIFY(!m_db->get(QByteArrayView("missing")));
     }
 
+    // getAll reads what get reads, key by key: values, ETags, expiries; absent, expired and repeated
+    // keys; more keys than one statement takes, and keys that SQL would quote.
+    void getAllReadsWhatGetReads()
+    {
+        const qint64 now = m_clock.nowMs();
+        m_db->begin();
+        for (int i = 0; i < 250; i += 2)
+            m_db->put(QByteArray("k" + QByteArray::number(i)), QByteArray("[" + QByteArray::number(i) + "]"),
+                      std::nullopt);
+        m_db->commit();
+        m_db->put(QByteArrayView("gone"), "1", now - 1);
+        m_db->put(QByteArrayView("ttl"), "true", now + 60'000);
+        const QByteArray odd = "quote\"comma,brace{}back\\slash?$1 %_ \xc3\xa9t\xc3\xa9";
+        m_db->put(odd, R"({"odd": 1})", std::nullopt);
+        std::vector<QByteArray> keys;
+        for (int i = 0; i < 250; ++i) // every other one absent
+            keys.push_back("k" + QByteArray::number(i));
+        for (const QByteArray &key :
+             {QByteArray("gone"), QByteArray("ttl"), odd, QByteArray("k2"), QByteArray("absent"), odd})
+            keys.push_back(key);
+        const auto values = m_db->getAll(std::vector<QByteArrayView>(keys.begin(), keys.end()));
+        QCOMPARE(values.size(), keys.size());
+        for (size_t i = 0; i < keys.size(); ++i) {
+            const auto alone = m_db->get(keys[i]);
+            QCOMPARE(values[i].has_value(), alone.has_value());
+            if (!alone)
+                continue;
+            QCOMPARE(values[i]->json, alone->json);
+            QCOMPARE(values[i]->etag, alone->etag);
+            QCOMPARE(values[i]->updatedAtMs, alone->updatedAtMs);
+            QCOMPARE(values[i]->expiresAtMs, alone->expiresAtMs);
+        }
+        QCOMPARE(values[0]->json, QByteArray("[0]"));
+        QCOMPARE(values[248]->json, QByteArray("[248]"));
+        QVERIFY(!values[1] && !values[249]);
+        QVERIFY(!values[250]); // expired
+        QCOMPARE(values[251]->expiresAtMs, now + 60'000);
+        QCOMPARE(values[252]->json, QByteArray(R"({"odd": 1})"));
+        QVERIFY(values[253] && !values[254] && values[255]);
+        QVERIFY(m_db->getAll({}).empty());
+    }
+
     void everyWriteChangesTheEtag()
     {
         const QByteArray first = m_db->put(QByteArrayView("k"), "1", std::nullopt).etag;

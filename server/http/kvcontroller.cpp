@@ -5,6 +5,7 @@
 
 #include "../store/clock.h"
 #include "../store/storeconnection.h"
+#include "../store/storeerror.h"
 #include "../store/writebatcher.h"
 #include "../util/jsonscanner.h"
 
@@ -141,7 +142,38 @@ void KvController::handle(const Request &request, QByteArrayView rest, const Don
         return put(request, key, done);
     if (method == "DELETE")
         return remove(request, key, done);
+    if (m_store.readsPerStatement() > 1)
+        return readLater(request, key, done);
     done(get(request, key));
+}
+
+void KvController::readLater(const Request &request, const QByteArray &key, const Done &done)
+{
+    if (m_pendingReads.empty())
+        m_channel->post([this] { readPending(); });
+    m_pendingReads.push_back({key, request.header("if-none-match").toByteArray(), done});
+}
+
+void KvController::readPending()
+{
+    std::vector<PendingRead> reads;
+    reads.swap(m_pendingReads);
+    std::vector<QByteArrayView> keys;
+    keys.reserve(reads.size());
+    for (const PendingRead &read : reads)
+        keys.push_back(read.key);
+    std::vector<std::optional<StoredValue>> values;
+    try {
+        values = m_store.getAll(keys);
+    } catch (const StoreError &error) {
+        qCWarning(lcHttp).noquote() << "GET of" << reads.size() << "keys failed:" << error.message();
+        const Reply reply = ApiError::storeFailure(error).toReply();
+        for (const PendingRead &read : reads)
+            read.done(reply);
+        return;
+    }
+    for (size_t i = 0; i < reads.size(); ++i)
+        reads[i].done(valueReply(reads[i].ifNoneMatch, values[i]));
 }
 
 void KvController::write(WriteRequest &&request, std::function<Reply(const WriteResult &)> onWritten,
@@ -166,14 +198,17 @@ void KvController::write(WriteRequest &&request, std::function<Reply(const Write
 
 Reply KvController::get(const Request &request, const QByteArray &key)
 {
-    const auto value = m_store.get(key);
+    return valueReply(request.header("if-none-match"), m_store.get(key));
+}
+
+Reply KvController::valueReply(QByteArrayView ifNoneMatch, const std::optional<StoredValue> &value)
+{
     if (!value) {
         Reply reply = envelopeReply(404, "null");
         reply.header("X-Workertown-Hint"_ba, "The key does not exist or has expired."_ba);
         return reply;
     }
     Reply reply;
-    const QByteArrayView ifNoneMatch = request.header("if-none-match");
     if (!ifNoneMatch.isEmpty() &&
         (ifNoneMatch.trimmed() == "*" || entityTags(ifNoneMatch).contains(value->etag))) {
         reply.status = 304;

@@ -5,19 +5,25 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
+#include <vector>
 
 namespace kvdesk {
 
 class Clock;
 class ReplyChannel;
 class StoreConnection;
+struct StoredValue;
 class WriteBatcher;
 struct WriteRequest;
 struct WriteResult;
 
 // The kv endpoints: get, put, delete and list keys, with TTLs and ETag preconditions. Reads are
-// answered at once from this thread's connection; writes go through the group-commit writer and
-// are answered on this thread (through channel) once they have committed.
+// answered at once from this thread's connection, or, where a statement costs a round trip to a
+// server (PostgreSQL), gathered: the reads that this thread's event loop turn brought are looked up
+// together once it is over (a posted event through channel), in statements of many keys. Writes
+// go through the group-commit writer and are answered on this thread (through channel) once they
+// have committed.
 class KvController final
 {
 public:
@@ -31,7 +37,16 @@ public:
     void handle(const Request &request, QByteArrayView rest, const Done &done);
 
 private:
+    struct PendingRead
+    {
+        QByteArray key;
+        QByteArray ifNoneMatch;
+        Done done;
+    };
     Reply get(const Request &request, const QByteArray &key);
+    static Reply valueReply(QByteArrayView ifNoneMatch, const std::optional<StoredValue> &value);
+    void readLater(const Request &request, const QByteArray &key, const Done &done);
+    void readPending();
     void put(const Request &request, const QByteArray &key, const Done &done);
     void remove(const Request &request, const QByteArray &key, const Done &done);
     void write(WriteRequest &&request, std::function<Reply(const WriteResult &)> onWritten, const Done &done);
@@ -42,6 +57,7 @@ private:
     std::shared_ptr<ReplyChannel> m_channel;
     const Clock &m_clock;
     qint64 m_maxValueBytes;
+    std::vector<PendingRead> m_pendingReads;
 };
 
 } // namespace kvdesk

@@ -6,6 +6,7 @@
 
 #include <QCoreApplication>
 #include <QCryptographicHash>
+#include <QHash>
 #include <QLoggingCategory>
 #include <QSqlQuery>
 #include <QtEndian>
@@ -130,6 +131,8 @@ struct PostgresConnection::Statements
     QSqlError failure;
     // writeAll's upserts of n rows and deletes of n keys, prepared as first needed: [n - 1].
     std::vector<std::unique_ptr<QSqlQuery>> upsertRows, removeKeys;
+    // getAll's reads of n keys, likewise.
+    std::vector<std::unique_ptr<QSqlQuery>> getRows;
 };
 
 PostgresConnection::PostgresConnection(const Store &store, const PostgresOptions &options)
@@ -420,6 +423,43 @@ std::optional<StoredValue> PostgresConnection::get(QByteArrayView key)
         v.etag = etagFor(optionalColumn(q, 3), v.updatedAtMs);
         q.finish();
         return v;
+    });
+}
+
+std::vector<std::optional<StoredValue>> PostgresConnection::getAll(const std::vector<QByteArrayView> &keys)
+{
+    return retrying([&] {
+        Statements &s = statements();
+        std::vector<std::optional<StoredValue>> values(keys.size());
+        const qint64 now = m_store.clock().nowMs();
+        QHash<QByteArray, StoredValue> found;
+        for (size_t from = 0; from < keys.size(); from += maxReadsPerStatement) {
+            const size_t n = std::min(keys.size() - from, size_t(maxReadsPerStatement));
+            QSqlQuery &q = prepared(
+                s.getRows, n,
+                uR"(SELECT "name", "value", "updated_at", "expires_at", "version" FROM "wt_kv_key_values" WHERE "name" IN ()"_s,
+                u"?"_s, uR"() AND )"_s PG_LIVE);
+            for (size_t i = 0; i < n; ++i)
+                q.bindValue(int(i), text(keys[from + i]));
+            q.bindValue(int(n), now);
+            run(q);
+            found.clear();
+            while (q.next()) {
+                StoredValue v;
+                v.json = q.value(1).toString().toUtf8();
+                v.updatedAtMs = q.value(2).toLongLong();
+                v.expiresAtMs = optionalColumn(q, 3);
+                v.etag = etagFor(optionalColumn(q, 4), v.updatedAtMs);
+                found.insert(q.value(0).toString().toUtf8(), std::move(v));
+            }
+            q.finish();
+            for (size_t i = from; i < from + n; ++i) {
+                const auto it = found.constFind(keys[i].toByteArray());
+                if (it != found.cend())
+                    values[i] = *it;
+            }
+        }
+        return values;
     });
 }
 

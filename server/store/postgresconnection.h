@@ -24,6 +24,8 @@ public:
     ~PostgresConnection() override;
 
     std::optional<StoredValue> get(QByteArrayView key) override;
+    int readsPerStatement() const override { return maxReadsPerStatement; }
+    std::vector<std::optional<StoredValue>> getAll(const std::vector<QByteArrayView> &keys) override;
     PutResult put(QByteArrayView key, QByteArrayView json, std::optional<qint64> expiresAtMs,
                   const Precondition &condition = {}) override;
     WriteOutcome remove(QByteArrayView key, const Precondition &condition = {}) override;
@@ -60,6 +62,8 @@ private:
                         const QString &item, const QString &tail);
     // Rows of one INSERT in writeAll (five parameters each), or keys of one DELETE.
     static constexpr int maxWritesPerStatement = 100;
+    // Keys of one SELECT in getAll.
+    static constexpr int maxReadsPerStatement = 100;
     struct Statements;
     Statements &statements();
     void ensureOpen();

@@ -10,6 +10,15 @@ namespace kvdesk {
 
 StoreConnection::~StoreConnection() = default;
 
+std::vector<std::optional<StoredValue>> StoreConnection::getAll(const std::vector<QByteArrayView> &keys)
+{
+    std::vector<std::optional<StoredValue>> values;
+    values.reserve(keys.size());
+    for (const QByteArrayView key : keys)
+        values.push_back(get(key));
+    return values;
+}
+
 std::vector<PutResult> StoreConnection::writeAll(const std::vector<PlainWrite> &writes)
 {
     std::vector<PutResult> results;

@@ -69,6 +69,10 @@ public:
 
     // Keys are UTF-8. The value of key, unless absent or expired.
     virtual std::optional<StoredValue> get(QByteArrayView key) = 0;
+    // What get() says of each key, in as few statements as the backend can: readsPerStatement()
+    // keys in one where each statement costs a round trip to a server (> 1), each alone elsewhere.
+    virtual int readsPerStatement() const { return 1; }
+    virtual std::vector<std::optional<StoredValue>> getAll(const std::vector<QByteArrayView> &keys);
     // Writes key (replacing its value and TTL); expiresAtMs empty means it never expires. The
     // condition is checked in the same statement as the write (no read-then-write).
     virtual PutResult put(QByteArrayView key, QByteArrayView json, std::optional<qint64> expiresAtMs,
