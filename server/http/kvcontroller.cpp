@@ -163,13 +163,19 @@ void KvController::readPending()
     for (const PendingRead &read : reads)
         keys.push_back(read.key);
     std::vector<std::optional<StoredValue>> values;
+    std::optional<Reply> failure; // as the router answers a failure
     try {
         values = m_store.getAll(keys);
     } catch (const StoreError &error) {
         qCWarning(lcHttp).noquote() << "GET of" << reads.size() << "keys failed:" << error.message();
-        const Reply reply = ApiError::storeFailure(error).toReply();
+        failure = ApiError::storeFailure(error).toReply();
+    } catch (const std::exception &error) {
+        qCCritical(lcHttp) << "GET of" << reads.size() << "keys failed:" << error.what();
+        failure = ApiError::internal().toReply();
+    }
+    if (failure) {
         for (const PendingRead &read : reads)
-            read.done(reply);
+            read.done(*failure);
         return;
     }
     for (size_t i = 0; i < reads.size(); ++i)

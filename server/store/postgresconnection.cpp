@@ -416,14 +416,20 @@ std::optional<StoredValue> PostgresConnection::get(QByteArrayView key)
             q.finish();
             return std::nullopt;
         }
-        StoredValue v;
-        v.json = q.value(0).toString().toUtf8();
-        v.updatedAtMs = q.value(1).toLongLong();
-        v.expiresAtMs = optionalColumn(q, 2);
-        v.etag = etagFor(optionalColumn(q, 3), v.updatedAtMs);
+        StoredValue v = storedValue(q, 0);
         q.finish();
         return v;
     });
+}
+
+StoredValue PostgresConnection::storedValue(const QSqlQuery &q, int first)
+{
+    StoredValue v;
+    v.json = q.value(first).toString().toUtf8();
+    v.updatedAtMs = q.value(first + 1).toLongLong();
+    v.expiresAtMs = optionalColumn(q, first + 2);
+    v.etag = etagFor(optionalColumn(q, first + 3), v.updatedAtMs);
+    return v;
 }
 
 std::vector<std::optional<StoredValue>> PostgresConnection::getAll(const std::vector<QByteArrayView> &keys)
@@ -444,14 +450,8 @@ std::vector<std::optional<StoredValue>> PostgresConnection::getAll(const std::ve
             q.bindValue(int(n), now);
             run(q);
             found.clear();
-            while (q.next()) {
-                StoredValue v;
-                v.json = q.value(1).toString().toUtf8();
-                v.updatedAtMs = q.value(2).toLongLong();
-                v.expiresAtMs = optionalColumn(q, 3);
-                v.etag = etagFor(optionalColumn(q, 4), v.updatedAtMs);
-                found.insert(q.value(0).toString().toUtf8(), std::move(v));
-            }
+            while (q.next())
+                found.insert(q.value(0).toString().toUtf8(), storedValue(q, 1));
             q.finish();
             for (size_t i = from; i < from + n; ++i) {
                 const auto it = found.constFind(keys[i].toByteArray());

@@ -64,6 +64,8 @@ private:
     static constexpr int maxWritesPerStatement = 100;
     // Keys of one SELECT in getAll.
     static constexpr int maxReadsPerStatement = 100;
+    // The value, updated_at, expires_at and version columns of a row, from column first on.
+    static StoredValue storedValue(const QSqlQuery &q, int first);
     struct Statements;
     Statements &statements();
     void ensureOpen();
