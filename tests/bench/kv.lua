@@ -1,5 +1,6 @@
 -- wrk script of the benchmark: the request shapes real clients send, every answer checked.
--- MODE: ceiling | get_hot | get_random | put_random | mix | wrong_key | get_big | put_big
+-- MODE: ceiling | get_hot | get_random | put_random | put_shared | mix | wrong_key | get_big | put_big
+-- (put_shared: PUTs of random keys among KEYS, as clients of several nodes that write the same keys)
 local mode = os.getenv("MODE") or "get_hot"
 local keys = tonumber(os.getenv("KEYS") or "10000")
 local expect = tonumber(os.getenv("EXPECT") or "200")
@@ -17,7 +18,8 @@ end
 function init(args)
   errors = 0
   bodyErrors = 0
-  math.randomseed(os.time() * 1000 + (id or 0) * 7919)
+  -- SEED tells apart wrk processes that start in the same second.
+  math.randomseed(os.time() * 1000 + (id or 0) * 7919 + tonumber(os.getenv("SEED") or "0") * 104729)
   wrk.headers["Authorization"] = mode == "wrong_key" and "Bearer wrong-key" or ("Bearer " .. apiKey)
   wrk.headers["Content-Type"] = "application/json"
 end
@@ -35,6 +37,8 @@ function request()
     return wrk.format("GET", randomKey())
   elseif mode == "put_random" then
     return wrk.format("PUT", "/v1/kv/p" .. math.random(0, 1000000000), nil, small)
+  elseif mode == "put_shared" then
+    return wrk.format("PUT", randomKey(), nil, small)
   elseif mode == "mix" then
     if math.random(10) == 1 then
       return wrk.format("PUT", randomKey(), nil, small)

@@ -77,6 +77,29 @@ measure() {
   LAST_RPS="$R_RPS"
 }
 
+# measure_pair NAME PID1 PID2 MODE EXPECT CONNECTIONS KEYS: the same run against two servers at
+# once (PID1 on PORT, PID2 on PORT + 1), CONNECTIONS each, a row of the table: requests/s and CPU
+# summed, the higher p50 and p99, both servers' checks.
+measure_pair() {
+  local name="$1" mode="$4" expect="$5" conns="$6" keys="$7" i waits=() cpu check
+  for i in 0 1; do
+    (
+      [ "$i" = 0 ] && pid="$2" || pid="$3"
+      SEED="$i" run_wrk "$pid" "$((PORT + i))" "$mode" "$expect" "$conns" "$keys" "$DURATION"
+      echo "$R_RPS $R_P50 $R_P99 $R_TICKS $R_SECS ${R_STATUS:-?} ${R_BODY:-?}" >"$WORK/pair$i"
+    ) &
+    waits+=("$!")
+  done
+  wait "${waits[@]}"
+  read -r R_RPS R_P50 R_P99 R_TICKS R_SECS R_STATUS R_BODY < <(cat "$WORK/pair0" "$WORK/pair1" | awk '
+    {rps += $1; if ($2 > p50) p50 = $2; if ($3 > p99) p99 = $3; ticks += $4; secs = $5; s = s (s == "" ? "" : "+") $6; b = b (b == "" ? "" : "+") $7}
+    END {print rps, p50, p99, ticks, secs, s, b}')
+  cpu="$(awk -v a="$R_TICKS" -v t="$TICKS" -v d="$R_SECS" 'BEGIN {printf "%.2f", (d > 0 ? a / t / d : 0)}')"
+  check="status_errors=$R_STATUS body_errors=$R_BODY"
+  ROWS+=("$name|$((2 * conns))|$R_RPS|$R_P50|$R_P99|$cpu|$check")
+  printf '  %-34s %8s req/s  p50 %6s ms  p99 %6s ms  cpu %s  %s\n' "$name" "$R_RPS" "$R_P50" "$R_P99" "$cpu" "$check" >&2
+}
+
 echo "Benchmark on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), ${DURATION}s per run" >&2
 
 # The ceiling, single-threaded and one thread per core.
@@ -205,7 +228,11 @@ if ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
   measure "PostgreSQL: GET random of 10,000 keys" "$pid" get_random 200 64 10000
   measure "PostgreSQL: PUT random keys (durable)" "$pid" put_random 200 64
   measure "PostgreSQL: 90/10 GET/PUT mix" "$pid" mix 200 64 10000
-  kill "$pid"; wait "$pid" 2>/dev/null || true
+  # A second node on the same database: the clients of both write the same 50 keys (their
+  # transactions wait for one another on those keys, and must not deadlock).
+  KV_API_KEY="$API_KEY" "$KVDESK" --no-gui --port "$((PORT + 1))" --db "$PGURL" >/dev/null & pid2=$!; PIDS+=("$pid2"); wait_port "$((PORT + 1))"
+  measure_pair "PostgreSQL, 2 nodes: PUTs of 50 keys" "$pid" "$pid2" put_shared 200 32 50
+  kill "$pid" "$pid2"; wait "$pid" "$pid2" 2>/dev/null || true
   "$PGSCRIPT" stop "$WORK/pg"
 fi
 
