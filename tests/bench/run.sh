@@ -66,22 +66,27 @@ run_wrk() {
   R_BODY="$(grep -o 'body_errors=[0-9]*' <<<"$out" | cut -d= -f2 || true)"
   R_SOCKET="$(grep 'Socket errors' <<<"$out" | sed 's/^ */ /' || true)"
 }
+# add_row NAME CONNECTIONS: a row of the table from the R_ figures of the last run
+add_row() {
+  local cpu check
+  cpu="$(awk -v a="$R_TICKS" -v t="$TICKS" -v d="$R_SECS" 'BEGIN {printf "%.2f", (d > 0 ? a / t / d : 0)}')"
+  check="status_errors=${R_STATUS:-?} body_errors=${R_BODY:-?}${R_SOCKET:-}"
+  ROWS+=("$1|$2|$R_RPS|$R_P50|$R_P99|$cpu|$check")
+  printf '  %-34s %8s req/s  p50 %6s ms  p99 %6s ms  cpu %s  %s\n' "$1" "$R_RPS" "$R_P50" "$R_P99" "$cpu" "$check" >&2
+  LAST_RPS="$R_RPS"
+}
 # measure NAME PID MODE EXPECT CONNECTIONS [KEYS]: a run of DURATION seconds, a row of the table
 measure() {
-  local name="$1" pid="$2" mode="$3" expect="$4" conns="$5" keys="${6:-10000}" cpu check
+  local name="$1" pid="$2" mode="$3" expect="$4" conns="$5" keys="${6:-10000}"
   run_wrk "$pid" "$PORT" "$mode" "$expect" "$conns" "$keys" "$DURATION"
-  cpu="$(awk -v a="$R_TICKS" -v t="$TICKS" -v d="$R_SECS" 'BEGIN {printf "%.2f", (d > 0 ? a / t / d : 0)}')"
-  check="status_errors=${R_STATUS:-?} body_errors=${R_BODY:-?}$R_SOCKET"
-  ROWS+=("$name|$conns|$R_RPS|$R_P50|$R_P99|$cpu|$check")
-  printf '  %-34s %8s req/s  p50 %6s ms  p99 %6s ms  cpu %s  %s\n' "$name" "$R_RPS" "$R_P50" "$R_P99" "$cpu" "$check" >&2
-  LAST_RPS="$R_RPS"
+  add_row "$name" "$conns"
 }
 
 # measure_pair NAME PID1 PID2 MODE EXPECT CONNECTIONS KEYS: the same run against two servers at
 # once (PID1 on PORT, PID2 on PORT + 1), CONNECTIONS each, a row of the table: requests/s and CPU
 # summed, the higher p50 and p99, both servers' checks.
 measure_pair() {
-  local name="$1" mode="$4" expect="$5" conns="$6" keys="$7" i waits=() cpu check
+  local name="$1" mode="$4" expect="$5" conns="$6" keys="$7" i waits=()
   for i in 0 1; do
     (
       [ "$i" = 0 ] && pid="$2" || pid="$3"
@@ -94,10 +99,8 @@ measure_pair() {
   read -r R_RPS R_P50 R_P99 R_TICKS R_SECS R_STATUS R_BODY < <(cat "$WORK/pair0" "$WORK/pair1" | awk '
     {rps += $1; if ($2 > p50) p50 = $2; if ($3 > p99) p99 = $3; ticks += $4; secs = $5; s = s (s == "" ? "" : "+") $6; b = b (b == "" ? "" : "+") $7}
     END {print rps, p50, p99, ticks, secs, s, b}')
-  cpu="$(awk -v a="$R_TICKS" -v t="$TICKS" -v d="$R_SECS" 'BEGIN {printf "%.2f", (d > 0 ? a / t / d : 0)}')"
-  check="status_errors=$R_STATUS body_errors=$R_BODY"
-  ROWS+=("$name|$((2 * conns))|$R_RPS|$R_P50|$R_P99|$cpu|$check")
-  printf '  %-34s %8s req/s  p50 %6s ms  p99 %6s ms  cpu %s  %s\n' "$name" "$R_RPS" "$R_P50" "$R_P99" "$cpu" "$check" >&2
+  R_SOCKET=""
+  add_row "$name" "$((2 * conns))"
 }
 
 echo "Benchmark on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), ${DURATION}s per run" >&2
