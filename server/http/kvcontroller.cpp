@@ -185,20 +185,22 @@ void KvController::readPending()
 void KvController::write(WriteRequest &&request, std::function<Reply(const WriteResult &)> onWritten,
                          const Done &done)
 {
-    // Shared, not copied, on its way from the writer thread back to this one.
-    auto finish = std::make_shared<std::function<void(const WriteResult &)>>(
-        [onWritten = std::move(onWritten), done](const WriteResult &result) {
-            if (!result.error.isEmpty()) {
-                qCWarning(lcHttp).noquote() << "a write failed:" << result.error;
-                done((result.temporary ? ApiError(503, result.error) : ApiError::internal()).toReply());
-            } else if (result.outcome == WriteOutcome::PreconditionFailed) {
-                done(preconditionFailed().toReply());
-            } else {
-                done(onWritten(result));
-            }
-        });
-    m_writer.submit(std::move(request), [channel = m_channel, finish](const WriteResult &result) {
-        channel->post([finish, result] { (*finish)(result); });
+    // The answer is made on the writer thread, which has time to spare while the server threads
+    // set the pace of a run of writes; this thread only sends it. Each call runs once: what it
+    // holds is moved on, not copied.
+    m_writer.submit(std::move(request), [channel = m_channel, onWritten = std::move(onWritten),
+                                         done](const WriteResult &result) mutable {
+        Reply reply;
+        if (!result.error.isEmpty()) {
+            qCWarning(lcHttp).noquote() << "a write failed:" << result.error;
+            reply = (result.temporary ? ApiError(503, result.error) : ApiError::internal()).toReply();
+        } else if (result.outcome == WriteOutcome::PreconditionFailed) {
+            reply = preconditionFailed().toReply();
+        } else {
+            reply = onWritten(result);
+        }
+        channel->post(
+            [done = std::move(done), reply = std::move(reply)]() mutable { done(std::move(reply)); });
     });
 }
 

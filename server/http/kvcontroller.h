@@ -22,8 +22,8 @@ struct WriteResult;
 // answered at once from this thread's connection, or, where a statement costs a round trip to a
 // server (PostgreSQL), gathered: the reads that this thread's event loop turn brought are looked up
 // together once it is over (a posted event through channel), in statements of many keys. Writes
-// go through the group-commit writer and are answered on this thread (through channel) once they
-// have committed.
+// go through the group-commit writer, which makes each answer once its write has committed; the
+// answer is sent on this thread (through channel).
 class KvController final
 {
 public:
@@ -49,6 +49,7 @@ private:
     void readPending();
     void put(const Request &request, const QByteArray &key, const Done &done);
     void remove(const Request &request, const QByteArray &key, const Done &done);
+    // onWritten makes the answer to a write that succeeded; it runs on the writer thread.
     void write(WriteRequest &&request, std::function<Reply(const WriteResult &)> onWritten, const Done &done);
     Reply list(const Request &request);
 
