@@ -2,6 +2,8 @@
 
 #include <QTest>
 
+#include <optional>
+
 using namespace kvdesk;
 
 class TestJsonScanner : public QObject
@@ -76,6 +78,52 @@ private Q_SLOTS:
         QVERIFY(!JsonScanner::objectMembers("{\"a_plain_long_name"));
         QVERIFY(!JsonScanner::objectMembers("{\"a_plain_long_name\\"));
         QVERIFY(!JsonScanner::objectMembers("{\"a_plain_long_name\x01\": 1}"));
+    }
+
+    // A string's plain bytes are skipped a word at a time: whatever byte stops them (the closing
+    // quote, an escape, UTF-8, a control character, bad UTF-8, the end of the text), at any place in
+    // a word and with any number of plain bytes after it, is read as a byte-by-byte reader would.
+    void stringsAreReadWhereverAStretchOfPlainBytesStops()
+    {
+        for (int before = 0; before <= 17; ++before) {
+            for (int after = 0; after <= 9; ++after) {
+                const QByteArray head(before, 'p');
+                const QByteArray tail(after, 'q');
+                const QString plain = QString::fromLatin1(head);
+                const QString end = QString::fromLatin1(tail);
+                const auto nameOf = [](const QByteArray &quoted) -> std::optional<QString> {
+                    const auto members = JsonScanner::objectMembers(QByteArray("{" + quoted + ": 1}"));
+                    if (!members || members->size() != 1 || members->at(0).value != "1")
+                        return std::nullopt;
+                    return members->at(0).name;
+                };
+                const QByteArray ends = '"' + head + '"';
+                QVERIFY(JsonScanner::validate(ends));
+                QCOMPARE(nameOf(ends), std::optional<QString>(plain));
+
+                const QByteArray escaped = '"' + head + "\\n" + tail + '"';
+                QVERIFY2(JsonScanner::validate(escaped), escaped.constData());
+                QCOMPARE(nameOf(escaped), std::optional<QString>(plain + u'\n' + end));
+
+                const QByteArray utf8 = '"' + head + "\xc3\xa9" + tail + '"';
+                QVERIFY2(JsonScanner::validate(utf8), utf8.constData());
+                QCOMPARE(nameOf(utf8), std::optional<QString>(plain + QChar(0xe9) + end));
+
+                // Errors name the byte that stops the stretch: column 1 is the opening quote.
+                for (const char bad : {'\x01', '\x1f', '\xff'}) {
+                    const QByteArray text = '"' + head + bad + tail + '"';
+                    JsonScanner::Error error;
+                    QVERIFY2(!JsonScanner::validate(text, &error), text.toHex().constData());
+                    QCOMPARE(error.column, before + 2);
+                    QVERIFY(!nameOf(text));
+                }
+                const QByteArray unterminated = '"' + head + tail;
+                JsonScanner::Error error;
+                QVERIFY(!JsonScanner::validate(unterminated, &error));
+                QCOMPARE(error.message, QStringLiteral("unterminated string"));
+                QVERIFY(!nameOf(unterminated));
+            }
+        }
     }
 
     void notAnObjectIsReported()

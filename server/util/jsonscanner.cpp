@@ -1,7 +1,9 @@
 #include "jsonscanner.h"
 
 #include <QCoreApplication>
+#include <QSysInfo>
 
+#include <bit>
 #include <cstring>
 
 using namespace Qt::StringLiterals;
@@ -47,7 +49,9 @@ public:
 
     void skipWhitespace()
     {
-        while (m_p < m_end && (*m_p == ' ' || *m_p == '\t' || *m_p == '\n' || *m_p == '\r'))
+        // JSON's four whitespace bytes are all at most ' ': a byte above it starts a token.
+        while (m_p < m_end && static_cast<unsigned char>(*m_p) <= ' ' &&
+               (*m_p == ' ' || *m_p == '\t' || *m_p == '\n' || *m_p == '\r'))
             ++m_p;
     }
 
@@ -258,7 +262,9 @@ public:
     }
 
     // Steps over bytes that need no attention in a string (printable ASCII other than '"' and
-    // backslash), eight at a time.
+    // backslash), eight at a time, up to the first that does (on a big-endian machine, up to the
+    // word that holds it). The lowest byte flagged in a word always needs attention: a borrow only
+    // flags bytes above (after) the one it starts at.
     void skipPlain()
     {
         constexpr quint64 ones = 0x0101010101010101ULL;
@@ -269,11 +275,17 @@ public:
             const quint64 quote = w ^ (ones * '"');
             const quint64 slash = w ^ (ones * '\\');
             const quint64 special =
-                ((quote - ones) & ~quote) | ((slash - ones) & ~slash) | (w - ones * 0x20) | w;
-            if (special & highs)
-                break;
+                (((quote - ones) & ~quote) | ((slash - ones) & ~slash) | (w - ones * 0x20) | w) & highs;
+            if (special) {
+                if constexpr (QSysInfo::ByteOrder == QSysInfo::LittleEndian)
+                    m_p += std::countr_zero(special) / 8;
+                return;
+            }
             m_p += 8;
         }
+        while (m_p < m_end && *m_p != '"' && *m_p != '\\' && static_cast<unsigned char>(*m_p) >= 0x20 &&
+               static_cast<unsigned char>(*m_p) < 0x80)
+            ++m_p;
     }
 
     bool string(QString *out)
@@ -283,9 +295,6 @@ public:
             // A name without escapes or non-ASCII bytes (the usual case) is made in one go.
             const char *start = m_p;
             skipPlain();
-            while (m_p < m_end && *m_p != '"' && *m_p != '\\' && static_cast<unsigned char>(*m_p) >= 0x20 &&
-                   static_cast<unsigned char>(*m_p) < 0x80)
-                ++m_p;
             *out = QString::fromLatin1(start, m_p - start);
             if (m_p < m_end && *m_p == '"') {
                 ++m_p;
