@@ -185,9 +185,9 @@ void KvController::readPending()
 void KvController::write(WriteRequest &&request, std::function<Reply(const WriteResult &)> onWritten,
                          const Done &done)
 {
-    // The answer is made on the writer thread, which has time to spare while the server threads
-    // set the pace of a run of writes; this thread only sends it. Each call runs once: what it
-    // holds is moved on, not copied.
+    // The answer is made on the writer thread and this thread only sends it: a server thread's
+    // time per request is what sets the pace of a run of writes (see Performance in the README).
+    // Each call runs once: what it holds is moved on, not copied.
     m_writer.submit(std::move(request), [channel = m_channel, onWritten = std::move(onWritten),
                                          done](const WriteResult &result) mutable {
         Reply reply;
