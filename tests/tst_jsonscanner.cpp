@@ -92,7 +92,9 @@ private Q_SLOTS:
                 const QString plain = QString::fromLatin1(head);
                 const QString end = QString::fromLatin1(tail);
                 const auto nameOf = [](const QByteArray &quoted) -> std::optional<QString> {
-                    const auto members = JsonScanner::objectMembers(QByteArray("{" + quoted + ": 1}"));
+                    // Kept while the members are read: their values point into it.
+                    const QByteArray object = "{" + quoted + ": 1}";
+                    const auto members = JsonScanner::objectMembers(object);
                     if (!members || members->size() != 1 || members->at(0).value != "1")
                         return std::nullopt;
                     return members->at(0).name;
