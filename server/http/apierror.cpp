@@ -68,7 +68,12 @@ ApiError ApiError::internal()
 
 ApiError ApiError::storeFailure(const StoreError &error)
 {
-    return error.isTemporary() ? ApiError(503, error.message()) : internal();
+    return storeFailure(error.isTemporary(), error.message());
+}
+
+ApiError ApiError::storeFailure(bool temporary, const QString &message)
+{
+    return temporary ? ApiError(503, message) : internal();
 }
 
 Reply ApiError::toReply() const

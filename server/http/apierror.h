@@ -32,6 +32,8 @@ public:
     // The database failed: 503 with its message when that may pass (unreachable, schema outdated),
     // a bare 500 otherwise (its message is for the log).
     static ApiError storeFailure(const StoreError &error);
+    // The same, from what the writer thread reported of it.
+    static ApiError storeFailure(bool temporary, const QString &message);
 
     ApiError &header(QByteArray name, QByteArray value)
     {

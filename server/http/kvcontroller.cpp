@@ -193,7 +193,7 @@ void KvController::write(WriteRequest &&request, std::function<Reply(const Write
         Reply reply;
         if (!result.error.isEmpty()) {
             qCWarning(lcHttp).noquote() << "a write failed:" << result.error;
-            reply = (result.temporary ? ApiError(503, result.error) : ApiError::internal()).toReply();
+            reply = ApiError::storeFailure(result.temporary, result.error).toReply();
         } else if (result.outcome == WriteOutcome::PreconditionFailed) {
             reply = preconditionFailed().toReply();
         } else {
