@@ -15,39 +15,50 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
+-- Each request is its method and path before a tail made once, in init: the bytes wrk.format
+-- would make (its headers in another order), without its string.format calls and table per
+-- request, which cost wrk about 3 µs of CPU per request on the cores it shares with the server.
+local getTail, putSmallTail, putBigTail
+
 function init(args)
   errors = 0
   bodyErrors = 0
   -- SEED tells apart wrk processes that start in the same second.
   math.randomseed(os.time() * 1000 + (id or 0) * 7919 + tonumber(os.getenv("SEED") or "0") * 104729)
-  wrk.headers["Authorization"] = mode == "wrong_key" and "Bearer wrong-key" or ("Bearer " .. apiKey)
-  wrk.headers["Content-Type"] = "application/json"
+  local headers = "Host: " .. wrk.headers["Host"] .. "\r\n" ..
+    "Authorization: " .. (mode == "wrong_key" and "Bearer wrong-key" or ("Bearer " .. apiKey)) .. "\r\n" ..
+    "Content-Type: application/json\r\n"
+  getTail = " HTTP/1.1\r\n" .. headers .. "\r\n"
+  putSmallTail = " HTTP/1.1\r\n" .. headers .. "Content-Length: " .. #small .. "\r\n\r\n" .. small
+  if mode == "put_big" then
+    putBigTail = " HTTP/1.1\r\n" .. headers .. "Content-Length: " .. #big .. "\r\n\r\n" .. big
+  end
 end
 
+local random = math.random
+
 local function randomKey()
-  return "/v1/kv/k" .. math.random(0, keys - 1)
+  return "/v1/kv/k" .. random(0, keys - 1)
 end
 
 function request()
-  if mode == "ceiling" then
-    return wrk.format("GET", "/v1/kv/hot")
-  elseif mode == "get_hot" or mode == "wrong_key" then
-    return wrk.format("GET", "/v1/kv/hot")
+  if mode == "ceiling" or mode == "get_hot" or mode == "wrong_key" then
+    return "GET /v1/kv/hot" .. getTail
   elseif mode == "get_random" then
-    return wrk.format("GET", randomKey())
+    return "GET " .. randomKey() .. getTail
   elseif mode == "put_random" then
-    return wrk.format("PUT", "/v1/kv/p" .. math.random(0, 1000000000), nil, small)
+    return "PUT /v1/kv/p" .. random(0, 1000000000) .. putSmallTail
   elseif mode == "put_shared" then
-    return wrk.format("PUT", randomKey(), nil, small)
+    return "PUT " .. randomKey() .. putSmallTail
   elseif mode == "mix" then
-    if math.random(10) == 1 then
-      return wrk.format("PUT", randomKey(), nil, small)
+    if random(10) == 1 then
+      return "PUT " .. randomKey() .. putSmallTail
     end
-    return wrk.format("GET", randomKey())
+    return "GET " .. randomKey() .. getTail
   elseif mode == "get_big" then
-    return wrk.format("GET", "/v1/kv/big")
+    return "GET /v1/kv/big" .. getTail
   elseif mode == "put_big" then
-    return wrk.format("PUT", "/v1/kv/bigput" .. math.random(0, 15), nil, big)
+    return "PUT /v1/kv/bigput" .. random(0, 15) .. putBigTail
   end
 end
 
