@@ -171,6 +171,66 @@ private Q_SLOTS:
         QCOMPARE(reader->countLiveKeys(), groupsSent * groupSize + 1);
     }
 
+    void theLogStartsAnewOnAReportOfItsOwnCheckpointOnly()
+    {
+        if (kvdesk::test::TestDatabase::isPostgres())
+            QSKIP("SQLite's log; PostgreSQL keeps its own");
+        LoggedStore s(m_dir.filePath(QStringLiteral("reports.sqlite")));
+        Sweeper sweeper(s.store, 60000); // checkpoints only when asked here
+        // Groups of 100 values of 4 KB (about a 4 KiB frame each), one after another from the
+        // writer's thread, so that the writes never pause (a pause would start the log anew).
+        constexpr int groupSize = 100;
+        const QByteArray value = '"' + QByteArray(4000, 'v') + '"';
+        std::atomic<bool> stop{false};
+        std::atomic<int> groupsSent{0};
+        std::atomic<int> groupsDone{0};
+        std::function<void()> sendGroup = [&] {
+            const int group = groupsSent++;
+            std::vector<WriteRequest> requests;
+            for (int i = 0; i < groupSize; ++i)
+                requests.push_back({WriteRequest::Kind::Put,
+                                    "r" + QByteArray::number(group * groupSize + i),
+                                    value,
+                                    std::nullopt,
+                                    {}});
+            s.writer.submitGroup(
+                std::move(requests),
+                [&](bool, const std::vector<WriteResult> &) {
+                    ++groupsDone;
+                    std::this_thread::sleep_for(std::chrono::milliseconds(3));
+                    if (!stop)
+                        sendGroup();
+                },
+                WriteBatcher::Group::EachOnItsOwn);
+        };
+        const auto framesWritten = [&] { return groupsDone.load() * groupSize; };
+        const quint64 generation = s.store.logGeneration();
+        sendGroup();
+        // Past the 16,384 frames under which the writer never starts the log anew while writes go on.
+        QTRY_VERIFY_WITH_TIMEOUT(framesWritten() > 20000, 60000);
+        QCOMPARE(s.store.logGeneration(), generation); // no checkpoint has reported on it yet
+        // Checkpoints copy nearly all of it; on such a report the writer starts the log anew.
+        QElapsedTimer clock;
+        clock.start();
+        while (s.store.logGeneration() == generation) {
+            sweeper.checkpointNow();
+            QTest::qWait(20);
+            QVERIFY2(clock.elapsed() < 60000, "the log never started anew");
+        }
+        QCOMPARE(s.store.logGeneration(), generation + 1);
+        // The last report is about the log before: however far the new one grows past the frames
+        // that report counted, it starts nothing (before reports had a generation, it did, and had
+        // to copy the whole log while writes waited).
+        const Store::LogCheckpoint last = s.store.lastCheckpoint();
+        QCOMPARE(last.generation, generation);
+        const int restartedAt = framesWritten();
+        QTRY_VERIFY_WITH_TIMEOUT(framesWritten() > restartedAt + 2 * last.logFrames, 120000);
+        QCOMPARE(s.store.logGeneration(), generation + 1);
+        stop = true;
+        QTRY_COMPARE_WITH_TIMEOUT(groupsDone.load(), groupsSent.load(), 20000);
+        QCOMPARE(s.reader->countLiveKeys(), groupsSent * groupSize);
+    }
+
     void concurrentWritesShareOneTransactionAndReportAfterCommit()
     {
         Store store(StoreOptions::forDatabase(

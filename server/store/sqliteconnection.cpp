@@ -299,7 +299,8 @@ void SqliteConnection::maintainLog(bool idle)
         if (m_logFrames < caughtUpRestartFrames)
             return;
         const Store::LogCheckpoint last = m_store.lastCheckpoint();
-        if (last.logFrames > m_logFrames || m_logFrames - last.copiedFrames > caughtUpRemainderFrames)
+        if (last.generation != m_store.logGeneration() || last.logFrames > m_logFrames ||
+            m_logFrames - last.copiedFrames > caughtUpRemainderFrames)
             return;
     } else if (m_logFrames < (idle ? idleRestartFrames : busyRestartFrames)) {
         return;
@@ -329,6 +330,7 @@ void SqliteConnection::maintainLog(bool idle)
     if (rc == SQLITE_OK) {
         const qint64 tookMs = steadyMs() - now;
         qCDebug(lcStore) << "the log of" << logFrames << "frames starts anew after" << tookMs << "ms";
+        m_store.noteLogRestart();
         if (caughtUp)
             m_nextCaughtUpRestartMs = now + tookMs + caughtUpPauseFactor * tookMs;
         m_logFrames = 0;
@@ -348,17 +350,20 @@ void SqliteConnection::checkpoint()
     // pass copied is copied by another pass, so that the writer finds little left to copy when it
     // restarts the log (it does so between two transactions, while writes wait).
     constexpr int maxPasses = 4;
+    const quint64 generation = m_store.logGeneration();
     int logFrames = 0;
     int checkpointed = 0;
     int rc = SQLITE_OK;
     for (int pass = 0, before = 0; pass < maxPasses; ++pass) {
-        rc = sqlite3_wal_checkpoint_v2(m_handle, nullptr, SQLITE_CHECKPOINT_PASSIVE, &logFrames, &checkpointed);
-        if (rc != SQLITE_OK || logFrames < caughtUpRestartFrames || logFrames - before <= caughtUpRemainderFrames / 2)
+        rc = sqlite3_wal_checkpoint_v2(m_handle, nullptr, SQLITE_CHECKPOINT_PASSIVE, &logFrames,
+                                       &checkpointed);
+        if (rc != SQLITE_OK || logFrames < caughtUpRestartFrames ||
+            logFrames - before <= caughtUpRemainderFrames / 2)
             break;
         before = logFrames;
     }
     if (rc == SQLITE_OK)
-        m_store.noteCheckpoint({logFrames, checkpointed});
+        m_store.noteCheckpoint({generation, logFrames, checkpointed});
     else if (rc != SQLITE_BUSY)
         throw StoreError(I18n::tr("Database error: %1").arg(QString::fromUtf8(sqlite3_errmsg(m_handle))));
 }
@@ -524,9 +529,8 @@ qint64 SqliteConnection::warmCache(const std::function<bool()> &stopRequested)
                 after = sqlite3_column_int64(row, 0);
                 const qint64 updatedAtMs = sqlite3_column_int64(row, 3);
                 EtagBuffer etag;
-                batch.add(textView(row, 1),
-                          {textView(row, 2), updatedAtMs, optionalColumn(row, 4),
-                           etagFor(optionalColumn(row, 5), updatedAtMs, etag)});
+                batch.add(textView(row, 1), {textView(row, 2), updatedAtMs, optionalColumn(row, 4),
+                                             etagFor(optionalColumn(row, 5), updatedAtMs, etag)});
             }
         }
         const ValueCache::FillCounts counts = cache.fill(batch, tickets);

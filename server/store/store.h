@@ -21,8 +21,8 @@ class ValueCache;
 
 struct StoreOptions
 {
-    QString sqlitePath;                   // the database file; created when missing
-    bool autoMigrate = true;              // apply pending migrations when the store opens
+    QString sqlitePath;                    // the database file; created when missing
+    bool autoMigrate = true;               // apply pending migrations when the store opens
     qint64 cacheBytes = 256 * 1024 * 1024; // the read cache's bound; 0 switches it off
     // Only to read (an export beside a running server): no lock file, no migrations, no cache.
     bool readOnly = false;
@@ -78,22 +78,27 @@ public:
     quint64 commits() const { return m_commits.load(std::memory_order_acquire); }
     void noteCommit() const { m_commits.fetch_add(1, std::memory_order_acq_rel); }
     // What the last background checkpoint of SQLite's log reported: the frames the log held, and
-    // how many of them were then copied into the database. The writer reads it to start the log
-    // anew while doing so is cheap (see SqliteConnection::maintainLog).
+    // how many of them were then copied into the database, in which generation of the log (one
+    // more each time the writer starts it anew). The writer reads it to start the log anew while
+    // doing so is cheap (see SqliteConnection::maintainLog); a report about an earlier generation
+    // says nothing about the log it writes now.
     struct LogCheckpoint
     {
+        quint64 generation = 0;
         int logFrames = 0;
         int copiedFrames = 0;
     };
+    quint64 logGeneration() const { return m_logGeneration.load(std::memory_order_acquire); }
+    void noteLogRestart() const { m_logGeneration.fetch_add(1, std::memory_order_acq_rel); }
     void noteCheckpoint(LogCheckpoint report) const
     {
-        m_lastCheckpoint.store(quint64(quint32(report.logFrames)) << 32 | quint32(report.copiedFrames),
-                               std::memory_order_release);
+        QMutexLocker lock(&m_checkpointMutex);
+        m_lastCheckpoint = report;
     }
     LogCheckpoint lastCheckpoint() const
     {
-        const quint64 packed = m_lastCheckpoint.load(std::memory_order_acquire);
-        return {int(quint32(packed >> 32)), int(quint32(packed))};
+        QMutexLocker lock(&m_checkpointMutex);
+        return m_lastCheckpoint;
     }
     // Called by a connection after it committed changes to keys (on that connection's thread).
     void announce(const QList<QByteArray> &keys) const { Q_EMIT keysChanged(keys); }
@@ -124,7 +129,9 @@ private:
     const Clock &m_clock;
     std::atomic_bool m_schemaReady{false};
     mutable std::atomic<quint64> m_commits{0};
-    mutable std::atomic<quint64> m_lastCheckpoint{0}; // a LogCheckpoint, both halves at once
+    mutable std::atomic<quint64> m_logGeneration{0};
+    mutable QMutex m_checkpointMutex;
+    mutable LogCheckpoint m_lastCheckpoint; // with m_checkpointMutex
     QMutex m_migrateMutex;
     std::unique_ptr<ValueCache> m_cache;
     std::unique_ptr<QLockFile> m_lock;
