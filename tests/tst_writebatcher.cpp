@@ -1,6 +1,7 @@
 #include "testdatabase.h"
 
 #include "store/clock.h"
+#include "store/sqliteconnection.h"
 #include "store/store.h"
 #include "store/storeconnection.h"
 #include "store/sweeper.h"
@@ -205,11 +206,13 @@ private Q_SLOTS:
         };
         const auto framesWritten = [&] { return groupsDone.load() * groupSize; };
         const quint64 generation = s.store.logGeneration();
+        const quint64 syncs = SqliteConnection::checkpointSyncs();
         sendGroup();
         // Past the 16,384 frames under which the writer never starts the log anew while writes go on.
         QTRY_VERIFY_WITH_TIMEOUT(framesWritten() > 20000, 60000);
         QCOMPARE(s.store.logGeneration(), generation); // no checkpoint has reported on it yet
-        // Checkpoints copy nearly all of it; on such a report the writer starts the log anew.
+        // Checkpoints copy nearly all of it, and sync what they copied into the database file; on
+        // such a report the writer starts the log anew.
         QElapsedTimer clock;
         clock.start();
         while (s.store.logGeneration() == generation) {
@@ -218,6 +221,7 @@ private Q_SLOTS:
             QVERIFY2(clock.elapsed() < 60000, "the log never started anew");
         }
         QCOMPARE(s.store.logGeneration(), generation + 1);
+        QVERIFY(SqliteConnection::checkpointSyncs() > syncs);
         // The last report is about the log before: however far the new one grows past the frames
         // that report counted, it starts nothing (before reports had a generation, it did, and had
         // to copy the whole log while writes waited).

@@ -37,6 +37,8 @@ public:
     // Ending the shared read transaction now and then lets the WAL be reset; the owner calls this.
     qint64 warmCache(const std::function<bool()> &stopRequested) override;
     void releaseSnapshot() override;
+    // Syncs of the database file that checkpoints made after copying frames, in this process.
+    static quint64 checkpointSyncs();
     QSqlDatabase &database() override { return m_db; }
     sqlite3 *nativeHandle() const override { return m_handle; }
 
@@ -53,6 +55,8 @@ private:
     void publish(const Written &w);
     void freshSnapshot();
     void exec(const char *sql);
+    // fdatasync of the database file, outside of any lock of SQLite's (after a checkpoint).
+    void syncDatabaseFile();
 
     QString m_connectionName;
     QSqlDatabase m_db;
