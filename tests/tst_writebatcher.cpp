@@ -177,7 +177,7 @@ private Q_SLOTS:
         if (kvdesk::test::TestDatabase::isPostgres())
             QSKIP("SQLite's log; PostgreSQL keeps its own");
         LoggedStore s(m_dir.filePath(QStringLiteral("reports.sqlite")));
-        Sweeper sweeper(s.store, 60000); // checkpoints only when asked here
+        Sweeper sweeper(s.store, 3600 * 1000); // checkpoints only when asked here
         // Groups of 100 values of 4 KB (about a 4 KiB frame each), one after another from the
         // writer's thread, so that the writes never pause (a pause would start the log anew).
         constexpr int groupSize = 100;

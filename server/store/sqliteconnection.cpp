@@ -360,17 +360,15 @@ void SqliteConnection::checkpoint()
     int checkpointed = 0;
     int rc = SQLITE_OK;
     for (int pass = 0, before = 0; pass < maxPasses; ++pass) {
-        rc = sqlite3_wal_checkpoint_v2(m_handle, nullptr, SQLITE_CHECKPOINT_PASSIVE, &logFrames,
-                                       &checkpointed);
-        if (rc != SQLITE_OK || logFrames < caughtUpRestartFrames ||
-            logFrames - before <= caughtUpRemainderFrames / 2)
+        rc = sqlite3_wal_checkpoint_v2(m_handle, nullptr, SQLITE_CHECKPOINT_PASSIVE, &logFrames, &checkpointed);
+        if (rc != SQLITE_OK || logFrames < caughtUpRestartFrames || logFrames - before <= caughtUpRemainderFrames / 2)
             break;
         before = logFrames;
     }
     // What this call copied is what it must sync: the report before it, of the same log, says
     // how much had been copied (and synced) already.
-    const Store::LogCheckpoint before = m_store.lastCheckpoint();
-    if (rc == SQLITE_OK && checkpointed > (before.generation == generation ? before.copiedFrames : 0))
+    const Store::LogCheckpoint previous = m_store.lastCheckpoint();
+    if (rc == SQLITE_OK && checkpointed > (previous.generation == generation ? previous.copiedFrames : 0))
         syncDatabaseFile();
     if (rc == SQLITE_OK)
         m_store.noteCheckpoint({generation, logFrames, checkpointed});
@@ -561,8 +559,9 @@ qint64 SqliteConnection::warmCache(const std::function<bool()> &stopRequested)
                 after = sqlite3_column_int64(row, 0);
                 const qint64 updatedAtMs = sqlite3_column_int64(row, 3);
                 EtagBuffer etag;
-                batch.add(textView(row, 1), {textView(row, 2), updatedAtMs, optionalColumn(row, 4),
-                                             etagFor(optionalColumn(row, 5), updatedAtMs, etag)});
+                batch.add(textView(row, 1),
+                          {textView(row, 2), updatedAtMs, optionalColumn(row, 4),
+                           etagFor(optionalColumn(row, 5), updatedAtMs, etag)});
             }
         }
         const ValueCache::FillCounts counts = cache.fill(batch, tickets);
