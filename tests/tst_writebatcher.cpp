@@ -56,6 +56,61 @@ struct LoggedStore
     WriteBatcher writer{store};
 };
 
+// Writes that never pause: groups of 100 values of 4 KB (about a 4 KiB frame each) with keys
+// prefix0, prefix1, ..., each group sent from the writer's thread once the one before it in its
+// chain is done, after a pause of pauseMs there. The writer never waits long for work, so the
+// writes never pause (whatever the test's thread does meanwhile), and no pause of theirs starts
+// the log anew.
+struct SteadyWrites
+{
+    static constexpr int groupSize = 100;
+
+    SteadyWrites(WriteBatcher &w, QByteArray keyPrefix, int pause)
+        : writer(w), prefix(keyPrefix), pauseMs(pause)
+    {}
+    // A test that failed half-way leaves its chains running: they end before this goes.
+    ~SteadyWrites()
+    {
+        stopping = true;
+        for (int waited = 0; groupsDone.load() < groupsSent.load() && waited < 20000; ++waited)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    // One more chain of groups.
+    void startChain()
+    {
+        const int group = groupsSent++;
+        std::vector<WriteRequest> requests;
+        for (int i = 0; i < groupSize; ++i)
+            requests.push_back({WriteRequest::Kind::Put, prefix + QByteArray::number(group * groupSize + i),
+                                value, std::nullopt, {}});
+        writer.submitGroup(std::move(requests),
+                           [this](bool, const std::vector<WriteResult> &) {
+                               std::this_thread::sleep_for(std::chrono::milliseconds(pauseMs));
+                               if (!stopping)
+                                   startChain();
+                               // Last, so that once every group sent is done no call touches this.
+                               ++groupsDone;
+                           },
+                           WriteBatcher::Group::EachOnItsOwn);
+    }
+    // Ends every chain, and waits for the groups sent to be written.
+    void stop()
+    {
+        stopping = true;
+        QTRY_COMPARE_WITH_TIMEOUT(groupsDone.load(), groupsSent.load(), 20000);
+    }
+    int valuesWritten() const { return groupsDone.load() * groupSize; }
+    int valuesSent() const { return groupsSent.load() * groupSize; }
+
+    WriteBatcher &writer;
+    const QByteArray prefix;
+    const int pauseMs;
+    const QByteArray value = '"' + QByteArray(4000, 'v') + '"';
+    std::atomic<bool> stopping{false};
+    std::atomic<int> groupsSent{0};
+    std::atomic<int> groupsDone{0};
+};
+
 } // namespace
 
 class TestWriteBatcher : public QObject
@@ -113,45 +168,24 @@ private Q_SLOTS:
         const auto logBytes = [&s] { return s.logBytes(); };
         Sweeper sweeper(s.store, 60000);
 
-        // Groups of 4 KB values (about one 4 KiB frame each), two in flight at all times, each
-        // sent from the writer's thread as one is done: the writer never waits for work, so the
-        // writes never pause (whatever this thread does meanwhile, the sweeper's checkpoints
-        // included). At about 30 MB/s, a steady load the checkpoints keep up with (at the
-        // writer's full speed they cannot, and the log only starts anew past 4 GiB). Until
-        // 200 MiB of frames, or until the log file stopped growing by them.
+        // Two chains of groups (SteadyWrites), so two groups in flight at all times. At about
+        // 30 MB/s, a steady load the checkpoints keep up with (at the writer's full speed they
+        // cannot, and the log only starts anew past 4 GiB). Until 200 MiB of frames, or until the
+        // log file stopped growing by them.
         constexpr qint64 mib = 1024 * 1024;
-        constexpr int groupSize = 100;
-        const QByteArray value = '"' + QByteArray(4000, 'v') + '"';
-        std::atomic<bool> stop{false};
-        std::atomic<int> groupsSent{0};
-        std::atomic<int> groupsDone{0};
-        std::function<void()> sendGroup = [&] {
-            const int group = groupsSent++;
-            std::vector<WriteRequest> requests;
-            for (int i = 0; i < groupSize; ++i)
-                requests.push_back({WriteRequest::Kind::Put, "s" + QByteArray::number(group * groupSize + i),
-                                    value, std::nullopt, {}});
-            writer.submitGroup(std::move(requests),
-                               [&](bool, const std::vector<WriteResult> &) {
-                                   ++groupsDone;
-                                   std::this_thread::sleep_for(std::chrono::milliseconds(10));
-                                   if (!stop)
-                                       sendGroup();
-                               },
-                               WriteBatcher::Group::EachOnItsOwn);
-        };
-        const auto written = [&] { return qint64(groupsDone.load()) * groupSize * 4096; };
+        SteadyWrites writes(writer, "s", 10);
+        const auto written = [&] { return qint64(writes.valuesWritten()) * 4096; };
         writeMany(writer, "seed", 1);
-        sendGroup();
-        sendGroup();
+        writes.startChain();
+        writes.startChain();
         QElapsedTimer clock;
         clock.start();
         qint64 checkpoints = 0;
         while (written() < 200 * mib && !(written() > 96 * mib && logBytes() < written() - 32 * mib)) {
             // A reader in the log too, as the server's threads are (keys not read before: the
             // cache does not answer them, the database does, from a snapshot of the log).
-            if (const int done = groupsDone.load())
-                QVERIFY(reader->get(QByteArray("s" + QByteArray::number(done * groupSize - 1))));
+            if (const int done = writes.valuesWritten())
+                QVERIFY(reader->get(QByteArray("s" + QByteArray::number(done - 1))));
             QTest::qWait(5);
             // The sweeper's background checkpoint, every 100 ms here (its own timer's second is
             // too long for 200 MiB).
@@ -161,15 +195,14 @@ private Q_SLOTS:
             }
             QVERIFY2(clock.elapsed() < 120000, "the writes took too long");
         }
-        stop = true;
-        QTRY_COMPARE_WITH_TIMEOUT(groupsDone.load(), groupsSent.load(), 20000);
+        writes.stop();
         const QByteArray sizes = QByteArray::number(written() / mib) + " MiB written, the log file " +
                                  QByteArray::number(logBytes() / mib) + " MiB";
         // The writer started the log anew while the writes went on, so later frames reused it.
         QVERIFY2(logBytes() < written() - 32 * mib, sizes.constData());
-        const QByteArray last = "s" + QByteArray::number(groupsSent * groupSize - 1);
+        const QByteArray last = "s" + QByteArray::number(writes.valuesSent() - 1);
         QCOMPARE(reader->get(last)->json.size(), 4002);
-        QCOMPARE(reader->countLiveKeys(), groupsSent * groupSize + 1);
+        QCOMPARE(reader->countLiveKeys(), writes.valuesSent() + 1);
     }
 
     void theLogStartsAnewOnAReportOfItsOwnCheckpointOnly()
@@ -178,36 +211,11 @@ private Q_SLOTS:
             QSKIP("SQLite's log; PostgreSQL keeps its own");
         LoggedStore s(m_dir.filePath(QStringLiteral("reports.sqlite")));
         Sweeper sweeper(s.store, 3600 * 1000); // checkpoints only when asked here
-        // Groups of 100 values of 4 KB (about a 4 KiB frame each), one after another from the
-        // writer's thread, so that the writes never pause (a pause would start the log anew).
-        constexpr int groupSize = 100;
-        const QByteArray value = '"' + QByteArray(4000, 'v') + '"';
-        std::atomic<bool> stop{false};
-        std::atomic<int> groupsSent{0};
-        std::atomic<int> groupsDone{0};
-        std::function<void()> sendGroup = [&] {
-            const int group = groupsSent++;
-            std::vector<WriteRequest> requests;
-            for (int i = 0; i < groupSize; ++i)
-                requests.push_back({WriteRequest::Kind::Put,
-                                    "r" + QByteArray::number(group * groupSize + i),
-                                    value,
-                                    std::nullopt,
-                                    {}});
-            s.writer.submitGroup(
-                std::move(requests),
-                [&](bool, const std::vector<WriteResult> &) {
-                    ++groupsDone;
-                    std::this_thread::sleep_for(std::chrono::milliseconds(3));
-                    if (!stop)
-                        sendGroup();
-                },
-                WriteBatcher::Group::EachOnItsOwn);
-        };
-        const auto framesWritten = [&] { return groupsDone.load() * groupSize; };
+        SteadyWrites writes(s.writer, "r", 3);
+        const auto framesWritten = [&] { return writes.valuesWritten(); };
         const quint64 generation = s.store.logGeneration();
         const quint64 syncs = SqliteConnection::checkpointSyncs();
-        sendGroup();
+        writes.startChain();
         // Past the 16,384 frames under which the writer never starts the log anew while writes go on.
         QTRY_VERIFY_WITH_TIMEOUT(framesWritten() > 20000, 60000);
         QCOMPARE(s.store.logGeneration(), generation); // no checkpoint has reported on it yet
@@ -230,9 +238,8 @@ private Q_SLOTS:
         const int restartedAt = framesWritten();
         QTRY_VERIFY_WITH_TIMEOUT(framesWritten() > restartedAt + 2 * last.logFrames, 120000);
         QCOMPARE(s.store.logGeneration(), generation + 1);
-        stop = true;
-        QTRY_COMPARE_WITH_TIMEOUT(groupsDone.load(), groupsSent.load(), 20000);
-        QCOMPARE(s.reader->countLiveKeys(), groupsSent * groupSize);
+        writes.stop();
+        QCOMPARE(s.reader->countLiveKeys(), writes.valuesSent());
     }
 
     void concurrentWritesShareOneTransactionAndReportAfterCommit()
