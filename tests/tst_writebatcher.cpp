@@ -9,6 +9,7 @@
 
 #include <QElapsedTimer>
 #include <QFileInfo>
+#include <QScopeGuard>
 #include <QSet>
 #include <QSqlDatabase>
 #include <QSqlQuery>
@@ -56,17 +57,17 @@ struct LoggedStore
     WriteBatcher writer{store};
 };
 
-// Writes that never pause: groups of 100 values of 4 KB (about a 4 KiB frame each) with keys
-// prefix0, prefix1, ..., each group sent from the writer's thread once the one before it in its
-// chain is done, after a pause of pauseMs there. The writer never waits long for work, so the
-// writes never pause (whatever the test's thread does meanwhile), and no pause of theirs starts
-// the log anew.
+// Writes that never pause: groups of 100 values of 4 KB (about a 4 KiB frame each), or of
+// valueBytes, with keys prefix0, prefix1, ..., each group sent from the writer's thread once the
+// one before it in its chain is done, after a pause of pauseMs there. The writer never waits long
+// for work, so the writes never pause (whatever the test's thread does meanwhile), and no pause
+// of theirs starts the log anew.
 struct SteadyWrites
 {
     static constexpr int groupSize = 100;
 
-    SteadyWrites(WriteBatcher &w, QByteArray keyPrefix, int pause)
-        : writer(w), prefix(keyPrefix), pauseMs(pause)
+    SteadyWrites(WriteBatcher &w, QByteArray keyPrefix, int pause, int valueBytes = 4000)
+        : writer(w), prefix(keyPrefix), pauseMs(pause), value('"' + QByteArray(valueBytes, 'v') + '"')
     {}
     // A test that failed half-way leaves its chains running: they end before this goes.
     ~SteadyWrites()
@@ -105,7 +106,7 @@ struct SteadyWrites
     WriteBatcher &writer;
     const QByteArray prefix;
     const int pauseMs;
-    const QByteArray value = '"' + QByteArray(4000, 'v') + '"';
+    const QByteArray value;
     std::atomic<bool> stopping{false};
     std::atomic<int> groupsSent{0};
     std::atomic<int> groupsDone{0};
@@ -238,6 +239,45 @@ private Q_SLOTS:
         const int restartedAt = framesWritten();
         QTRY_VERIFY_WITH_TIMEOUT(framesWritten() > restartedAt + 2 * last.logFrames, 120000);
         QCOMPARE(s.store.logGeneration(), generation + 1);
+        writes.stop();
+        QCOMPARE(s.reader->countLiveKeys(), writes.valuesSent());
+    }
+
+    void theLogStartsAnewWhenSyncingTheDatabaseIsSlow()
+    {
+        if (kvdesk::test::TestDatabase::isPostgres())
+            QSKIP("SQLite's log; PostgreSQL keeps its own");
+        LoggedStore s(m_dir.filePath(QStringLiteral("slowsync.sqlite")));
+        Sweeper sweeper(s.store, 3600 * 1000); // checkpoints only when asked here
+        // A slow disk: a checkpoint's sync takes 3 µs more per frame it covers, so the writes
+        // add a thousand frames or more to the log while the sync of half a second's frames lasts.
+        // Reported after that sync, the checkpoint would be that far behind the log, and the writer
+        // would never start it anew (it copies at most 1,024 frames itself while writes wait).
+        SqliteConnection::setSyncDelayPerFrameForTesting(std::chrono::microseconds(3));
+        const auto fastAgain = qScopeGuard([] { SqliteConnection::setSyncDelayPerFrameForTesting({}); });
+        // A chain of groups of small values without pauses: the writer always has a group to
+        // write next, so the log never waits, copied to its end, for a transaction that would
+        // start it anew by itself (as SQLite does when it can).
+        SteadyWrites writes(s.writer, "d", 0, 100);
+        const quint64 generation = s.store.logGeneration();
+        writes.startChain();
+        // A checkpoint every half second, as the Sweeper's every second under a steady load.
+        QElapsedTimer clock;
+        clock.start();
+        while (s.store.logGeneration() < generation + 2) {
+            QTest::qWait(500);
+            const quint64 reported = s.store.logGeneration();
+            const quint64 syncs = SqliteConnection::checkpointSyncs();
+            sweeper.checkpointNow();
+            const Store::LogCheckpoint last = s.store.lastCheckpoint();
+            if (last.generation == reported && last.logFrames >= 16384) {
+                // What came in while it synced was copied and synced too, in a shorter sync...
+                QVERIFY(SqliteConnection::checkpointSyncs() >= syncs + 2);
+                // ...so the report is close enough to the log's end for the writer to start it anew.
+                QTRY_VERIFY_WITH_TIMEOUT(s.store.logGeneration() > reported, 10000);
+            }
+            QVERIFY2(clock.elapsed() < 120000, "the log did not start anew twice");
+        }
         writes.stop();
         QCOMPARE(s.reader->countLiveKeys(), writes.valuesSent());
     }

@@ -22,6 +22,7 @@
 #include <chrono>
 #include <limits>
 #include <mutex>
+#include <thread>
 
 using namespace Qt::StringLiterals;
 
@@ -274,6 +275,7 @@ constexpr int caughtUpPauseFactor = 30;
 constexpr int busyRestartFrames = 1048576;
 
 std::atomic<quint64> g_checkpointSyncs{0};
+std::atomic<qint64> g_syncDelayPerFrameUs{0};
 
 qint64 steadyMs()
 {
@@ -352,24 +354,42 @@ void SqliteConnection::checkpoint()
 {
     releaseSnapshot();
     // When the log is long enough for the writer to want it started anew, what came in while a
-    // pass copied is copied by another pass, so that the writer finds little left to copy when it
-    // restarts the log (it does so between two transactions, while writes wait).
-    constexpr int maxPasses = 4;
+    // pass copied is copied by another pass, and what came in while the copied pages were synced
+    // by another round of passes and a sync, shorter each time, so that the report says how far
+    // the log was copied and synced a moment ago: the writer then finds little left to copy and
+    // sync when it restarts the log (between two transactions, while writes wait). Reported after
+    // one long sync only, the log would have moved on by more than the writer accepts to copy
+    // (under the benchmark's PUTs, once the database had grown for a few seconds), and the writer
+    // would never restart it: it grew by every write.
+    constexpr int maxRounds = 6;
+    constexpr int maxPassesPerRound = 4;
     const quint64 generation = m_store.logGeneration();
+    // What was copied, and synced, before this call: the report before it, of the same log, says.
+    const Store::LogCheckpoint previous = m_store.lastCheckpoint();
+    int synced = previous.generation == generation ? previous.copiedFrames : 0;
     int logFrames = 0;
     int checkpointed = 0;
     int rc = SQLITE_OK;
-    for (int pass = 0, before = 0; pass < maxPasses; ++pass) {
-        rc = sqlite3_wal_checkpoint_v2(m_handle, nullptr, SQLITE_CHECKPOINT_PASSIVE, &logFrames, &checkpointed);
-        if (rc != SQLITE_OK || logFrames < caughtUpRestartFrames || logFrames - before <= caughtUpRemainderFrames / 2)
+    for (int round = 0; round < maxRounds && rc == SQLITE_OK; ++round) {
+        for (int pass = 0, before = logFrames; pass < maxPassesPerRound; ++pass) {
+            rc = sqlite3_wal_checkpoint_v2(m_handle, nullptr, SQLITE_CHECKPOINT_PASSIVE, &logFrames,
+                                           &checkpointed);
+            if (rc != SQLITE_OK || logFrames < caughtUpRestartFrames ||
+                logFrames - before <= caughtUpRemainderFrames / 2)
+                break;
+            before = logFrames;
+        }
+        if (rc != SQLITE_OK || checkpointed <= synced)
             break;
-        before = logFrames;
-    }
-    // What this call copied is what it must sync: the report before it, of the same log, says
-    // how much had been copied (and synced) already.
-    const Store::LogCheckpoint previous = m_store.lastCheckpoint();
-    if (rc == SQLITE_OK && checkpointed > (previous.generation == generation ? previous.copiedFrames : 0))
+        const int copied = checkpointed - synced;
         syncDatabaseFile();
+        if (const qint64 delayUs = g_syncDelayPerFrameUs.load(std::memory_order_relaxed))
+            std::this_thread::sleep_for(std::chrono::microseconds(delayUs * copied));
+        synced = checkpointed;
+        // A short sync: little came in meanwhile.
+        if (logFrames < caughtUpRestartFrames || copied <= caughtUpRemainderFrames / 2)
+            break;
+    }
     if (rc == SQLITE_OK)
         m_store.noteCheckpoint({generation, logFrames, checkpointed});
     else if (rc != SQLITE_BUSY)
@@ -396,6 +416,11 @@ void SqliteConnection::syncDatabaseFile()
 quint64 SqliteConnection::checkpointSyncs()
 {
     return g_checkpointSyncs.load(std::memory_order_relaxed);
+}
+
+void SqliteConnection::setSyncDelayPerFrameForTesting(std::chrono::microseconds delay)
+{
+    g_syncDelayPerFrameUs.store(delay.count(), std::memory_order_relaxed);
 }
 
 void SqliteConnection::written(QByteArrayView key, std::optional<StoredValue> value)

@@ -2,6 +2,8 @@
 
 #include "storeconnection.h"
 
+#include <chrono>
+
 namespace kvdesk {
 
 // A connection to the embedded SQLite database. QSqlDatabase opens it; the statements on the
@@ -39,6 +41,8 @@ public:
     void releaseSnapshot() override;
     // Syncs of the database file that checkpoints made after copying frames, in this process.
     static quint64 checkpointSyncs();
+    // For tests: each such sync takes this much longer per frame it covers, as on a slow disk.
+    static void setSyncDelayPerFrameForTesting(std::chrono::microseconds delay);
     QSqlDatabase &database() override { return m_db; }
     sqlite3 *nativeHandle() const override { return m_handle; }
 
