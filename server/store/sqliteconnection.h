@@ -29,8 +29,9 @@ public:
     void savepoint() override;
     void releaseSavepoint() override;
     void rollbackToSavepoint() override;
-    // A PASSIVE WAL checkpoint (more passes while the log is long and frames keep coming); what
-    // it copied is reported to the Store, for the writer's maintainLog().
+    // A PASSIVE WAL checkpoint, then a sync of the database file (while the log is long and
+    // frames keep coming, more passes, and more rounds of passes and a sync, each shorter); how far
+    // it copied and synced is reported to the Store, for the writer's maintainLog().
     void checkpoint() override;
     // Whether a commit that grows the WAL past 1000 pages checkpoints it (SQLite's default).
     void setAutoCheckpoint(bool on) override;
