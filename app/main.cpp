@@ -109,11 +109,14 @@ int runHeadless(int argc, char *argv[])
 
 int main(int argc, char *argv[])
 {
+#ifndef KVDESK_JEMALLOC
     // Large values (up to 25 MiB) pass through several buffers per request. By default glibc
     // maps each large buffer afresh and unmaps it when freed, so every request pays a page fault
-    // per 4 KiB; keeping freed memory for reuse makes big values several times faster.
+    // per 4 KiB; keeping freed memory for reuse makes big values several times faster. (jemalloc,
+    // which the build links unless told not to, keeps freed memory for reuse by itself.)
     mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024);
     mallopt(M_TRIM_THRESHOLD, 128 * 1024 * 1024);
+#endif
     if (isCommand(argc, argv)) {
         QCoreApplication app(argc, argv);
         QLoggingCategory::setFilterRules(u"kvdesk.*.info=false"_s);

@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   g++ make cmake ninja-build pkg-config
   qt6-base-dev libqt6sql6-sqlite libgl-dev libqt6svg6
-  libssl-dev libsqlite3-dev qtkeychain-qt6-dev
+  libssl-dev libsqlite3-dev qtkeychain-qt6-dev libjemalloc-dev
   qt6-tools-dev qt6-l10n-tools qt6-translations-l10n
   libqt6sql6-psql
   dbus-bin gnome-keyring librsvg2-bin

@@ -107,6 +107,9 @@ private Q_SLOTS:
              {u"libqt6core6"_s, u"libqt6network6"_s, u"libqt6keychain1"_s, u"libssl3"_s, u"libsqlite3-0"_s,
               u"libqt6sql6-sqlite"_s, u"qt6-qpa-plugins"_s, u"adduser"_s})
             QVERIFY2(fields.out.contains(dep), qPrintable(dep));
+#ifdef KVDESK_BINARY_USES_JEMALLOC
+        QVERIFY2(fields.out.contains(u"libjemalloc2"_s), qPrintable(fields.out));
+#endif
         QVERIFY(fields.out.contains(u"Recommends: qt6-translations-l10n"_s));
         const Run scripts = run(u"dpkg-deb"_s, {u"-I"_s, m_deb});
         for (const auto &part : {u"postinst"_s, u"prerm"_s, u"postrm"_s, u"conffiles"_s})

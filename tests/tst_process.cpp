@@ -303,6 +303,27 @@ private Q_SLOTS:
         QVERIFY(!names.contains(u"kvdesk-http-3"_s));
     }
 
+    // Its memory comes from jemalloc, which serves the server threads' hand-offs faster than
+    // glibc's allocator (see Performance in the README), unless the build was told not to.
+    void itAllocatesWithJemalloc()
+    {
+#ifndef KVDESK_BINARY_USES_JEMALLOC
+        QSKIP("built without jemalloc (-DKVDESK_JEMALLOC=OFF, or a sanitizer build)");
+#else
+        // jemalloc reads MALLOC_CONF, and with stats_print prints its statistics at exit: only
+        // if it is the malloc that the process called.
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(u"MALLOC_CONF"_s, u"stats_print:true"_s);
+        p.setProcessEnvironment(env);
+        p.start(QStringLiteral(KVDESK_BINARY), {u"--version"_s});
+        QVERIFY(p.waitForFinished(10000));
+        QCOMPARE(p.exitCode(), 0);
+        const QByteArray err = p.readAllStandardError();
+        QVERIFY2(err.contains("Begin jemalloc statistics"), err.left(500).constData());
+#endif
+    }
+
     void debugLinesAppearOnlyWhenAskedFor()
     {
         // Why a request was refused is a debug line of its category: quiet by default, on
