@@ -584,9 +584,8 @@ qint64 SqliteConnection::warmCache(const std::function<bool()> &stopRequested)
                 after = sqlite3_column_int64(row, 0);
                 const qint64 updatedAtMs = sqlite3_column_int64(row, 3);
                 EtagBuffer etag;
-                batch.add(textView(row, 1),
-                          {textView(row, 2), updatedAtMs, optionalColumn(row, 4),
-                           etagFor(optionalColumn(row, 5), updatedAtMs, etag)});
+                batch.add(textView(row, 1), {textView(row, 2), updatedAtMs, optionalColumn(row, 4),
+                                             etagFor(optionalColumn(row, 5), updatedAtMs, etag)});
             }
         }
         const ValueCache::FillCounts counts = cache.fill(batch, tickets);

@@ -67,14 +67,14 @@ private:
     QSqlDatabase m_db;
     sqlite3 *m_handle = nullptr;
     std::unique_ptr<Statements> m_statements;
-    QList<Written> m_uncommitted;   // written in the open transaction
-    qsizetype m_savepointMark = -1; // m_uncommitted's size at the savepoint
-    bool m_reading = false;         // a read transaction is open
-    int m_logFrames = 0;            // frames in the WAL after the last commit (writer only)
-    qint64 m_nextRestartMs = 0;     // steady clock: no attempt to start the log anew before
-    int m_restartFailures = 0;      // attempts in a row that found a reader in the way
+    QList<Written> m_uncommitted;       // written in the open transaction
+    qsizetype m_savepointMark = -1;     // m_uncommitted's size at the savepoint
+    bool m_reading = false;             // a read transaction is open
+    int m_logFrames = 0;                // frames in the WAL after the last commit (writer only)
+    qint64 m_nextRestartMs = 0;         // steady clock: no attempt to start the log anew before
+    int m_restartFailures = 0;          // attempts in a row that found a reader in the way
     qint64 m_nextCaughtUpRestartMs = 0; // steady clock: no restart under unpausing writes before
-    quint64 m_snapshotCommits = 0;  // Store::commits() when it began
+    quint64 m_snapshotCommits = 0;      // Store::commits() when it began
 };
 
 } // namespace kvdesk

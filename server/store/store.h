@@ -21,8 +21,8 @@ class ValueCache;
 
 struct StoreOptions
 {
-    QString sqlitePath;                   // the database file; created when missing
-    bool autoMigrate = true;              // apply pending migrations when the store opens
+    QString sqlitePath;                    // the database file; created when missing
+    bool autoMigrate = true;               // apply pending migrations when the store opens
     qint64 cacheBytes = 256 * 1024 * 1024; // the read cache's bound; 0 switches it off
     // Only to read (an export beside a running server): no lock file, no migrations, no cache.
     bool readOnly = false;
