@@ -129,6 +129,17 @@ private Q_SLOTS:
         QCOMPARE(values[252]->json, QByteArray(R"({"odd": 1})"));
         QVERIFY(values[253] && !values[254] && values[255]);
         QVERIFY(m_db->getAll({}).empty());
+        // Again, now that the reads above have filled the read cache (SQLite): the same answers.
+        const auto again = m_db->getAll(std::vector<QByteArrayView>(keys.begin(), keys.end()));
+        QCOMPARE(again.size(), keys.size());
+        for (size_t i = 0; i < keys.size(); ++i) {
+            QCOMPARE(again[i].has_value(), values[i].has_value());
+            if (values[i]) {
+                QCOMPARE(again[i]->json, values[i]->json);
+                QCOMPARE(again[i]->etag, values[i]->etag);
+                QCOMPARE(again[i]->expiresAtMs, values[i]->expiresAtMs);
+            }
+        }
     }
 
     void everyWriteChangesTheEtag()

@@ -109,6 +109,59 @@ private Q_SLOTS:
         QCOMPARE(cache.count(), 0);
     }
 
+    // getAll answers what get answers key by key: hits, absent and expired keys (dropped as get
+    // drops them), repeated keys, in more keys than one group of overlapped lookups.
+    void getAllAnswersWhatGetAnswers()
+    {
+        // Every other key of k0..k99, every tenth with an expiry; two caches alike, one to be read
+        // one key at a time.
+        const auto fill = [](ValueCache &c) {
+            for (int i = 0; i < 100; i += 2) {
+                const QByteArray key = "k" + QByteArray::number(i);
+                const std::optional<qint64> expiry =
+                    i % 10 == 0 ? std::optional<qint64>(500 + i) : std::nullopt;
+                c.insert(key, value("[" + QByteArray::number(i) + "]", expiry), c.ticket(key));
+            }
+        };
+        ValueCache cache(1024 * 1024);
+        ValueCache twin(1024 * 1024);
+        fill(cache);
+        fill(twin);
+        const qint64 now = 545; // of the ten with an expiry, k0..k40 have expired, k50..k90 not
+        std::vector<QByteArray> keys;
+        for (int i = 0; i < 100; ++i)
+            keys.push_back("k" + QByteArray::number(i));
+        keys.push_back("k2");
+        keys.push_back("absent");
+        keys.push_back("k20");
+        const std::vector<QByteArrayView> views(keys.begin(), keys.end());
+        const auto values = cache.getAll(views, now);
+        QCOMPARE(values.size(), keys.size());
+        for (size_t i = 0; i < keys.size(); ++i) {
+            const auto alone = twin.get(keys[i], now);
+            QCOMPARE(values[i].has_value(), alone.has_value());
+            if (!alone)
+                continue;
+            QCOMPARE(values[i]->json, alone->json);
+            QCOMPARE(values[i]->etag, alone->etag);
+            QCOMPARE(values[i]->updatedAtMs, alone->updatedAtMs);
+            QCOMPARE(values[i]->expiresAtMs, alone->expiresAtMs);
+        }
+        QCOMPARE(values[2]->json, QByteArray("[2]"));
+        QVERIFY(!values[3] && !values[0] && !values[40]);
+        QCOMPARE(values[50]->expiresAtMs, 550);
+        QVERIFY(values[100] && !values[101] && !values[102]);
+        QCOMPARE(cache.count(), twin.count()); // the expired ones dropped alike
+        QCOMPARE(cache.count(), 45);
+        QVERIFY(cache.getAll({}, now).empty());
+        QCOMPARE(cache.getAll({"k2"}, now).front()->json, QByteArray("[2]"));
+
+        ValueCache off(0);
+        const auto none = off.getAll(views, now);
+        QCOMPARE(none.size(), keys.size());
+        QVERIFY(std::none_of(none.begin(), none.end(), [](const auto &v) { return v.has_value(); }));
+    }
+
     void staysWithinItsBoundEvictingTheLeastRecentlyUsed()
     {
         ValueCache cache(16 * 64 * 1024); // 64 KiB per shard

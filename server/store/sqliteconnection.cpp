@@ -446,11 +446,32 @@ void SqliteConnection::publish(const Written &w)
 
 std::optional<StoredValue> SqliteConnection::get(QByteArrayView key)
 {
+    const qint64 now = m_store.clock().nowMs();
+    if (auto hit = m_store.cache().get(key, now))
+        return hit;
+    return read(key, now);
+}
+
+bool SqliteConnection::gathersReads() const
+{
+    return m_store.cache().enabled();
+}
+
+std::vector<std::optional<StoredValue>> SqliteConnection::getAll(const std::vector<QByteArrayView> &keys)
+{
+    const qint64 now = m_store.clock().nowMs();
+    std::vector<std::optional<StoredValue>> values = m_store.cache().getAll(keys, now);
+    for (size_t i = 0; i < keys.size(); ++i) {
+        if (!values[i])
+            values[i] = read(keys[i], now);
+    }
+    return values;
+}
+
+std::optional<StoredValue> SqliteConnection::read(QByteArrayView key, qint64 now)
+{
     Statements &s = statements();
     ValueCache &cache = m_store.cache();
-    const qint64 now = m_store.clock().nowMs();
-    if (auto hit = cache.get(key, now))
-        return hit;
     const quint64 ticket = cache.ticket(key);
     freshSnapshot();
     Bound q(s.get);

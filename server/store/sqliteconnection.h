@@ -17,6 +17,10 @@ public:
     ~SqliteConnection() override;
 
     std::optional<StoredValue> get(QByteArrayView key) override;
+    // With the read cache on, the reads of an event loop turn are gathered (see KvController):
+    // the cache's lookups of a batch overlap.
+    bool gathersReads() const override;
+    std::vector<std::optional<StoredValue>> getAll(const std::vector<QByteArrayView> &keys) override;
     PutResult put(QByteArrayView key, QByteArrayView json, std::optional<qint64> expiresAtMs,
                   const Precondition &condition = {}) override;
     WriteOutcome remove(QByteArrayView key, const Precondition &condition = {}) override;
@@ -48,6 +52,8 @@ public:
     sqlite3 *nativeHandle() const override { return m_handle; }
 
 private:
+    // get() from the database, past the cache.
+    std::optional<StoredValue> read(QByteArrayView key, qint64 now);
     struct Statements;
     Statements &statements();
     // A change to a key, published to the cache and announced when its transaction commits.

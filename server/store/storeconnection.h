@@ -72,6 +72,8 @@ public:
     // What get() says of each key, in as few statements as the backend can: readsPerStatement()
     // keys in one where each statement costs a round trip to a server (> 1), each alone elsewhere.
     virtual int readsPerStatement() const { return 1; }
+    // Whether the HTTP layer gathers the reads of an event loop turn for one getAll().
+    virtual bool gathersReads() const { return readsPerStatement() > 1; }
     virtual std::vector<std::optional<StoredValue>> getAll(const std::vector<QByteArrayView> &keys);
     // Writes key (replacing its value and TTL); expiresAtMs empty means it never expires. The
     // condition is checked in the same statement as the write (no read-then-write).

@@ -177,11 +177,8 @@ void ValueCache::evictOne(Shard &shard, const Entry *keep)
     }
 }
 
-std::optional<StoredValue> ValueCache::get(QByteArrayView key, qint64 nowMs)
+std::optional<StoredValue> ValueCache::get(QByteArrayView key, size_t hash, qint64 nowMs)
 {
-    if (!enabled())
-        return std::nullopt;
-    const size_t hash = hashOf(key);
     Shard &shard = shardFor(hash);
     QMutexLocker lock(&shard.mutex);
     const qsizetype index = find(shard, hash, key);
@@ -196,6 +193,52 @@ std::optional<StoredValue> ValueCache::get(QByteArrayView key, qint64 nowMs)
     return StoredValue{QByteArray(entry->json(), entry->jsonSize), entry->updatedAtMs,
                        entry->hasExpiry ? std::optional<qint64>(entry->expiresAtMs) : std::nullopt,
                        QByteArray(entry->etag(), entry->etagSize)};
+}
+
+std::vector<std::optional<StoredValue>> ValueCache::getAll(const std::vector<QByteArrayView> &keys,
+                                                           qint64 nowMs)
+{
+    std::vector<std::optional<StoredValue>> values(keys.size());
+    if (!enabled())
+        return values;
+    // In groups small enough that what is asked for stays in the processor's first caches.
+    constexpr size_t group = 16;
+    std::array<size_t, group> hashes;
+    for (size_t first = 0; first < keys.size(); first += group) {
+        const size_t n = std::min(group, keys.size() - first);
+        for (size_t i = 0; i < n; ++i) {
+            hashes[i] = hashOf(keys[first + i]);
+            prefetch(hashes[i]);
+        }
+        if (n > 1) {
+            for (size_t i = 0; i < n; ++i)
+                prefetchEntry(hashes[i]);
+        }
+        for (size_t i = 0; i < n; ++i)
+            values[first + i] = get(keys[first + i], hashes[i], nowMs);
+    }
+    return values;
+}
+
+void ValueCache::prefetchEntry(size_t hash)
+{
+    Shard &shard = shardFor(hash);
+    QMutexLocker lock(&shard.mutex);
+    if (!shard.slots)
+        return;
+    for (size_t i = home(hash, shard.mask);; i = (i + 1) & shard.mask) {
+        const Slot &slot = shard.slots[i];
+        if (!slot.entry)
+            return;
+        if (slot.hash == hash) {
+            const char *bytes = reinterpret_cast<const char *>(slot.entry);
+            __builtin_prefetch(bytes);
+            __builtin_prefetch(bytes + 64);
+            __builtin_prefetch(bytes + 128);
+            __builtin_prefetch(bytes + 192);
+            return;
+        }
+    }
 }
 
 quint64 ValueCache::ticket(QByteArrayView key)
