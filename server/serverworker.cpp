@@ -95,6 +95,20 @@ void ServerWorker::run()
     // And at once when the writer wants to start the log anew.
     QObject::connect(&m_store, &Store::snapshotsReleaseRequested, &context,
                      [&connection] { connection->releaseSnapshot(); });
+    // The reads of a turn of the event loop are answered as the next one begins, or before the
+    // thread waits (see KvController): Qt's UNIX event dispatcher signals both at every turn.
+    QAbstractEventDispatcher *dispatcher = QAbstractEventDispatcher::instance();
+    if (dispatcher->inherits("QEventDispatcherUNIX")) {
+        kv.setTurnsEndedByOwner(true);
+        const auto endTurn = [&kv, &server] {
+            if (kv.hasGatheredReads())
+                server.answerGathered([&kv] { kv.endTurn(); });
+        };
+        QObject::connect(dispatcher, &QAbstractEventDispatcher::awake, &server, endTurn,
+                         Qt::DirectConnection);
+        QObject::connect(dispatcher, &QAbstractEventDispatcher::aboutToBlock, &server, endTurn,
+                         Qt::DirectConnection);
+    }
     // Before the thread sleeps, the clients it just answered may run first (see YieldAdvice).
     QObject::connect(
         QAbstractEventDispatcher::instance(), &QAbstractEventDispatcher::aboutToBlock, &server,

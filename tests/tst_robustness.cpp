@@ -441,6 +441,32 @@ private Q_SLOTS:
         }
     }
 
+    // A read pipelined after a write is let through when the write's answer is sent (a posted
+    // event, once its transaction has committed); it is answered in that same turn of the event
+    // loop, before the thread waits again, not when some timer next wakes the thread (every 100 ms
+    // at the latest: its snapshot's release).
+    void aReadPipelinedAfterAWriteIsAnsweredWithIt()
+    {
+        HttpClient client(m_server->port());
+        int late = 0;
+        for (int i = 0; i < 20; ++i) {
+            const QByteArray key = "/v1/kv/pw" + QByteArray::number(i);
+            client.sendRaw("PUT " + key + " HTTP/1.1\r\nHost: x\r\n" + authLine() +
+                           "Content-Length: 11\r\n\r\n{\"value\":5}" + "GET " + key +
+                           " HTTP/1.1\r\nHost: x\r\n" + authLine() + "\r\n");
+            const auto put = client.readResponse();
+            QVERIFY(put);
+            QCOMPARE(put->status, 200);
+            QElapsedTimer sinceWrite;
+            sinceWrite.start();
+            const auto get = client.readResponse();
+            QVERIFY(get);
+            QCOMPARE(get->json().value(u"data").toInt(), 5);
+            late += sinceWrite.elapsed() > 40 ? 1 : 0;
+        }
+        QVERIFY2(late <= 5, QByteArray::number(late).constData());
+    }
+
     void yieldAdviceFollowsHowRequestsWereAnswered()
     {
         YieldAdvice advice;
@@ -468,6 +494,84 @@ private Q_SLOTS:
         QVERIFY(!advice.take());
         advice.answeredAtOnce();
         QVERIFY(advice.take());
+        // A read answered as the event loop's next turn begins (gathered) is answered at once,
+        // and its wait is over; not while a write waits.
+        advice.deferred();
+        QVERIFY(!advice.take());
+        advice.answeredGathered();
+        QVERIFY(advice.take());
+        advice.deferred(); // a write
+        advice.deferred(); // a read
+        advice.answeredGathered();
+        QVERIFY(!advice.take());
+        advice.answeredLater();
+        QVERIFY(!advice.take());
+        advice.deferred();
+        advice.answeredGathered();
+        QVERIFY(advice.take());
+    }
+
+    // The reads of an event loop turn are answered together: as the next turn begins under Qt's
+    // own event dispatcher (kvdesk's), through a posted event under any other (GLib's here, which a
+    // thread takes when QT_NO_GLIB is empty as it starts). Alone, pipelined after each other and
+    // after writes, HEAD and If-None-Match alike.
+    void readsAreAnsweredUnderEitherEventDispatcher_data()
+    {
+        QTest::addColumn<bool>("glib");
+        QTest::newRow("Qt's") << false;
+        QTest::newRow("GLib's") << true;
+    }
+
+    void readsAreAnsweredUnderEitherEventDispatcher()
+    {
+        QFETCH(bool, glib);
+        const bool wasSet = qEnvironmentVariableIsSet("QT_NO_GLIB");
+        const QByteArray was = qgetenv("QT_NO_GLIB");
+        qputenv("QT_NO_GLIB", glib ? "" : "1");
+        TestServer server;
+        if (wasSet)
+            qputenv("QT_NO_GLIB", was);
+        else
+            qunsetenv("QT_NO_GLIB");
+        HttpClient client(server.port());
+        QCOMPARE(client.request("PUT", "/v1/kv/a", "{\"value\":1}", TestServer::auth()).status, 200);
+        const HttpResponse a = client.request("GET", "/v1/kv/a", {}, TestServer::auth());
+        QCOMPARE(a.status, 200);
+        QCOMPARE(a.json().value(u"data").toInt(), 1);
+        QCOMPARE(client
+                     .request("GET", "/v1/kv/a", {},
+                              {TestServer::auth().front(), {"If-None-Match", a.header("etag")}})
+                     .status,
+                 304);
+        QCOMPARE(client.request("GET", "/v1/kv/missing", {}, TestServer::auth()).status, 404);
+
+        const auto get = [](const QByteArray &method, const QByteArray &key) -> QByteArray {
+            return method + " /v1/kv/" + key + " HTTP/1.1\r\nHost: x\r\n" + authLine() + "\r\n";
+        };
+        QByteArray batch;
+        for (int i = 0; i < 40; ++i)
+            batch += get("GET", i % 2 ? "a" : "missing");
+        batch +=
+            "PUT /v1/kv/b HTTP/1.1\r\nHost: x\r\n" + authLine() + "Content-Length: 11\r\n\r\n{\"value\":2}";
+        batch += get("GET", "b") + get("HEAD", "b") + get("GET", "a");
+        client.sendRaw(batch);
+        for (int i = 0; i < 40; ++i) {
+            const auto r = client.readResponse();
+            QVERIFY(r);
+            QCOMPARE(r->status, i % 2 ? 200 : 404);
+            if (i % 2)
+                QCOMPARE(r->json().value(u"data").toInt(), 1);
+        }
+        QCOMPARE(client.readResponse()->status, 200); // the PUT
+        const auto b = client.readResponse();
+        QVERIFY(b);
+        QCOMPARE(b->json().value(u"data").toInt(), 2);
+        const auto head = client.readResponse(5000, true);
+        QVERIFY(head);
+        QCOMPARE(head->status, 200);
+        QCOMPARE(head->header("etag"), b->header("etag"));
+        QVERIFY(head->body.isEmpty());
+        QCOMPARE(client.readResponse()->json().value(u"data").toInt(), 1);
     }
 
     void serverThreadsYieldOnlyAfterAnswersGivenAtOnce()

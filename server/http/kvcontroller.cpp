@@ -142,14 +142,14 @@ void KvController::handle(const Request &request, QByteArrayView rest, const Don
         return put(request, key, done);
     if (method == "DELETE")
         return remove(request, key, done);
-    if (m_store.readsPerStatement() > 1)
+    if (m_store.gathersReads())
         return readLater(request, key, done);
     done(get(request, key));
 }
 
 void KvController::readLater(const Request &request, const QByteArray &key, const Done &done)
 {
-    if (m_pendingReads.empty())
+    if (m_pendingReads.empty() && !m_turnsEndedByOwner)
         m_channel->post([this] { readPending(); });
     m_pendingReads.push_back({key, request.header("if-none-match").toByteArray(), done});
 }

@@ -19,11 +19,13 @@ struct WriteRequest;
 struct WriteResult;
 
 // The kv endpoints: get, put, delete and list keys, with TTLs and ETag preconditions. Reads are
-// answered at once from this thread's connection, or, where a statement costs a round trip to a
-// server (PostgreSQL), gathered: the reads that this thread's event loop turn brought are looked up
-// together once it is over (a posted event through channel), in statements of many keys. Writes
-// go through the group-commit writer, which makes each answer once its write has committed; the
-// answer is sent on this thread (through channel).
+// gathered where the store asks for it (StoreConnection::gathersReads): the reads that a turn of
+// this thread's event loop brought are looked up together once it is over, in one getAll() (for
+// PostgreSQL, statements of many keys; for SQLite, the read cache's lookups overlapped). The turn's
+// end is signalled by the owner (endTurn()) or, failing that, a posted event through channel.
+// Otherwise reads are answered at once from this thread's connection. Writes go through the
+// group-commit writer, which makes each answer once its write has committed; the answer is sent on
+// this thread (through channel).
 class KvController final
 {
 public:
@@ -35,6 +37,18 @@ public:
     // rest: the raw path after the kv prefix ("", "/" or "/<percent-encoded key>"). Calls done now
     // or later; throws ApiError for bad requests.
     void handle(const Request &request, QByteArrayView rest, const Done &done);
+
+    // Where reads are gathered, the owner may promise to call endTurn() as each turn of this
+    // thread's event loop begins and before it waits (QAbstractEventDispatcher's awake and
+    // aboutToBlock): the reads gathered meanwhile are then answered there, without an event posted
+    // for them. Reads that answering lets through (pipelined after them) are answered too.
+    void setTurnsEndedByOwner(bool on) { m_turnsEndedByOwner = on; }
+    bool hasGatheredReads() const { return !m_pendingReads.empty(); }
+    void endTurn()
+    {
+        while (!m_pendingReads.empty())
+            readPending();
+    }
 
 private:
     struct PendingRead
@@ -59,6 +73,7 @@ private:
     const Clock &m_clock;
     qint64 m_maxValueBytes;
     std::vector<PendingRead> m_pendingReads;
+    bool m_turnsEndedByOwner = false;
 };
 
 } // namespace kvdesk

@@ -127,7 +127,9 @@ void KvHttpServer::process(QTcpSocket *socket, GuardedConnection *connection, Re
 void KvHttpServer::finish(const QPointer<QTcpSocket> &socket, const Answering &answering, const Reply &reply)
 {
     ++m_answers;
-    if (m_handling > 0)
+    if (m_gathered)
+        m_yieldAdvice.answeredGathered();
+    else if (m_handling > 0)
         m_yieldAdvice.answeredAtOnce();
     else
         m_yieldAdvice.answeredLater();

@@ -30,6 +30,13 @@ class YieldAdvice
 public:
     void answeredAtOnce() { m_answeredAtOnce = true; }
     void deferred() { ++m_deferred; }
+    // Gathered reads, answered as the event loop's next turn begins (KvController::endTurn).
+    void answeredGathered()
+    {
+        m_answeredAtOnce = true;
+        if (m_deferred > 0)
+            --m_deferred;
+    }
     void answeredLater()
     {
         m_answeredLater = true;
@@ -62,6 +69,13 @@ public:
 
     // Asked by the thread's event loop before it waits for events.
     bool shouldYieldBeforeWaiting() { return m_yieldAdvice.take(); }
+    // Runs answer, which answers requests this server deferred to the end of an event loop turn.
+    template<typename F> void answerGathered(F &&answer)
+    {
+        m_gathered = true;
+        answer();
+        m_gathered = false;
+    }
 
 private:
     void accept(QTcpSocket *socket, GuardedConnection *connection, Request &&request);
@@ -92,6 +106,7 @@ private:
     YieldAdvice m_yieldAdvice;
     quint64 m_answers = 0; // finished so far
     int m_handling = 0;    // router calls under way (answers within them are answered at once)
+    bool m_gathered = false; // within answerGathered()
 };
 
 } // namespace kvdesk

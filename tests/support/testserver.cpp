@@ -15,6 +15,10 @@ TestServer::TestServer(const std::function<void(Config &)> &tweak)
     m_config.auth.apiKey = QString::fromLatin1(apiKey);
     if (tweak)
         tweak(m_config);
+    // The server threads' event dispatcher is Qt's own, as kvdesk sets for itself at start-up
+    // (launch.cpp), unless a test asks for GLib's (QT_NO_GLIB set empty).
+    if (!qEnvironmentVariableIsSet("QT_NO_GLIB"))
+        qputenv("QT_NO_GLIB", "1");
     m_server = std::make_unique<KvServer>(m_config, m_clock);
     m_server->start();
 }
