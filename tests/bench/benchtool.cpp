@@ -14,9 +14,11 @@
 #include <QTcpSocket>
 #include <QThread>
 
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <random>
+#include <vector>
 
 namespace {
 
@@ -101,11 +103,13 @@ int startup(const QStringList &command, quint16 port)
     }
 }
 
-// cachelookups COUNT: nanoseconds per hit of the read cache holding COUNT values of 100 bytes
-// (keys k0..k<COUNT-1>, filled as the warming fills it), keys drawn at random and written into a
-// buffer on the stack as a request's path is, each lookup waiting for the one before (as a server
-// thread looks keys up one request at a time), so that what memory latency costs shows whole.
-int cacheLookups(int count)
+// cachelookups COUNT [GROUP]: nanoseconds per hit of the read cache holding COUNT values of 100
+// bytes (keys k0..k<COUNT-1>, filled as the warming fills it), keys drawn at random and written into
+// a buffer as a request's path is. Each lookup waits for the one before (as a server thread looked
+// keys up one request at a time), so that what memory latency costs shows whole; with GROUP, GROUP
+// keys at a time in one getAll (as a server thread looks up the reads of an event loop turn), each
+// group waiting for the one before.
+int cacheLookups(int count, int group)
 {
     kvdesk::ValueCache cache(qint64(512) << 20);
     const QByteArray json = '"' + QByteArray(98, 'v') + '"';
@@ -117,21 +121,33 @@ int cacheLookups(int count)
         cache.fill(QByteArrayView(key, size), {json, 1, std::nullopt, etag}, tickets);
     }
     std::mt19937 random(12345);
-    constexpr int lookups = 2000000;
+    const int lookups = 2000000 / group * group;
+    std::vector<std::array<char, 16>> keys(static_cast<size_t>(group));
+    std::vector<QByteArrayView> views(static_cast<size_t>(group));
     double best = 0;
     for (int round = 0; round < 3; ++round) {
         size_t previous = 0;
         const auto start = std::chrono::steady_clock::now();
-        for (int i = 0; i < lookups; ++i) {
-            // previous is 0, but only the answer says so: the next key waits for it.
-            const size_t drawn = (random() + previous) % size_t(count);
-            const int size = snprintf(key, sizeof key, "k%zu", drawn);
-            const std::optional<kvdesk::StoredValue> hit = cache.get(QByteArrayView(key, size), 0);
-            if (!hit) {
-                fprintf(stderr, "cachelookups: k%zu missed\n", drawn);
-                return 1;
+        for (int i = 0; i < lookups; i += group) {
+            // previous is 0, but only the answers say so: the next keys wait for them.
+            for (int k = 0; k < group; ++k) {
+                const size_t drawn = (random() + previous) % size_t(count);
+                views[k] = QByteArrayView(keys[k].data(), snprintf(keys[k].data(), 16, "k%zu", drawn));
             }
-            previous = size_t(hit->json.size()) - size_t(json.size()) + size_t(hit->json.back() != '"');
+            std::vector<std::optional<kvdesk::StoredValue>> hits;
+            if (group == 1)
+                hits.push_back(cache.get(views[0], 0));
+            else
+                hits = cache.getAll(views, 0);
+            previous = 0;
+            for (int k = 0; k < group; ++k) {
+                const std::optional<kvdesk::StoredValue> &hit = hits[k];
+                if (!hit) {
+                    fprintf(stderr, "cachelookups: %s missed\n", views[k].toByteArray().constData());
+                    return 1;
+                }
+                previous += size_t(hit->json.size()) - size_t(json.size()) + size_t(hit->json.back() != '"');
+            }
         }
         const double ns =
             std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count() /
@@ -153,10 +169,11 @@ int main(int argc, char *argv[])
     if (args.size() >= 3 && args[1] == QLatin1String("count"))
         return count(args[2]);
     if (args.size() >= 3 && args[1] == QLatin1String("cachelookups"))
-        return cacheLookups(args[2].toInt());
+        return cacheLookups(args[2].toInt(), std::max(1, args.value(3, QStringLiteral("1")).toInt()));
     if (args.size() >= 4 && args[1] == QLatin1String("startup"))
         return startup(args.mid(3), quint16(args[2].toUInt()));
-    fprintf(stderr, "usage: benchtool preload DB COUNT VALUE_BYTES [PREFIX] | count DB | cachelookups COUNT "
-                    "| startup PORT BINARY ARGS...\n");
+    fprintf(stderr,
+            "usage: benchtool preload DB COUNT VALUE_BYTES [PREFIX] | count DB | cachelookups COUNT [GROUP] "
+            "| startup PORT BINARY ARGS...\n");
     return 2;
 }
