@@ -111,7 +111,7 @@ void ServerWorker::run()
     }
     // Before the thread sleeps, the clients it just answered may run first (see YieldAdvice).
     QObject::connect(
-        QAbstractEventDispatcher::instance(), &QAbstractEventDispatcher::aboutToBlock, &server,
+        dispatcher, &QAbstractEventDispatcher::aboutToBlock, &server,
         [this, &server] {
             if (!server.shouldYieldBeforeWaiting())
                 return;
