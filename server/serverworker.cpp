@@ -110,6 +110,8 @@ void ServerWorker::run()
                          Qt::DirectConnection);
     }
     // Before the thread sleeps, the clients it just answered may run first (see YieldAdvice).
+    // Connected after endTurn above (Qt calls slots in the order they were connected), so that the
+    // advice counts the reads answered there.
     QObject::connect(
         dispatcher, &QAbstractEventDispatcher::aboutToBlock, &server,
         [this, &server] {
