@@ -103,6 +103,11 @@ quint64 KvServer::yieldsBeforeWaiting() const
     return yields;
 }
 
+QString KvServer::eventDispatcherName() const
+{
+    return m_workers.empty() ? QString() : QString::fromLatin1(m_workers.front()->eventDispatcherName());
+}
+
 std::vector<int> KvServer::openListeningSockets()
 {
     const QHostAddress address(m_config.host == "localhost"_L1 ? u"127.0.0.1"_s : m_config.host);
@@ -218,7 +223,8 @@ void KvServer::start()
         stopListening(0);
         throw std::runtime_error(tr("cannot start the server: %1").arg(failure).toStdString());
     }
-    qCInfo(lcHttp).noquote() << "listening on" << url() << "with" << m_workers.size() << "threads";
+    qCInfo(lcHttp).noquote() << "listening on" << url() << "with" << m_workers.size() << "threads"
+                             << "(event dispatcher:" << eventDispatcherName() + u')';
     Q_EMIT runningChanged(true);
 }
 

@@ -53,6 +53,9 @@ public:
     WriteBatcher *writer() { return m_writer.get(); }
     // How many times the server threads let their cores go before waiting (YieldAdvice), while listening.
     quint64 yieldsBeforeWaiting() const;
+    // The class of the server threads' event dispatcher (EpollEventDispatcher unless
+    // KVDESK_EVENT_DISPATCHER=qt), while listening; empty otherwise.
+    QString eventDispatcherName() const;
 
 Q_SIGNALS:
     void runningChanged(bool running);

@@ -15,6 +15,7 @@
 #include "store/storeconnection.h"
 #include "store/storeerror.h"
 #include "store/writebatcher.h"
+#include "util/epolldispatcher.h"
 
 #include <QAbstractEventDispatcher>
 #include <QElapsedTimer>
@@ -29,7 +30,15 @@ ServerWorker::ServerWorker(int listenFd, const Config &config, Store &store, Wri
                            std::shared_ptr<std::atomic<int>> openConnections, QObject *parent)
     : QThread(parent), m_listenFd(listenFd), m_config(config), m_store(store), m_writer(writer),
       m_authenticator(authenticator), m_accessLog(accessLog), m_openConnections(std::move(openConnections))
-{}
+{
+    // epoll rather than Qt's poll() of every connection at each turn (see EpollEventDispatcher);
+    // KVDESK_EVENT_DISPATCHER=qt keeps Qt's (for comparison, or should epoll misbehave).
+    if (qgetenv("KVDESK_EVENT_DISPATCHER") == "qt")
+        return;
+    auto dispatcher = std::make_unique<EpollEventDispatcher>();
+    if (dispatcher->isValid())
+        setEventDispatcher(dispatcher.release());
+}
 
 ServerWorker::~ServerWorker()
 {
@@ -96,9 +105,11 @@ void ServerWorker::run()
     QObject::connect(&m_store, &Store::snapshotsReleaseRequested, &context,
                      [&connection] { connection->releaseSnapshot(); });
     // The reads of a turn of the event loop are answered as the next one begins, or before the
-    // thread waits (see KvController): Qt's UNIX event dispatcher signals both at every turn.
+    // thread waits (see KvController): kvdesk's epoll dispatcher and Qt's UNIX one signal both at
+    // every turn.
     QAbstractEventDispatcher *dispatcher = QAbstractEventDispatcher::instance();
-    if (dispatcher->inherits("QEventDispatcherUNIX")) {
+    m_dispatcherName = dispatcher->metaObject()->className();
+    if (qobject_cast<EpollEventDispatcher *>(dispatcher) || dispatcher->inherits("QEventDispatcherUNIX")) {
         kv.setTurnsEndedByOwner(true);
         const auto endTurn = [&kv, &server] {
             if (kv.hasGatheredReads())

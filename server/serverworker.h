@@ -36,6 +36,8 @@ public:
 
     // How many times the thread let its core go before it waited for requests (YieldAdvice).
     quint64 yieldsBeforeWaiting() const { return m_yields.load(std::memory_order_relaxed); }
+    // The class of the thread's event dispatcher, once started (see the constructor).
+    const char *eventDispatcherName() const { return m_dispatcherName; }
 
 protected:
     void run() override;
@@ -52,6 +54,7 @@ private:
     std::atomic<QObject *> m_context{nullptr}; // lives in the worker thread while it serves
     std::atomic<ConnectionGuard *> m_guard{nullptr};
     std::atomic<quint64> m_yields{0};
+    const char *m_dispatcherName = ""; // written before m_started is set
 };
 
 } // namespace kvdesk

@@ -511,28 +511,36 @@ private Q_SLOTS:
         QVERIFY(advice.take());
     }
 
-    // The reads of an event loop turn are answered together: as the next turn begins under Qt's
-    // own event dispatcher (kvdesk's), through a posted event under any other (GLib's here, which a
-    // thread takes when QT_NO_GLIB is empty as it starts). Alone, pipelined after each other and
-    // after writes, HEAD and If-None-Match alike.
+    // The reads of an event loop turn are answered together: as the next turn begins under
+    // kvdesk's epoll dispatcher and Qt's UNIX one, through a posted event under any other (GLib's
+    // here, which a thread takes when QT_NO_GLIB is empty as it starts). Alone, pipelined after
+    // each other and after writes, HEAD and If-None-Match alike.
     void readsAreAnsweredUnderEitherEventDispatcher_data()
     {
+        QTest::addColumn<QByteArray>("choice"); // KVDESK_EVENT_DISPATCHER
         QTest::addColumn<bool>("glib");
-        QTest::newRow("Qt's") << false;
-        QTest::newRow("GLib's") << true;
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("epoll (kvdesk's)") << QByteArray() << false << u"kvdesk::EpollEventDispatcher"_s;
+        QTest::newRow("Qt's UNIX") << QByteArray("qt") << false << u"QEventDispatcherUNIX"_s;
+        QTest::newRow("GLib's") << QByteArray("qt") << true << u"QEventDispatcherGlib"_s;
     }
 
     void readsAreAnsweredUnderEitherEventDispatcher()
     {
+        QFETCH(QByteArray, choice);
         QFETCH(bool, glib);
+        QFETCH(QString, expected);
         const bool wasSet = qEnvironmentVariableIsSet("QT_NO_GLIB");
         const QByteArray was = qgetenv("QT_NO_GLIB");
         qputenv("QT_NO_GLIB", glib ? "" : "1");
+        qputenv("KVDESK_EVENT_DISPATCHER", choice);
         TestServer server;
+        qunsetenv("KVDESK_EVENT_DISPATCHER");
         if (wasSet)
             qputenv("QT_NO_GLIB", was);
         else
             qunsetenv("QT_NO_GLIB");
+        QCOMPARE(server.server().eventDispatcherName(), expected);
         HttpClient client(server.port());
         QCOMPARE(client.request("PUT", "/v1/kv/a", "{\"value\":1}", TestServer::auth()).status, 200);
         const HttpResponse a = client.request("GET", "/v1/kv/a", {}, TestServer::auth());

@@ -15,8 +15,9 @@ TestServer::TestServer(const std::function<void(Config &)> &tweak)
     m_config.auth.apiKey = QString::fromLatin1(apiKey);
     if (tweak)
         tweak(m_config);
-    // The server threads' event dispatcher is Qt's own, as kvdesk sets for itself at start-up
-    // (launch.cpp), unless a test asks for GLib's (QT_NO_GLIB set empty).
+    // The server threads run kvdesk's epoll dispatcher (ServerWorker). Where a test asks for Qt's
+    // (KVDESK_EVENT_DISPATCHER=qt), it is Qt's UNIX one, as kvdesk sets for itself at start-up
+    // (launch.cpp), unless the test asks for GLib's (QT_NO_GLIB set empty).
     if (!qEnvironmentVariableIsSet("QT_NO_GLIB"))
         qputenv("QT_NO_GLIB", "1");
     m_server = std::make_unique<KvServer>(m_config, m_clock);
