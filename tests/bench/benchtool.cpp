@@ -1,5 +1,5 @@
 // Helpers of the benchmark: preloading a database with keys, counting them, timing a server's
-// start, and timing the read cache's lookups alone.
+// start, timing the read cache's lookups alone, and holding idle connections open.
 #include "store/clock.h"
 #include "store/store.h"
 #include "store/storeconnection.h"
@@ -16,8 +16,13 @@
 
 #include <array>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <netinet/in.h>
+#include <poll.h>
 #include <random>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -158,6 +163,44 @@ int cacheLookups(int count, int group)
     return 0;
 }
 
+// idle PORT COUNT: opens COUNT connections to 127.0.0.1:PORT that send nothing (as the pooled
+// connections of clients between requests), prints "COUNT open" once they are, and holds them
+// until SIGTERM; then prints how many the server still held open.
+int idle(quint16 port, int count)
+{
+    sigset_t term;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &term, nullptr);
+    sockaddr_in address = {};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    std::vector<int> fds;
+    for (int i = 0; i < count; ++i) {
+        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) != 0) {
+            perror("idle: connect");
+            return 1;
+        }
+        fds.push_back(fd);
+        if (i % 25 == 24) // within the listening socket's backlog, as the server accepts them
+            QThread::msleep(5);
+    }
+    printf("%d open\n", count);
+    fflush(stdout);
+    int signal = 0;
+    sigwait(&term, &signal);
+    int open = 0;
+    for (int fd : fds) {
+        pollfd readable = {fd, POLLIN, 0};
+        open += ::poll(&readable, 1, 0) == 0; // neither closed nor answered by the server
+        ::close(fd);
+    }
+    printf("%d of %d still open\n", open, count);
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char *argv[])
@@ -170,10 +213,12 @@ int main(int argc, char *argv[])
         return count(args[2]);
     if (args.size() >= 3 && args[1] == QLatin1String("cachelookups"))
         return cacheLookups(args[2].toInt(), std::max(1, args.value(3, QStringLiteral("1")).toInt()));
+    if (args.size() >= 4 && args[1] == QLatin1String("idle"))
+        return idle(quint16(args[2].toUInt()), args[3].toInt());
     if (args.size() >= 4 && args[1] == QLatin1String("startup"))
         return startup(args.mid(3), quint16(args[2].toUInt()));
     fprintf(stderr,
             "usage: benchtool preload DB COUNT VALUE_BYTES [PREFIX] | count DB | cachelookups COUNT [GROUP] "
-            "| startup PORT BINARY ARGS...\n");
+            "| startup PORT BINARY ARGS... | idle PORT COUNT\n");
     return 2;
 }

@@ -218,6 +218,36 @@ measure "PUT random keys (100 B, durable)" "$pid" put_random 200 1
 measure "90/10 GET/PUT mix" "$pid" mix 200 64 10000
 measure "wrong API key (401)" "$pid" wrong_key 401 64
 RSSPUT="$(hwm_mib "$pid")"; RSSPUT_SPLIT="$(rss_split "$pid")"
+
+# Clients that keep their connections open between requests (connection pools): the same random
+# GETs and PUTs with 900 more connections open and idle meanwhile (kvdesk's default cap is 1,024 in
+# all), then the ceiling with as many. An event loop that looks at every connection at each turn
+# pays for the idle ones too.
+IDLE=900
+idle_open() { # PORT: IDLE idle connections to PORT, held by IDLEPID
+  "$TOOL" idle "$1" "$IDLE" >"$WORK/idle.out" & IDLEPID=$!; PIDS+=("$IDLEPID")
+  for _ in $(seq 1 400); do grep -q open "$WORK/idle.out" && break; sleep 0.05; done
+  grep -q open "$WORK/idle.out" || { echo "the idle connections did not open" >&2; exit 1; }
+  sleep 0.5
+}
+idle_close() { # how many the server held open to the end
+  kill -TERM "$IDLEPID"; wait "$IDLEPID" || true
+  IDLEHELD="${IDLEHELD:+$IDLEHELD, }$(grep -o '[0-9]* of [0-9]* still open' "$WORK/idle.out" || echo "not counted")"
+}
+idle_open "$PORT"
+measure "GET random of 10,000 keys, $IDLE idle connections open" "$pid" get_random 200 64 10000
+GETIDLE="$LAST_RPS"
+measure "PUT random keys (100 B, durable), $IDLE idle connections open" "$pid" put_random 200 64
+PUTIDLE="$LAST_RPS"
+idle_close
+"$CEILING" "$PORTCEIL" "$CORES" >/dev/null & pidceil=$!; PIDS+=("$pidceil"); wait_port "$PORTCEIL"
+idle_open "$PORTCEIL"
+PORT="$PORTCEIL"
+measure "ceiling, $CORES thread(s), $IDLE idle connections open" "$pidceil" ceiling 200 64
+CEILIDLE="$LAST_RPS"
+PORT="$PORT10K"
+idle_close
+kill "$pidceil"; wait "$pidceil" 2>/dev/null || true
 measure "GET 1 MiB value" "$pid" get_big 200 64
 measure "PUT 1 MiB value" "$pid" put_big 200 64
 RSSBIG="$(hwm_mib "$pid")"
@@ -265,6 +295,7 @@ echo "- the ceiling ($CORES threads) at the start and at the end of the run: $CE
 echo "- GET random of 1,000,000 keys ÷ GET random of 10,000 keys: $(awk -v a="$GET1M" -v b="$GET10K" 'BEGIN {printf "%.2f", a / b}') (interleaved halves of $HALF s: ${W_LIST[g10k]} req/s over 10,000 keys, ${W_LIST[g1m]} over 1,000,000)"
 echo "- the read cache alone (benchtool cachelookups: one hit at a time, the best of three rounds of 2,000,000): $LOOKUP10K ns per hit over 10,000 keys, $LOOKUP1M ns over 1,000,000; 16 keys at a time in one getAll, as a server thread looks up the reads of an event loop turn: $LOOKUP10KG and $LOOKUP1MG ns per hit"
 echo "- durable PUTs ÷ the ceiling ($CORES threads) measured around them: $(awk -v a="$PUTRPS" -v b="$CEILPUT" 'BEGIN {printf "%.2f", a / b}') ($PUTRPS PUTs/s; the ceiling ${W_LIST[ceil]} req/s in the halves of $HALF s before and after)"
+echo "- with $IDLE idle connections open ($IDLEHELD at the end: kvdesk's, the ceiling's): GET random of 10,000 keys $GETIDLE req/s ($(awk -v a="$GETIDLE" -v b="$GET10K" 'BEGIN {printf "%.2f", a / b}')× those without), durable PUTs $PUTIDLE ($(awk -v a="$PUTIDLE" -v b="$PUTRPS" 'BEGIN {printf "%.2f", a / b}')×), the ceiling $CEILIDLE ($(awk -v a="$CEILIDLE" -v b="$CEILPUT" 'BEGIN {printf "%.2f", a / b}')× the ceiling around the PUTs)"
 echo "- peak RSS (VmHWM), kvdesk with 10,000 keys, after the GET runs: $RSS10K MiB ($RSS10K_SPLIT resident then)"
 echo "- peak RSS after the PUT, mix and 401 runs too (the PUTs add keys: $KEYSAFTER at the end): $RSSPUT MiB ($RSSPUT_SPLIT resident then); after the 1 MiB runs: $RSSBIG MiB"
 echo "- peak RSS with 1,000,000 keys: $RSS1M MiB; that server's log: $WARM1M"
