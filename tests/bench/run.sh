@@ -141,6 +141,7 @@ echo "  read cache hits: $LOOKUP10K ns over 10,000 keys, $LOOKUP1M ns over 1,000
 "$TOOL" preload "$WORK/kv10k.sqlite" 1 1048576 big
 "$TOOL" preload "$WORK/kv1m.sqlite" 1000000 100
 "$TOOL" preload "$WORK/kv1m.sqlite" 1 100 hot
+cp "$WORK/kv10k.sqlite" "$WORK/kvidle.sqlite" # for the runs with idle connections, below
 sync
 KV_API_KEY="$API_KEY" "$KVDESK" --no-gui --port "$PORT" --db "$WORK/kv10k.sqlite" >/dev/null & pid=$!; PIDS+=("$pid"); wait_port "$PORT"
 measure "GET hot key" "$pid" get_hot 200 64
@@ -221,8 +222,9 @@ RSSPUT="$(hwm_mib "$pid")"; RSSPUT_SPLIT="$(rss_split "$pid")"
 
 # Clients that keep their connections open between requests (connection pools): the same random
 # GETs and PUTs with 900 more connections open and idle meanwhile (kvdesk's default cap is 1,024 in
-# all), then the ceiling with as many. An event loop that looks at every connection at each turn
-# pays for the idle ones too.
+# all), on a server of their own started on the same 10,000 keys (the PUTs above grew the first
+# one's database); then the ceiling with as many. An event loop that looks at every connection at
+# each turn pays for the idle ones too.
 IDLE=900
 idle_open() { # PORT: IDLE idle connections to PORT, held by IDLEPID
   "$TOOL" idle "$1" "$IDLE" >"$WORK/idle.out" & IDLEPID=$!; PIDS+=("$IDLEPID")
@@ -234,12 +236,16 @@ idle_close() { # how many the server held open to the end
   kill -TERM "$IDLEPID"; wait "$IDLEPID" || true
   IDLEHELD="${IDLEHELD:+$IDLEHELD, }$(grep -o '[0-9]* of [0-9]* still open' "$WORK/idle.out" || echo "not counted")"
 }
-idle_open "$PORT"
-measure "GET random of 10,000 keys, $IDLE idle connections open" "$pid" get_random 200 64 10000
+PORTIDLE=$((PORT + 3))
+KV_API_KEY="$API_KEY" "$KVDESK" --no-gui --port "$PORTIDLE" --db "$WORK/kvidle.sqlite" >/dev/null & pididle=$!; PIDS+=("$pididle"); wait_port "$PORTIDLE"
+idle_open "$PORTIDLE"
+PORT="$PORTIDLE"
+measure "GET random of 10,000 keys, $IDLE idle connections open" "$pididle" get_random 200 64 10000
 GETIDLE="$LAST_RPS"
-measure "PUT random keys (100 B, durable), $IDLE idle connections open" "$pid" put_random 200 64
+measure "PUT random keys (100 B, durable), $IDLE idle connections open" "$pididle" put_random 200 64
 PUTIDLE="$LAST_RPS"
 idle_close
+kill "$pididle"; wait "$pididle" 2>/dev/null || true
 "$CEILING" "$PORTCEIL" "$CORES" >/dev/null & pidceil=$!; PIDS+=("$pidceil"); wait_port "$PORTCEIL"
 idle_open "$PORTCEIL"
 PORT="$PORTCEIL"
