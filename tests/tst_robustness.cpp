@@ -3,6 +3,7 @@
 #include "http/kvhttpserver.h"
 #include "testdatabase.h"
 
+#include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QJsonArray>
@@ -16,7 +17,13 @@
 #include <chrono>
 #include <thread>
 
+#include <fcntl.h>
 #include <malloc.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #if defined(__SANITIZE_ADDRESS__)
 extern "C" size_t __sanitizer_get_current_allocated_bytes();
@@ -338,6 +345,83 @@ private Q_SLOTS:
         QCOMPARE(client.request("GET", "/health").status, 200);
         QVERIFY(client.waitForClose(5000));
         QVERIFY(client.pending().isEmpty());
+    }
+
+    // Out of descriptors, accept() fails and QTcpServer stops accepting for good. The guard tries
+    // again shortly after, so that a client that connected meanwhile is answered once descriptors
+    // are free again.
+    void acceptingResumesAfterRunningOutOfDescriptors()
+    {
+        static QtMessageHandler previous = nullptr;
+        struct Restore
+        {
+            rlimit limit{};
+            std::vector<int> fds;
+            void release()
+            {
+                for (int fd : fds)
+                    ::close(fd);
+                fds.clear();
+                setrlimit(RLIMIT_NOFILE, &limit);
+                if (previous)
+                    qInstallMessageHandler(std::exchange(previous, nullptr));
+            }
+            ~Restore() { release(); }
+        } restore;
+        QCOMPARE(getrlimit(RLIMIT_NOFILE, &restore.limit), 0);
+        // The server's start-up is over (its read cache warmed, that connection closed), so that no
+        // descriptor is given back while the limit holds.
+        QTest::qWait(300);
+        static std::atomic<int> acceptErrors;
+        acceptErrors = 0;
+        previous = qInstallMessageHandler(
+            [](QtMsgType type, const QMessageLogContext &context, const QString &text) {
+                if (text.contains(u"cannot accept a connection"_s))
+                    ++acceptErrors;
+                previous(type, context, text);
+            });
+        const auto held = QDir(u"/proc/self/fd"_s).entryList(QDir::Files | QDir::System).size();
+        rlimit tight = restore.limit;
+        tight.rlim_cur = rlim_t(held + 16);
+        QCOMPARE(setrlimit(RLIMIT_NOFILE, &tight), 0);
+        for (;;) {
+            const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+            if (fd < 0)
+                break;
+            restore.fds.push_back(fd);
+        }
+        QCOMPARE(errno, EMFILE);
+        // One descriptor left: the client's socket takes it, and the server's accept() finds none.
+        ::close(restore.fds.back());
+        restore.fds.pop_back();
+        const int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        QVERIFY(client >= 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(m_server->port());
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        QCOMPARE(::connect(client, reinterpret_cast<sockaddr *>(&address), sizeof address), 0);
+        const QByteArray request = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+        QCOMPARE(::send(client, request.constData(), size_t(request.size()), MSG_NOSIGNAL),
+                 ssize_t(request.size()));
+        QThread::msleep(300); // the server fails to accept it meanwhile
+        restore.release();
+        QVERIFY(acceptErrors > 0);
+        restore.fds.push_back(client);
+        QByteArray answer;
+        QElapsedTimer elapsed;
+        elapsed.start();
+        while (!answer.contains("\r\n\r\n") && elapsed.elapsed() < 5000) {
+            pollfd readable{client, POLLIN, 0};
+            if (::poll(&readable, 1, 100) <= 0)
+                continue;
+            char buffer[1024];
+            const ssize_t n = ::recv(client, buffer, sizeof buffer, 0);
+            if (n <= 0)
+                break;
+            answer.append(buffer, n);
+        }
+        QVERIFY2(answer.startsWith("HTTP/1.1 200"), answer.constData());
     }
 
     void connectionCapRefusesExtraClients()

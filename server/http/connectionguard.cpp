@@ -28,6 +28,7 @@ constexpr qint64 lingerMs = 2000;
 // of requests beyond the limit. (With 64 KiB, 1 MiB bodies took 10-30% more CPU to read.)
 constexpr qint64 socketBufferBytes = 256 * 1024;
 constexpr qint64 sliceBytes = 16 * 1024;
+constexpr int acceptRetryMs = 100;
 
 } // namespace
 
@@ -40,6 +41,17 @@ ConnectionGuard::ConnectionGuard(Options options, AccessLog *accessLog, QObject 
     m_timeoutTimer.setInterval(std::clamp(shortest / 4, 10, 1000));
     QObject::connect(&m_timeoutTimer, &QTimer::timeout, this, &ConnectionGuard::checkTimeouts);
     m_timeoutTimer.start();
+    // Out of descriptors (or memory), accept() fails and QTcpServer stops accepting for good:
+    // clients would wait in the backlog forever. Try again a little later, when connections
+    // refused or closed meanwhile have given theirs back.
+    QObject::connect(this, &QTcpServer::acceptError, this, [this](QAbstractSocket::SocketError) {
+        qCWarning(lcGuard).noquote() << "cannot accept a connection:" << errorString() << "(trying again in"
+                                     << acceptRetryMs << "ms)";
+        QTimer::singleShot(acceptRetryMs, this, [this] {
+            if (isListening())
+                resumeAccepting();
+        });
+    });
 }
 
 ConnectionGuard::~ConnectionGuard()
