@@ -20,6 +20,7 @@
 #include <cstring>
 #include <netinet/in.h>
 #include <stdexcept>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -54,6 +55,38 @@ StoreOptions storeOptions(const Config &config)
     options.autoMigrate = config.autoMigrate;
     options.cacheBytes = config.cacheBytes;
     return options;
+}
+
+// Descriptors the server holds besides its connections: the databases' files, each thread's
+// event descriptors, the listening sockets, the keychain's bus, translations.
+constexpr int reservedDescriptors = 128;
+
+// Each connection holds a descriptor, and the soft limit is often 1,024, below the default cap of
+// connections plus the server's own files. Out of descriptors, accept() fails, and clients wait in
+// the backlog until a connection closes (the guard tries again every 100 ms). So the soft limit is
+// raised as far as the hard one allows, and the cap of connections lowered to what the limit
+// leaves, so that the guard refuses further clients (503) before that.
+int connectionsTheDescriptorsAllow(int maxConnections)
+{
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0)
+        return maxConnections;
+    const rlim_t wanted = rlim_t(maxConnections) + reservedDescriptors;
+    if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < wanted) {
+        const rlim_t raised = limit.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, limit.rlim_max);
+        if (raised > limit.rlim_cur) {
+            rlimit asked = limit;
+            asked.rlim_cur = raised;
+            if (setrlimit(RLIMIT_NOFILE, &asked) == 0)
+                limit = asked;
+        }
+    }
+    if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= wanted)
+        return maxConnections;
+    const int allowed = std::max(1, int(limit.rlim_cur) - reservedDescriptors);
+    qCWarning(lcHttp).noquote() << "the limit of open files is" << limit.rlim_cur << "(ulimit -n): at most"
+                                << allowed << "connections at once instead of" << maxConnections;
+    return allowed;
 }
 
 } // namespace
@@ -204,6 +237,7 @@ void KvServer::start()
                "KV_API_KEY "
                "(or KV_USERNAME and KV_PASSWORD, KV_JWT_SECRET, KV_JWKS_URL) and restart.";
     }
+    m_config.maxConnections = connectionsTheDescriptorsAllow(m_config.maxConnections);
     const std::vector<int> fds = openListeningSockets();
     auto openConnections = std::make_shared<std::atomic<int>>(0);
     QString failure;

@@ -1,6 +1,7 @@
 #include "httpclient.h"
 
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QProcess>
 #include <QRegularExpression>
@@ -9,7 +10,12 @@
 
 #include <csignal>
 #include <functional>
+#include <netinet/in.h>
 #include <optional>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 using namespace Qt::StringLiterals;
 using namespace kvdesk::test;
@@ -25,8 +31,11 @@ public:
     enum class Display { None, Offscreen };
 
     explicit Child(const QString &dir, const QStringList &extra = {}, bool withKey = true,
-                   std::optional<Display> display = std::nullopt, const QString &loggingRules = {})
+                   std::optional<Display> display = std::nullopt, const QString &loggingRules = {},
+                   const std::function<void()> &inChild = {})
     {
+        if (inChild)
+            process.setChildProcessModifier(inChild);
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
         if (display) {
             // No --no-gui: the display decides between the window and the headless server.
@@ -301,6 +310,100 @@ private Q_SLOTS:
              {u"kvdesk-http-0"_s, u"kvdesk-http-1"_s, u"kvdesk-http-2"_s, u"kvdesk-write"_s})
             QVERIFY2(names.contains(name), qPrintable(names.join(u", ")));
         QVERIFY(!names.contains(u"kvdesk-http-3"_s));
+    }
+
+    // Each connection holds a descriptor, and the soft limit of open files is often below the cap of
+    // connections (1,024 by default). kvdesk raises it as far as the hard limit allows; where even
+    // that is too low, it lowers the cap, so that past it clients are refused (503) rather than
+    // left unaccepted in the backlog, unanswered, while the server fails to accept at every turn.
+    void everyClientIsAnsweredWhateverTheLimitOfOpenFiles_data()
+    {
+        QTest::addColumn<int>("soft");
+        QTest::addColumn<int>("hard");
+        QTest::addColumn<int>("answered"); // 404 (the key is missing): the others get 503
+        QTest::newRow("soft 256, hard 4096: raised") << 256 << 4096 << 300;
+        QTest::newRow("soft and hard 192: the cap lowered") << 192 << 192 << 64;
+    }
+
+    void everyClientIsAnsweredWhateverTheLimitOfOpenFiles()
+    {
+        QFETCH(int, soft);
+        QFETCH(int, hard);
+        QFETCH(int, answered);
+        QTemporaryDir dir;
+        Child child(dir.path(), {}, true, std::nullopt, {}, [soft, hard] {
+            const rlimit limit{rlim_t(soft), rlim_t(hard)};
+            setrlimit(RLIMIT_NOFILE, &limit);
+        });
+        const quint16 port = child.waitForPort();
+        QVERIFY(port);
+        QFile limits(u"/proc/%1/limits"_s.arg(child.process.processId()));
+        QVERIFY(limits.open(QIODevice::ReadOnly));
+        QByteArray line;
+        for (const QByteArray &l : limits.readAll().split('\n')) {
+            if (l.startsWith("Max open files"))
+                line = l;
+        }
+        const QList<QByteArray> fields = line.simplified().split(' ');
+        QVERIFY2(fields.size() >= 5, line.constData());
+        QCOMPARE(fields[4].toInt(), hard);
+        QCOMPARE(fields[3].toInt(), std::min(hard, 1024 + 128));
+
+        // 300 clients at once, each sending a GET and keeping its connection open.
+        constexpr int clients = 300;
+        struct Closer
+        {
+            std::vector<int> fds;
+            ~Closer()
+            {
+                for (int fd : fds)
+                    ::close(fd);
+            }
+        } closer;
+        std::vector<int> &fds = closer.fds;
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(port);
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        const QByteArray request =
+            "GET /v1/kv/missing HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer process-key\r\n\r\n";
+        for (int i = 0; i < clients; ++i) {
+            const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            QVERIFY(fd >= 0);
+            fds.push_back(fd);
+            QCOMPARE(::connect(fd, reinterpret_cast<sockaddr *>(&address), sizeof address), 0);
+            QCOMPARE(::send(fd, request.constData(), size_t(request.size()), MSG_NOSIGNAL),
+                     ssize_t(request.size()));
+        }
+        QElapsedTimer elapsed;
+        elapsed.start();
+        int found = 0, refused = 0;
+        for (int fd : fds) {
+            QByteArray head;
+            while (!head.contains("\r\n\r\n") && elapsed.elapsed() < 20000) {
+                pollfd readable{fd, POLLIN, 0};
+                if (::poll(&readable, 1, 100) <= 0)
+                    continue;
+                char buffer[1024];
+                const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+                if (n <= 0)
+                    break;
+                head.append(buffer, n);
+            }
+            found += head.startsWith("HTTP/1.1 404");
+            refused += head.startsWith("HTTP/1.1 503");
+        }
+        for (int fd : fds) // only now: a connection closed would leave its place to another
+            ::close(fd);
+        fds.clear();
+        QVERIFY2(found == answered && refused == clients - answered,
+                 qPrintable(u"%1 answered, %2 refused"_s.arg(found).arg(refused)));
+        if (answered < clients) {
+            child.process.terminate();
+            QVERIFY(child.process.waitForFinished(10000));
+            const QByteArray err = child.process.readAllStandardError();
+            QVERIFY2(err.contains("at most 64 connections at once instead of 1024"), err.constData());
+        }
     }
 
     // Its memory comes from jemalloc, which serves the server threads' hand-offs faster than
