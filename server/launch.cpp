@@ -40,10 +40,12 @@ void prepareApplication()
     QCoreApplication::setOrganizationName(u"kvdesk"_s);
     QCoreApplication::setApplicationVersion(QStringLiteral(KVDESK_VERSION));
     Translations::install(Translations::requestedLanguage(QCoreApplication::arguments()));
-    // The server threads use Qt's own event dispatcher: GLib's wakes itself through an eventfd
-    // whenever a socket notifier is switched on or off, which Qt does for every answer written
-    // (measured: 30-40% more requests per second without it). Each thread picks its dispatcher
-    // when it starts, so the main thread keeps GLib's, which QtKeychain's libsecret needs.
+    // Threads other than the main one use Qt's own event dispatcher: GLib's wakes itself through an
+    // eventfd whenever a socket notifier is switched on or off, which Qt does for every answer
+    // written (measured: 30-40% more requests per second without it). The server threads run
+    // kvdesk's epoll dispatcher (ServerWorker), or with KVDESK_EVENT_DISPATCHER=qt this one. Each
+    // thread picks its dispatcher when it starts, so the main thread keeps GLib's, which
+    // QtKeychain's libsecret needs.
     if (!qEnvironmentVariableIsSet("QT_NO_GLIB"))
         qputenv("QT_NO_GLIB", "1");
 }
