@@ -395,6 +395,61 @@ private Q_SLOTS:
         delete pointers[1].data();
     }
 
+    // A handler that runs a nested event loop: the loop it interrupted carries on with what was
+    // ready when it woke, each notifier activated once.
+    void aNestedLoopInAHandlerLeavesTheOuterTurnWhole()
+    {
+        auto *dispatcher = QAbstractEventDispatcher::instance();
+        SocketPair a, b, c, d;
+        QSocketNotifier na(a.fds[0], QSocketNotifier::Read), nb(b.fds[0], QSocketNotifier::Read),
+            nc(c.fds[0], QSocketNotifier::Read), nd(d.fds[0], QSocketNotifier::Read);
+        int counts[4] = {};
+        const SocketPair *pairs[4] = {&a, &b, &c, &d};
+        QSocketNotifier *notifiers[4] = {&na, &nb, &nc, &nd};
+        for (int i = 0; i < 4; ++i) {
+            connect(notifiers[i], &QSocketNotifier::activated, this, [&, i] {
+                pairs[i]->drain();
+                ++counts[i];
+                if (i == 0 && counts[0] == 1) { // a's handler: c and d become ready, and a nested turn
+                    c.send();
+                    d.send();
+                    dispatcher->processEvents(QEventLoop::AllEvents);
+                }
+            });
+        }
+        a.send(); // ready before b: first in epoll's list
+        b.send();
+        dispatcher->processEvents(QEventLoop::AllEvents);
+        QCOMPARE(counts[0], 1);
+        QCOMPARE(counts[1], 1); // the outer turn's second, whatever the nested turn saw
+        QCOMPARE(counts[2], 1);
+        QCOMPARE(counts[3], 1);
+    }
+
+    // The same, with a notifier of the same type registered on the reused number while the old
+    // one is still there.
+    void aDescriptorNumberReusedUnderAStaleNotifierIsWatchedAnew()
+    {
+        auto pair = std::make_unique<SocketPair>();
+        const int number = pair->fds[0];
+        auto stale = std::make_unique<QSocketNotifier>(number, QSocketNotifier::Read);
+        ::close(number);
+        pair->fds[0] = -1;
+        SocketPair next;
+        if (next.fds[0] != number)
+            QSKIP("the descriptor's number was not reused");
+        QSocketNotifier reader(number, QSocketNotifier::Read);
+        int reads = 0;
+        connect(&reader, &QSocketNotifier::activated, this, [&] {
+            next.drain();
+            ++reads;
+        });
+        stale.reset(); // not the one registered any more: changes nothing
+        next.send();
+        QCoreApplication::processEvents();
+        QCOMPARE(reads, 1);
+    }
+
     // A descriptor closed while its notifier is still registered (the kernel then drops it from
     // the epoll set) and its number given to a new socket: a notifier on the new socket is
     // watched anew.

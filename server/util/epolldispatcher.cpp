@@ -51,7 +51,6 @@ EpollEventDispatcher::EpollEventDispatcher(QObject *parent) : QAbstractEventDisp
         ::close(m_wakeFd);
         m_wakeFd = -1;
     }
-    m_ready.resize(64);
 }
 
 EpollEventDispatcher::~EpollEventDispatcher()
@@ -85,11 +84,20 @@ bool EpollEventDispatcher::processEvents(QEventLoop::ProcessEventsFlags flags)
 
     int handled = 0;
     if (includeSockets) {
-        const int ready = ::epoll_wait(m_epollFd, m_ready.data(), int(m_ready.size()), timeoutMs);
+        epoll_event events[maxEventsPerTurn];
+        const int ready = ::epoll_wait(m_epollFd, events, maxEventsPerTurn, timeoutMs);
         if (ready < 0 && errno != EINTR)
             qCWarning(lcDispatcher) << "epoll_wait:" << qt_error_string(errno);
-        if (ready > 0)
-            handled += activateSockets(ready);
+        const size_t leftOver = m_pending.size(); // epoll names each descriptor once
+        for (int i = 0; i < ready; ++i) {
+            if (events[i].data.fd == m_wakeFd) {
+                drainWakeUps();
+                ++handled;
+            } else {
+                markPending(events[i], leftOver);
+            }
+        }
+        handled += activatePending();
     } else {
         // Only the wake-up descriptor: the sockets' readiness stays for a later turn.
         struct pollfd wake = {m_wakeFd, POLLIN, 0};
@@ -103,19 +111,32 @@ bool EpollEventDispatcher::processEvents(QEventLoop::ProcessEventsFlags flags)
     return handled > 0;
 }
 
-int EpollEventDispatcher::activateSockets(int ready)
+void EpollEventDispatcher::markPending(const epoll_event &ready, size_t leftOver)
 {
-    int activated = 0;
-    for (int i = 0; i < ready; ++i) {
-        const int fd = m_ready[size_t(i)].data.fd;
-        const quint32 events = m_ready[size_t(i)].events;
-        if (fd == m_wakeFd) {
-            drainWakeUps();
-            ++activated;
-            continue;
+    // What the turn that a handler interrupted with a nested loop left: one entry a descriptor.
+    for (size_t i = m_pendingHead; i < leftOver; ++i) {
+        if (m_pending[i].data.fd == ready.data.fd) {
+            m_pending[i].events |= ready.events;
+            return;
         }
+    }
+    m_pending.push_back(ready);
+}
+
+int EpollEventDispatcher::activatePending()
+{
+    // As Qt's UNIX dispatcher does, one queue for every level of nested loops: a handler's nested
+    // loop activates what its turn left too, and each notifier once.
+    int activated = 0;
+    while (m_pendingHead < m_pending.size()) {
+        const epoll_event ready = m_pending[m_pendingHead++];
+        if (m_pendingHead == m_pending.size()) {
+            m_pending.clear();
+            m_pendingHead = 0;
+        }
+        const int fd = ready.data.fd;
         for (int type = 0; type < 3; ++type) {
-            if (!(events & wakesNotifier[type]))
+            if (!(ready.events & wakesNotifier[type]))
                 continue;
             // Looked up again each time: what the last notifier ran may have dropped this one.
             const auto it = m_watched.find(fd);
@@ -160,8 +181,12 @@ void EpollEventDispatcher::registerSocketNotifier(QSocketNotifier *notifier)
     const int fd = int(notifier->socket());
     const int type = int(notifier->type());
     Watched &watched = m_watched[fd];
-    if (watched.notifiers[type] && watched.notifiers[type] != notifier)
+    if (watched.notifiers[type] && watched.notifiers[type] != notifier) {
+        // Two at once, or the first one's descriptor closed before it went and its number given
+        // to a new socket, which the epoll set then no longer holds: registered again either way.
         qCWarning(lcDispatcher) << "a second socket notifier of the same type for descriptor" << fd;
+        watched.events = 0;
+    }
     watched.notifiers[type] = notifier;
     updateWatch(fd, watched);
 }

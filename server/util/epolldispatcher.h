@@ -46,6 +46,7 @@ public:
     void interrupt() override;
 
 private:
+    static constexpr int maxEventsPerTurn = 64; // more wait for the next turn (level-triggered)
     struct Watched
     {
         QSocketNotifier *notifiers[3] = {}; // by QSocketNotifier::Type: Read, Write, Exception
@@ -62,7 +63,8 @@ private:
     };
 
     void updateWatch(int fd, Watched &watched);
-    int activateSockets(int ready);
+    void markPending(const epoll_event &ready, size_t leftOver);
+    int activatePending();
     int activateTimers();
     // Milliseconds until the next timer is due (0 if one is), or -1 with no timer.
     int timeToNextTimer(qint64 nowNs) const;
@@ -75,7 +77,8 @@ private:
     std::atomic<bool> m_interrupted{false};
     std::unordered_map<int, Watched> m_watched;
     std::vector<Timer> m_timers;
-    std::vector<epoll_event> m_ready;
+    std::vector<epoll_event> m_pending; // ready descriptors not yet activated, from m_pendingHead on
+    size_t m_pendingHead = 0;
 };
 
 } // namespace kvdesk
