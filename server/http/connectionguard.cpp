@@ -66,25 +66,23 @@ ConnectionGuard::~ConnectionGuard()
 
 void ConnectionGuard::incomingConnection(qintptr socketDescriptor)
 {
+    // Counted and checked in one step: the server threads share the count, and two of them
+    // checking it at once would both let a connection in past the cap.
+    if (m_options.openConnections->fetch_add(1) >= m_options.maxConnections) {
+        m_options.openConnections->fetch_sub(1);
+        refuse(int(socketDescriptor));
+        return;
+    }
     auto *socket = new QTcpSocket(this);
     if (!socket->setSocketDescriptor(socketDescriptor)) {
         qCWarning(lcGuard) << "cannot adopt a connection:" << socket->errorString();
         ::close(int(socketDescriptor));
         delete socket;
+        m_options.openConnections->fetch_sub(1);
         return;
     }
     socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
     socket->setReadBufferSize(socketBufferBytes);
-    if (m_options.openConnections->load() >= m_options.maxConnections) {
-        Reply reply = ApiError(503, tr("Too many open connections")).toReply();
-        reply.header("Retry-After", "1");
-        socket->write(reply.serialize(true, false, 1));
-        QObject::connect(socket, &QAbstractSocket::disconnected, socket, &QObject::deleteLater);
-        socket->disconnectFromHost();
-        qCWarning(lcGuard) << "refused a connection: the cap of" << m_options.maxConnections << "is reached";
-        return;
-    }
-    m_options.openConnections->fetch_add(1);
     auto connection = std::make_unique<GuardedConnection>(m_options.limits);
     connection->lastActivityMs = nowMs();
     connection->lastWriteProgressMs = connection->lastActivityMs;
@@ -97,6 +95,25 @@ void ConnectionGuard::incomingConnection(qintptr socketDescriptor)
     QObject::connect(socket, &QIODevice::bytesWritten, this, [raw] { raw->lastWriteProgressMs = nowMs(); });
     QObject::connect(socket, &QAbstractSocket::disconnected, socket, &QObject::deleteLater);
     QObject::connect(socket, &QObject::destroyed, this, &ConnectionGuard::forget);
+}
+
+void ConnectionGuard::refuse(int fd)
+{
+    // Answered and closed at once: QTcpServer accepts every connection waiting in one go, and a
+    // flood of them past the cap would otherwise hold a descriptor each until the loop's next turn,
+    // enough to run out of them. What the client sent with its connection is read first, since
+    // closing on unread bytes resets the connection, and the client might then miss the answer.
+    char discarded[4096];
+    for (int read = 0; read < 16 && ::recv(fd, discarded, sizeof discarded, MSG_DONTWAIT) > 0; ++read) {
+    }
+    Reply reply = ApiError(503, tr("Too many open connections")).toReply();
+    reply.header("Retry-After", "1");
+    const QByteArray answer = reply.serialize(true, false, 1);
+    [[maybe_unused]] const auto sent =
+        ::send(fd, answer.constData(), size_t(answer.size()), MSG_DONTWAIT | MSG_NOSIGNAL);
+    ::shutdown(fd, SHUT_WR);
+    ::close(fd);
+    qCWarning(lcGuard) << "refused a connection: the cap of" << m_options.maxConnections << "is reached";
 }
 
 void ConnectionGuard::forget(QObject *socket)

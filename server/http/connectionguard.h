@@ -100,6 +100,8 @@ private:
     void frame(QTcpSocket *socket, GuardedConnection *conn, QByteArrayView bytes);
     void resume(QTcpSocket *socket);
     void checkTimeouts();
+    // Past the cap: a 503 on the accepted descriptor, which is closed at once.
+    void refuse(int fd);
     void forget(QObject *socket);
     void lingeringClose(QTcpSocket *socket, GuardedConnection *conn);
 
