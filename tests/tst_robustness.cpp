@@ -352,6 +352,11 @@ private Q_SLOTS:
     // are free again.
     void acceptingResumesAfterRunningOutOfDescriptors()
     {
+#if defined(__SANITIZE_ADDRESS__)
+        // UBSan checks a type it has not met yet by reading its vtable through a pipe, which it
+        // cannot open here: it reports a false error and stops. `make test` runs this test.
+        QSKIP("the sanitizers' runtime needs descriptors of its own, which this test takes away");
+#endif
         static QtMessageHandler previous = nullptr;
         struct Restore
         {
