@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
@@ -47,6 +48,29 @@ struct SocketPair
         }
     }
 };
+
+// A descriptor closed while its notifier is still registered (the kernel then drops it from the
+// epoll set), and a new pair of sockets that took its number, the lowest free one; nullopt if the
+// number went elsewhere.
+struct ReusedNumber
+{
+    int number;
+    std::unique_ptr<QSocketNotifier> stale;
+    std::unique_ptr<SocketPair> next;
+};
+
+std::optional<ReusedNumber> reuseANumber()
+{
+    SocketPair closing;
+    ReusedNumber reused{closing.fds[0], nullptr, nullptr};
+    reused.stale = std::make_unique<QSocketNotifier>(reused.number, QSocketNotifier::Read);
+    ::close(reused.number); // as careless code might, before its notifier goes
+    closing.fds[0] = -1;
+    reused.next = std::make_unique<SocketPair>();
+    if (reused.next->fds[0] != reused.number)
+        return std::nullopt;
+    return reused;
+}
 
 // Counts its timer events, and can run a nested event loop in the first.
 class TimerTarget : public QObject
@@ -426,51 +450,39 @@ private Q_SLOTS:
         QCOMPARE(counts[3], 1);
     }
 
-    // The same, with a notifier of the same type registered on the reused number while the old
-    // one is still there.
-    void aDescriptorNumberReusedUnderAStaleNotifierIsWatchedAnew()
-    {
-        auto pair = std::make_unique<SocketPair>();
-        const int number = pair->fds[0];
-        auto stale = std::make_unique<QSocketNotifier>(number, QSocketNotifier::Read);
-        ::close(number);
-        pair->fds[0] = -1;
-        SocketPair next;
-        if (next.fds[0] != number)
-            QSKIP("the descriptor's number was not reused");
-        QSocketNotifier reader(number, QSocketNotifier::Read);
-        int reads = 0;
-        connect(&reader, &QSocketNotifier::activated, this, [&] {
-            next.drain();
-            ++reads;
-        });
-        stale.reset(); // not the one registered any more: changes nothing
-        next.send();
-        QCoreApplication::processEvents();
-        QCOMPARE(reads, 1);
-    }
-
-    // A descriptor closed while its notifier is still registered (the kernel then drops it from
-    // the epoll set) and its number given to a new socket: a notifier on the new socket is
-    // watched anew.
+    // A notifier on a socket that took the number of a closed one whose notifier is still
+    // registered: watched anew, whether of another type than the stale one...
     void aDescriptorNumberReusedIsWatchedAnew()
     {
-        auto pair = std::make_unique<SocketPair>();
-        const int number = pair->fds[0];
-        auto stale = std::make_unique<QSocketNotifier>(number, QSocketNotifier::Read);
-        ::close(number);
-        pair->fds[0] = -1;
-        SocketPair next; // the lowest free number: the one just closed
-        if (next.fds[0] != number)
+        auto reused = reuseANumber();
+        if (!reused)
             QSKIP("the descriptor's number was not reused");
-        QSocketNotifier writer(number, QSocketNotifier::Write);
+        QSocketNotifier writer(reused->number, QSocketNotifier::Write);
         int writable = 0;
         connect(&writer, &QSocketNotifier::activated, this, [&] { ++writable; });
         QCoreApplication::processEvents();
         QCOMPARE(writable, 1);
-        stale.reset();
+        reused->stale.reset();
         QCoreApplication::processEvents();
         QCOMPARE(writable, 2);
+    }
+
+    // ...or of the same type, taking the stale one's place.
+    void aDescriptorNumberReusedUnderAStaleNotifierIsWatchedAnew()
+    {
+        auto reused = reuseANumber();
+        if (!reused)
+            QSKIP("the descriptor's number was not reused");
+        QSocketNotifier reader(reused->number, QSocketNotifier::Read);
+        int reads = 0;
+        connect(&reader, &QSocketNotifier::activated, this, [&] {
+            reused->next->drain();
+            ++reads;
+        });
+        reused->stale.reset(); // not the one registered any more: changes nothing
+        reused->next->send();
+        QCoreApplication::processEvents();
+        QCOMPARE(reads, 1);
     }
 
     // processEvents(ExcludeSocketNotifiers) leaves ready sockets for a later turn, and does not

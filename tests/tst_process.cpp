@@ -1,7 +1,6 @@
 #include "httpclient.h"
 
 #include <QDir>
-#include <QElapsedTimer>
 #include <QFile>
 #include <QProcess>
 #include <QRegularExpression>
@@ -10,9 +9,7 @@
 
 #include <csignal>
 #include <functional>
-#include <netinet/in.h>
 #include <optional>
-#include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -361,35 +358,19 @@ private Q_SLOTS:
             }
         } closer;
         std::vector<int> &fds = closer.fds;
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_port = htons(port);
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         const QByteArray request =
             "GET /v1/kv/missing HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer process-key\r\n\r\n";
         for (int i = 0; i < clients; ++i) {
-            const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            const int fd = connectLoopback(port);
             QVERIFY(fd >= 0);
             fds.push_back(fd);
-            QCOMPARE(::connect(fd, reinterpret_cast<sockaddr *>(&address), sizeof address), 0);
             QCOMPARE(::send(fd, request.constData(), size_t(request.size()), MSG_NOSIGNAL),
                      ssize_t(request.size()));
         }
-        QElapsedTimer elapsed;
-        elapsed.start();
+        const QDeadlineTimer deadline(20000);
         int found = 0, refused = 0;
         for (int fd : fds) {
-            QByteArray head;
-            while (!head.contains("\r\n\r\n") && elapsed.elapsed() < 20000) {
-                pollfd readable{fd, POLLIN, 0};
-                if (::poll(&readable, 1, 100) <= 0)
-                    continue;
-                char buffer[1024];
-                const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
-                if (n <= 0)
-                    break;
-                head.append(buffer, n);
-            }
+            const QByteArray head = readHead(fd, deadline);
             found += head.startsWith("HTTP/1.1 404");
             refused += head.startsWith("HTTP/1.1 503");
         }

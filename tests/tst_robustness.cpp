@@ -19,8 +19,6 @@
 
 #include <fcntl.h>
 #include <malloc.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -399,33 +397,20 @@ private Q_SLOTS:
         // One descriptor left: the client's socket takes it, and the server's accept() finds none.
         ::close(restore.fds.back());
         restore.fds.pop_back();
-        const int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        const int client = connectLoopback(m_server->port());
         QVERIFY(client >= 0);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_port = htons(m_server->port());
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        QCOMPARE(::connect(client, reinterpret_cast<sockaddr *>(&address), sizeof address), 0);
+        const struct Closer
+        {
+            int fd;
+            ~Closer() { ::close(fd); }
+        } closeClient{client};
         const QByteArray request = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
         QCOMPARE(::send(client, request.constData(), size_t(request.size()), MSG_NOSIGNAL),
                  ssize_t(request.size()));
         QThread::msleep(300); // the server fails to accept it meanwhile
         restore.release();
         QVERIFY(acceptErrors > 0);
-        restore.fds.push_back(client);
-        QByteArray answer;
-        QElapsedTimer elapsed;
-        elapsed.start();
-        while (!answer.contains("\r\n\r\n") && elapsed.elapsed() < 5000) {
-            pollfd readable{client, POLLIN, 0};
-            if (::poll(&readable, 1, 100) <= 0)
-                continue;
-            char buffer[1024];
-            const ssize_t n = ::recv(client, buffer, sizeof buffer, 0);
-            if (n <= 0)
-                break;
-            answer.append(buffer, n);
-        }
+        const QByteArray answer = readHead(client, QDeadlineTimer(5000));
         QVERIFY2(answer.startsWith("HTTP/1.1 200"), answer.constData());
     }
 

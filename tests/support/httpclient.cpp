@@ -5,6 +5,11 @@
 #include <QJsonDocument>
 #include <QTimer>
 
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 namespace kvdesk::test {
 
 QByteArray HttpResponse::header(const QByteArray &lowerCaseName) const
@@ -164,6 +169,38 @@ bool HttpClient::waitForClose(int timeoutMs)
         m_buffer += m_socket.readAll();
     }
     return m_socket.state() == QAbstractSocket::UnconnectedState;
+}
+
+int connectLoopback(quint16 port)
+{
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+QByteArray readHead(int fd, const QDeadlineTimer &deadline)
+{
+    QByteArray head;
+    while (!head.contains("\r\n\r\n") && !deadline.hasExpired()) {
+        pollfd readable{fd, POLLIN, 0};
+        if (::poll(&readable, 1, int(std::min<qint64>(100, deadline.remainingTime()))) <= 0)
+            continue;
+        char buffer[1024];
+        const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+        if (n <= 0)
+            break;
+        head.append(buffer, n);
+    }
+    return head;
 }
 
 } // namespace kvdesk::test

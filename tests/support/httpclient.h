@@ -1,6 +1,7 @@
 #pragma once
 
 #include <QByteArray>
+#include <QDeadlineTimer>
 #include <QJsonObject>
 #include <QList>
 #include <QPair>
@@ -49,5 +50,11 @@ private:
     QTcpSocket m_socket;
     QByteArray m_buffer;
 };
+
+// For tests that need hundreds of connections, or a descriptor's own fate, without an event loop:
+// a blocking socket connected to 127.0.0.1:port (-1 on failure), and what it received until a
+// whole response head arrived, the peer closed or the deadline passed.
+int connectLoopback(quint16 port);
+QByteArray readHead(int fd, const QDeadlineTimer &deadline);
 
 } // namespace kvdesk::test
