@@ -188,7 +188,7 @@ private Q_SLOTS:
             if (const int done = writes.valuesWritten())
                 QVERIFY(reader->get(QByteArray("s" + QByteArray::number(done - 1))));
             QTest::qWait(5);
-            // The sweeper's background checkpoint, every 100 ms here (its own timer's second is
+            // The sweeper's background checkpoint, every 100 ms here (its own timer's two seconds are
             // too long for 200 MiB).
             if (clock.elapsed() / 100 > checkpoints) {
                 ++checkpoints;
@@ -262,7 +262,7 @@ private Q_SLOTS:
         SteadyWrites writes(s.writer, "d", 0, 100);
         const quint64 generation = s.store.logGeneration();
         writes.startChain();
-        // A checkpoint every half second, as the Sweeper's every second under a steady load.
+        // A checkpoint every half second, as the Sweeper's every two seconds under a steady load.
         QElapsedTimer clock;
         clock.start();
         while (s.store.logGeneration() < generation + 2) {

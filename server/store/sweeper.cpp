@@ -15,7 +15,7 @@ Sweeper::Sweeper(Store &store, int intervalMs, QObject *parent)
 {
     m_timer->setInterval(intervalMs);
     QObject::connect(m_timer, &QTimer::timeout, this, &Sweeper::sweepNow);
-    m_checkpointTimer->setInterval(1000);
+    m_checkpointTimer->setInterval(checkpointIntervalMs);
     QObject::connect(m_checkpointTimer, &QTimer::timeout, this, &Sweeper::checkpointNow);
 }
 

@@ -84,7 +84,7 @@ private:
 // Group commit: one writer thread applies every write queued since its last transaction in a
 // single transaction, and reports each result only after that transaction has committed, so
 // concurrent writers share one commit and a result means the change is durable. Its connection
-// does not checkpoint the WAL: whoever runs it must (KvServer's Sweeper does, every second).
+// does not checkpoint the WAL: whoever runs it must (KvServer's Sweeper does, every two seconds).
 class WriteBatcher final
 {
 public:
