@@ -27,8 +27,8 @@ public:
     // Between two background checkpoints of the WAL. Each one copies every page that changed
     // since the last, then syncs the database file, taking a core for tens of milliseconds under
     // a write load; the longer the interval, the more changes of the same pages each copy covers,
-    // and the log grows longer in between (about 700 MB at most under the benchmark's durable
-    // PUTs at 2 s, against 360-550 MB at 1 s). See Storage in the README for what it changes.
+    // and the log grows longer in between (at most 690-760 MB in 30 s of the benchmark's
+    // durable PUTs at 2 s, against 360-550 MB at 1 s). See Storage in the README for what it changes.
     static constexpr int checkpointIntervalMs = 2000;
 
     void start();
